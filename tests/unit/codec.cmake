@@ -1,0 +1,13 @@
+# SPDX-License-Identifier: MIT
+# Codec I: parser unit tests (synthetic vectors), and the same invariants on real captures.
+add_library(lh_test_vectors STATIC ${LH_TESTS_DIR}/unit/codec/vecgen.c)
+target_link_libraries(lh_test_vectors PUBLIC lhcodec_lib)
+target_include_directories(lh_test_vectors PUBLIC ${LH_TESTS_DIR}/unit/codec)
+
+add_executable(test_parser ${LH_TESTS_DIR}/unit/codec/test_parser.c ${LH_TESTS_DIR}/unit/codec/test_parser_bad.c)
+target_link_libraries(test_parser PRIVATE lh_test_vectors lh::xxhash)
+add_test(NAME codec_parser_vectors COMMAND test_parser)
+set_tests_properties(codec_parser_vectors PROPERTIES LABELS unit TIMEOUT 300)
+
+add_executable(lh_gen_vectors ${LH_TESTS_DIR}/unit/codec/gen_vectors.c)
+target_link_libraries(lh_gen_vectors PRIVATE lh_test_vectors)
