@@ -1,0 +1,17 @@
+# SPDX-License-Identifier: MIT
+# Codec I: libFuzzer harness for the stream parser, seeded with the synthetic vectors.
+if(LH_HAVE_LIBFUZZER)
+	add_executable(fuzz_parser ${LH_TESTS_DIR}/fuzz/codec/fuzz_parser.c)
+	target_link_libraries(fuzz_parser PRIVATE lhcodec_fuzzlib lh::xxhash)
+	target_link_options(fuzz_parser PRIVATE -fsanitize=fuzzer)
+
+	set(seeds ${CMAKE_BINARY_DIR}/fuzz/parser-seeds)
+	set(corpus ${CMAKE_BINARY_DIR}/fuzz/parser-corpus)
+	add_test(NAME fuzz_parser_seeds
+		COMMAND sh -c "rm -rf '${seeds}' '${corpus}' && mkdir -p '${seeds}' '${corpus}' && $<TARGET_FILE:lh_gen_vectors> '${seeds}'")
+	set_tests_properties(fuzz_parser_seeds PROPERTIES LABELS fuzz FIXTURES_SETUP parser_seeds)
+	add_test(NAME fuzz_parser
+		COMMAND fuzz_parser -max_total_time=60 -timeout=10 -rss_limit_mb=1024 -max_len=300000
+			-print_final_stats=1 ${corpus} ${seeds})
+	set_tests_properties(fuzz_parser PROPERTIES LABELS fuzz TIMEOUT 180 FIXTURES_REQUIRED parser_seeds)
+endif()
