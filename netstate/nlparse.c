@@ -91,6 +91,27 @@ static int parse_vxlan_data(const struct nlattr *data, struct ns_link_info *out)
 	return 0;
 }
 
+bool ns_nl_datagram_ok(const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+
+	while (len > 0) {
+		uint32_t n;
+
+		if (len < sizeof(struct nlmsghdr))
+			return false;
+		memcpy(&n, p, sizeof(n));
+		if (n < sizeof(struct nlmsghdr) || n > len)
+			return false;
+		n = MNL_ALIGN(n);
+		if (n >= len)
+			return true;
+		p += n;
+		len -= n;
+	}
+	return true;
+}
+
 int ns_parse_link(const struct nlmsghdr *nlh, struct ns_link_info *out)
 {
 	const struct nlattr *tb[TB_MAX + 1], *li[IFLA_INFO_MAX + 1];

@@ -33,6 +33,14 @@ struct ns_fdb_entry {
 };
 
 /*
+ * Checks that a received datagram is a clean sequence of messages, each with
+ * 16 <= nlmsg_len <= the bytes left. libmnl's mnl_nlmsg_ok() compares the
+ * length as a signed int, so a length >= 2^31 would pass it and send
+ * mnl_nlmsg_next() far outside the buffer; this runs before mnl_cb_run.
+ */
+bool ns_nl_datagram_ok(const void *buf, size_t len);
+
+/*
  * Each parser takes one message that already passed mnl_nlmsg_ok() (so its
  * nlmsg_len fits the received buffer) and returns 0, -ENOMSG if the message
  * is of another type/family, or -EBADMSG if it is malformed.

@@ -143,6 +143,8 @@ int ns_nl_request(struct ns_nl *nl, struct nlmsghdr *req, mnl_cb_t cb, void *dat
 
 			return ns_fail(err, e, "%s: receive: %s", what, strerror(-e));
 		}
+		if (!ns_nl_datagram_ok(nl->rxbuf, (size_t)n))
+			return ns_fail(err, -EBADMSG, "%s: malformed netlink reply", what);
 		errno = 0;
 		ret = mnl_cb_run2(nl->rxbuf, (size_t)n, seq, nl->portid, data_cb, &c, ctl,
 				  NLMSG_MIN_TYPE);
