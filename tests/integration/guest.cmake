@@ -39,7 +39,7 @@ set_tests_properties(captures PROPERTIES
 	FIXTURES_SETUP captures FIXTURES_REQUIRED guest RESOURCE_LOCK qemu_guest
 	LABELS integration TIMEOUT 900)
 
-foreach(mode IN ITEMS direct-plain direct-multifd negative-stream negative-guest)
+foreach(mode IN ITEMS direct-plain direct-multifd negative-stream negative-guest net)
 	string(REPLACE "-" "_" name "guest_${mode}")
 	add_test(NAME ${name}
 		COMMAND Python3::Interpreter ${LH_GUEST_SRC}/migrate-selftest ${mode} --guest-dir ${LH_GUEST_DIR})

@@ -12,6 +12,7 @@ or call Guest.stop()). Typical use:
         src.qmp.migrate("tcp:127.0.0.1:4444")
         src.qmp.wait_migration(120)
 """
+import ctypes
 import json
 import os
 import re
@@ -25,6 +26,22 @@ import time
 QEMU = os.environ.get("LH_QEMU", "qemu-system-x86_64")
 
 MIGRATION_DONE = ("completed", "failed", "cancelled")
+
+
+def _die_with_parent():
+    """Runs in the child before exec: SIGKILL QEMU if the harness dies, so no guest outlives a killed test."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def exit_on_signals():
+    """Turn SIGTERM/SIGHUP (ctest timeout, CI cancel) into SystemExit so `finally` blocks stop guests."""
+    def handler(signum, _frame):
+        raise SystemExit(128 + signum)
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, handler)
 
 
 class QMPError(Exception):
@@ -225,7 +242,8 @@ class Guest:
         with open(self.stderr_path, "w") as err:
             err.write(" ".join(self.argv) + "\n")
             err.flush()
-            self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=err, stderr=err)
+            self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=err, stderr=err,
+                                         preexec_fn=_die_with_parent)
         try:
             self.qmp = QMP(self.qmp_path, timeout)
         except Exception:
