@@ -157,6 +157,11 @@ class QMP:
         if params:
             self.execute("migrate-set-parameters", params)
 
+    def set_max_bandwidth(self, mib_per_s):
+        """Rate-limit precopy (MiB/s); None or 0 = effectively unlimited (QEMU's default is 128 MiB/s)."""
+        bps = int(mib_per_s * 1024 * 1024) if mib_per_s else 100 * 1000 * 1000 * 1000
+        self.set_parameters({"max-bandwidth": bps})
+
     def migrate(self, uri):
         self.execute("migrate", {"uri": uri})
 
