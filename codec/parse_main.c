@@ -225,11 +225,12 @@ static int top_section(lh_parser *p, const uint8_t *b, size_t n, size_t *used)
 	} else {
 		len = 5;
 		s = lh__section_find(p, ev.u.section.section_id);
-		if (!s)
+		if (!s && !p->recovery)
 			return lh__fail(p, LH_E_BAD_SECTION, p->offset + 1, "section %s for unknown section id %u",
 					type == LH_SEC_PART ? "PART" : "END", ev.u.section.section_id);
-		is_ram = s->is_ram;
-		if (type == LH_SEC_END)
+		/* A recovery connection resumes sections opened on the lost one: carried opaque. */
+		is_ram = s && s->is_ram;
+		if (s && type == LH_SEC_END)
 			s->ended = 1;
 	}
 	ev.raw_len = len;

@@ -209,6 +209,7 @@ static int st_detect(lh_parser *p, const uint8_t *b, size_t n, size_t *used)
 	(void)used;
 	if (n >= 1 && b[0] == 0x08) { /* header-less postcopy recovery main channel */
 		p->chan = LH_CHAN_MAIN;
+		p->recovery = true;
 		p->state = ST_MAIN_TOP;
 		return 0;
 	}

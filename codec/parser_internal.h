@@ -54,6 +54,7 @@ struct lh_parser {
 	size_t need;                /* contiguous bytes needed to progress */
 	bool saw_eof, tail, final;
 	bool guessing;              /* boundaries now come from footer re-sync */
+	bool recovery;              /* header-less postcopy recovery connection */
 
 	/* main channel */
 	uint32_t page_size;

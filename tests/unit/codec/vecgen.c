@@ -303,6 +303,18 @@ static void v_recovery(vbuf *b)
 	uint8_t rb[7] = { 6, 'p', 'c', '.', 'r', 'a', 'm' };
 	command(b, 10, rb, sizeof(rb));
 	command(b, 9, NULL, 0);
+	/* RAM resumes in the section opened on the lost connection */
+	vb_u8(b, LH_SEC_PART);
+	vb_be32(b, 2);
+	ram_rec(b, 11 * PS, LH_RAM_PAGE, "pc.ram");
+	page(b, 1);
+	vb_be64(b, LH_RAM_EOS);
+	footer(b, 2);
+	vb_u8(b, LH_SEC_END);
+	vb_be32(b, 2);
+	vb_be64(b, LH_RAM_EOS);
+	footer(b, 2);
+	vb_u8(b, 0x00);
 }
 
 static void mf_init(vbuf *b, uint8_t id)
@@ -408,7 +420,7 @@ const vector_def lh_test_vectors[] = {
 	{ "precopy-7.2-ignore-shared", LH_CHAN_AUTO, 1, 1, v_precopy_72_ignore_shared },
 	{ "config-subsections", LH_CHAN_AUTO, 1, 0, v_config_subsections },
 	{ "postcopy-10.0", LH_CHAN_AUTO, 1, 0, v_postcopy },
-	{ "recovery", LH_CHAN_AUTO, 0, 0, v_recovery },
+	{ "recovery", LH_CHAN_AUTO, 1, 1, v_recovery },
 	{ "multifd-7.2", LH_CHAN_AUTO, 0, 0, v_multifd_72 },
 	{ "multifd-10.0", LH_CHAN_AUTO, 0, 0, v_multifd_10 },
 	{ "preempt", LH_CHAN_PREEMPT, 0, 0, v_preempt },
