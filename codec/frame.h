@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: MIT */
+/* WAN frame layout: header, frame types, op codes and varints (documented in FORMAT.md). */
+#ifndef LH_FRAME_H
+#define LH_FRAME_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "lh_wan.h"
+
+#define LH_FRAME_MAGIC0 0x4C /* 'L' */
+#define LH_FRAME_MAGIC1 0x57 /* 'W' */
+#define LH_FRAME_VERSION 1
+
+/* Frame types (header byte 3). */
+enum {
+	LH_FT_HELLO = 1, /* session parameters: page size, store slots */
+	LH_FT_OPEN = 2,  /* a stream begins: vm id, channel kind, label */
+	LH_FT_DATA = 3,  /* a run of the stream's bytes: ops + sections */
+	LH_FT_END = 4,   /* the stream ended: length + XXH3-128 of its bytes */
+	LH_FT_ABORT = 5, /* the stream was cut short at the source: no checksum */
+};
+
+/* DATA op codes (first byte of each op in the ops section). */
+enum {
+	LH_OP_LIT = 1,   /* varint n: n bytes from Z */
+	LH_OP_ZERO = 2,  /* varint count: count zero pages */
+	LH_OP_REF = 3,   /* varint slot: the page stored in slot */
+	LH_OP_PAGEZ = 4, /* zigzag dslot: a page from Z, stored into the slot */
+	LH_OP_PAGER = 5, /* zigzag dslot: a page from R, stored into the slot */
+	LH_OP_DELTA = 6, /* varint base, zigzag dslot, varint dlen: delta from Z on store[base] */
+};
+
+#define LH_DATA_F_ZSTD 0x01 /* the Z section is one zstd frame */
+
+#define LH_HELLO_BODY 12
+#define LH_END_BODY 24
+#define LH_OPEN_BODY_MIN 6
+
+typedef struct {
+	uint8_t type;
+	uint32_t stream_id;
+	uint32_t body_len;
+	uint32_t raw_len;
+	uint32_t body_check;
+} lh_frame_hdr;
+
+/* Parses and bounds-checks a header (LH_WAN_FRAME_HDR bytes). 0 or a negative lh_err. */
+int lh_frame_hdr_parse(const uint8_t *b, lh_frame_hdr *h);
+/* Writes the header for body[0..body_len) (computes the body check). */
+void lh_frame_hdr_write(uint8_t *dst, uint8_t type, uint32_t stream_id, const uint8_t *body,
+			uint32_t body_len, uint32_t raw_len);
+uint32_t lh_frame_body_check(const uint8_t *body, size_t len);
+
+/* LEB128 varints, at most 10 bytes. */
+static inline uint8_t *lh_varint_put(uint8_t *p, uint64_t v)
+{
+	while (v >= 0x80) {
+		*p++ = (uint8_t)(v | 0x80);
+		v >>= 7;
+	}
+	*p++ = (uint8_t)v;
+	return p;
+}
+
+/* Returns bytes read, 0 when truncated or longer than 10 bytes / 64 bits. */
+static inline size_t lh_varint_get(const uint8_t *p, size_t n, uint64_t *v)
+{
+	uint64_t r = 0;
+	for (size_t i = 0; i < n && i < 10; i++) {
+		uint64_t b = p[i] & 0x7F;
+		if (i == 9 && b > 1)
+			return 0;
+		r |= b << (7 * i);
+		if (!(p[i] & 0x80)) {
+			*v = r;
+			return i + 1;
+		}
+	}
+	return 0;
+}
+
+static inline uint64_t lh_zigzag(int64_t v) { return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63); }
+static inline int64_t lh_unzigzag(uint64_t v) { return (int64_t)(v >> 1) ^ -(int64_t)(v & 1); }
+
+#endif

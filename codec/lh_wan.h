@@ -1,0 +1,191 @@
+/* SPDX-License-Identifier: MIT */
+/* WAN encoding of migration streams: encoder and decoder over one mirrored page store. */
+#ifndef LH_WAN_H
+#define LH_WAN_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "lh_errors.h"
+#include "lh_stream.h"
+
+/*-*****  Model  *****
+ * One WAN session per gateway pair: one lh_wan_enc on the sending gateway,
+ * one lh_wan_dec on the receiving one. A session carries many streams (each
+ * TCP connection of each migration); the streams of one migration share a
+ * vm_id. Both sides hold a page store of the same size; the encoder names the
+ * slot of every page it stores, so the decoder keeps no index and mirrors the
+ * store exactly as long as it decodes every frame in the encoder's order.
+ *
+ * The encoder turns stream bytes into frames (self-delimiting, see
+ * codec/FORMAT.md). Each frame belongs to one stream. The decoder turns each
+ * DATA frame back into the exact bytes of its stream, and checks each
+ * stream's length and XXH3-128 at its END frame.
+ *
+ * Memory: the store (LH_WAN_P_STORE_MB) plus about 3 % of it for indexes on
+ * the encoder, plus a few MiB of buffers. Nothing is allocated per page.
+ * No I/O, no clocks, no global state: the output depends only on the input
+ * and the parameters.
+ */
+
+#define LH_WAN_FRAME_HDR 20                             /* fixed frame header */
+#define LH_WAN_FRAME_RAW_MAX (1u << 20)                 /* stream bytes per DATA frame */
+#define LH_WAN_FRAME_MAX (LH_WAN_FRAME_RAW_MAX + 65536) /* whole frame, header included */
+#define LH_WAN_PAGE_SIZE 4096                           /* store page size */
+#define LH_WAN_LEVEL_AUTO (-1000)
+
+typedef enum {
+	LH_WAN_P_STORE_MB = 1,      /* store size; enc default 1024; dec: largest store a HELLO may ask for
+	                               (default 65536). 1..65536. Before the first stream. */
+	LH_WAN_P_LEVEL = 2,         /* zstd level for literals: LH_WAN_LEVEL_AUTO (default), 0 = no zstd, 1..19 */
+	LH_WAN_P_LINK_PRESSURE = 3, /* auto level input, 0..100 (default 50): 0 = CPU is the bottleneck,
+	                               100 = the link is. The gateway updates it as it measures. */
+	LH_WAN_P_FRAME_RAW = 4,     /* stream bytes per DATA frame, 64 KiB..1 MiB (default 1 MiB) */
+	LH_WAN_P_RESEMBLANCE = 5,   /* 1 (default): delta new pages against similar stored pages */
+	LH_WAN_P_DELTA_PREV = 6,    /* 1 (default): delta re-sent pages against their previous version */
+} lh_wan_param;
+
+/* Bounds of a parameter; 0 or LH_E_PARAM for an unknown one. */
+int lh_wan_param_bounds(lh_wan_param p, int64_t *lo, int64_t *hi);
+
+/* Page operations, as counted in stats and reported to a trace callback. */
+typedef enum {
+	LH_WAN_OP_ZERO = 0,       /* all-zero page payload */
+	LH_WAN_OP_REF = 1,        /* identical to a stored page */
+	LH_WAN_OP_DELTA_PREV = 2, /* delta against the previous version of the same page */
+	LH_WAN_OP_DELTA_SIM = 3,  /* delta against a similar stored page (resemblance) */
+	LH_WAN_OP_LITERAL = 4,    /* the page itself, through zstd */
+	LH_WAN_OP_LITERAL_RAW = 5, /* the page itself, not worth compressing */
+	LH_WAN_OP__COUNT
+} lh_wan_op;
+
+const char *lh_wan_op_name(lh_wan_op op);
+
+typedef struct {
+	uint64_t bytes_in;          /* original stream bytes */
+	uint64_t bytes_out;         /* frame bytes, headers included */
+	uint64_t pages[LH_WAN_OP__COUNT];
+	uint64_t delta_bytes[2];    /* encoded delta bytes before zstd: [0] prev, [1] sim */
+	uint64_t other_bytes;       /* non-page bytes (headers, device state, opaque) */
+	uint64_t frames;
+	uint64_t parse_fallbacks;   /* streams the parser gave up on (sent as plain bytes) */
+} lh_wan_stats;
+
+typedef struct {
+	int code;                   /* negative lh_err, 0 when no error */
+	uint32_t stream_id;
+	uint64_t where;             /* encoder: stream offset; decoder: frame number */
+	char detail[160];
+} lh_wan_error;
+
+/*-*****  Encoder  *****/
+typedef struct lh_wan_enc lh_wan_enc;
+
+lh_wan_enc *lh_wan_enc_create(void);
+void lh_wan_enc_free(lh_wan_enc *e);
+int lh_wan_enc_set_param(lh_wan_enc *e, lh_wan_param p, int64_t v);
+
+/*
+ * Starts a stream. stream_id must not be open already (ids may be reused
+ * after END/ABORT); streams of one migration share vm_id, which makes a
+ * re-sent page on any of its channels delta against its previous version.
+ * kind is passed to the stream's parser (LH_CHAN_AUTO classifies by the first
+ * bytes). label (may be NULL, <= 255 bytes) travels to the decoder.
+ */
+int lh_wan_enc_open(lh_wan_enc *e, uint32_t stream_id, uint32_t vm_id, lh_channel_kind kind,
+		    const char *label);
+
+/*
+ * Pushes stream bytes in any chunking. Returns the number of bytes consumed,
+ * which is less than len when the frame queue is full (lh_wan_enc_pending()
+ * >= 4 MiB): pull frames, then push the rest. Negative lh_err on failure.
+ * A stream the parser cannot follow is not an error: its remaining bytes go
+ * as plain literal bytes (stats.parse_fallbacks), still byte-exact.
+ */
+long lh_wan_enc_feed(lh_wan_enc *e, uint32_t stream_id, const void *buf, size_t len);
+
+/*
+ * Alternative to feed for a caller that runs its own lh_parser: hand over
+ * every event of the stream in order (the concatenation of ev->raw must be
+ * the stream). Does not apply back-pressure: pull frames between calls.
+ */
+int lh_wan_enc_event(lh_wan_enc *e, uint32_t stream_id, const lh_event *ev);
+
+/* Closes the open batch into a frame now (call when the input goes idle). */
+int lh_wan_enc_flush(lh_wan_enc *e);
+
+/* The stream ended cleanly: flushes it and queues its END frame (length + XXH3-128).
+ * stats (may be NULL) receives the stream's final counters. */
+int lh_wan_enc_end(lh_wan_enc *e, uint32_t stream_id, lh_wan_stats *stats);
+/* The stream was cut short: queues an ABORT frame; the decoder drops the stream. */
+int lh_wan_enc_abort(lh_wan_enc *e, uint32_t stream_id, lh_wan_stats *stats);
+
+/* Bytes of complete frames waiting to be pulled. */
+size_t lh_wan_enc_pending(const lh_wan_enc *e);
+/* Size of the next frame (0 when none). */
+size_t lh_wan_enc_next_size(const lh_wan_enc *e);
+/* Copies the next whole frame into dst. Returns its size, 0 when no frame is
+ * waiting, LH_E_DST_TOO_SMALL when cap < lh_wan_enc_next_size(). */
+long lh_wan_enc_pull(lh_wan_enc *e, void *dst, size_t cap);
+
+/* Counters over the whole session, and of one open stream. */
+const lh_wan_stats *lh_wan_enc_stats(const lh_wan_enc *e);
+int lh_wan_enc_stream_stats(const lh_wan_enc *e, uint32_t stream_id, lh_wan_stats *out);
+/* The error that made the encoder fail (sticky), or of the last failed call. */
+const lh_wan_error *lh_wan_enc_error(const lh_wan_enc *e);
+
+/* Optional observer of every page decision (benchmarks, tests). encoded_len is
+ * the delta size for DELTA_*, the page size for LITERAL*, 0 otherwise. */
+typedef void (*lh_wan_trace_fn)(void *opaque, uint32_t stream_id, lh_wan_op op, const uint8_t *page,
+				size_t encoded_len);
+void lh_wan_enc_set_trace(lh_wan_enc *e, lh_wan_trace_fn fn, void *opaque);
+
+/*-*****  Decoder  *****/
+typedef struct lh_wan_dec lh_wan_dec;
+
+/* What a decoded frame was. */
+typedef struct {
+	uint8_t type;               /* LH_WAN_FRAME_* */
+	uint32_t stream_id;
+	uint32_t vm_id;             /* OPEN, and every later frame of the stream */
+	lh_channel_kind kind;       /* OPEN */
+	char label[256];            /* OPEN; NUL-terminated */
+	uint64_t stream_bytes;      /* bytes of the stream so far (END: its verified length) */
+} lh_wan_frame_info;
+
+enum {
+	LH_WAN_FRAME_HELLO = 1, LH_WAN_FRAME_OPEN = 2, LH_WAN_FRAME_DATA = 3,
+	LH_WAN_FRAME_END = 4, LH_WAN_FRAME_ABORT = 5,
+};
+
+/*
+ * Size of the frame that starts at buf: the whole frame, header included, or
+ * 0 when len < LH_WAN_FRAME_HDR (read more). Negative lh_err for a header
+ * that is not a frame (bad magic, version, type, or a size over the limits).
+ */
+long lh_wan_frame_size(const void *buf, size_t len);
+/* Stream bytes a frame will produce (its header's raw length), or negative lh_err. */
+long lh_wan_frame_raw_len(const void *buf, size_t len);
+
+lh_wan_dec *lh_wan_dec_create(void);
+void lh_wan_dec_free(lh_wan_dec *d);
+int lh_wan_dec_set_param(lh_wan_dec *d, lh_wan_param p, int64_t v);
+
+/*
+ * Decodes exactly one frame (len = lh_wan_frame_size()). Frames must come in
+ * the encoder's order. A DATA frame writes its stream's next bytes into dst
+ * and returns their number (<= LH_WAN_FRAME_RAW_MAX); other frames return 0.
+ * An END frame returns 0 only when the stream's length and XXH3-128 match
+ * (LH_E_CHECKSUM otherwise). info (may be NULL) says what the frame was.
+ * Errors are sticky: the store may be half-updated, the session is over.
+ */
+long lh_wan_dec_frame(lh_wan_dec *d, const void *frame, size_t len, void *dst, size_t cap,
+		      lh_wan_frame_info *info);
+
+const lh_wan_error *lh_wan_dec_error(const lh_wan_dec *d);
+/* bytes_in = frame bytes, bytes_out = stream bytes; every delta counts as
+ * DELTA_PREV (the wire does not say how the sender found the base). */
+const lh_wan_stats *lh_wan_dec_stats(const lh_wan_dec *d);
+/* Streams open (OPEN seen, no END/ABORT yet). */
+uint32_t lh_wan_dec_open_streams(const lh_wan_dec *d);
+
+#endif

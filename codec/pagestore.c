@@ -1,0 +1,148 @@
+/* SPDX-License-Identifier: MIT */
+/* Page store slots, the exact-content index, the resemblance index and CLOCK eviction. */
+#include <stdlib.h>
+#include <string.h>
+#include "lh_errors.h"
+#include "lh_wan.h"
+#include "pagestore.h"
+
+static uint32_t pow2_at_least(uint32_t n)
+{
+	uint32_t p = 1;
+	while (p < n)
+		p <<= 1;
+	return p;
+}
+
+int lh_store_init(lh_pagestore *st, uint32_t nslots, bool with_index)
+{
+	memset(st, 0, sizeof(*st));
+	st->nslots = nslots;
+	/* calloc of a large block is mmap'd: untouched slots cost no memory */
+	st->data = calloc(nslots, LH_WAN_PAGE_SIZE);
+	if (!st->data)
+		goto nomem;
+	if (!with_index)
+		return 0;
+	uint32_t nb = pow2_at_least(nslots);
+	uint32_t nf = pow2_at_least(nslots) * 2;
+	st->meta = calloc(nslots, sizeof(*st->meta));
+	st->bucket = malloc((size_t)nb * sizeof(uint32_t));
+	st->ftab = calloc((size_t)nf * LH_SIM_FEATURES, sizeof(uint32_t));
+	if (!st->meta || !st->bucket || !st->ftab)
+		goto nomem;
+	memset(st->bucket, 0xFF, (size_t)nb * sizeof(uint32_t));
+	st->bucket_mask = nb - 1;
+	st->fmask = nf - 1;
+	return 0;
+nomem:
+	lh_store_fini(st);
+	return -LH_E_NOMEM;
+}
+
+void lh_store_fini(lh_pagestore *st)
+{
+	free(st->data);
+	free(st->meta);
+	free(st->bucket);
+	free(st->ftab);
+	memset(st, 0, sizeof(*st));
+}
+
+uint32_t lh_store_find(const lh_pagestore *st, uint64_t hlo, uint64_t hhi, const uint8_t *page)
+{
+	for (uint32_t s = st->bucket[hlo & st->bucket_mask]; s != LH_STORE_NONE; s = st->meta[s].next) {
+		const lh_slot_meta *m = &st->meta[s];
+		/* the byte compare makes a hash collision harmless */
+		if (m->hash_lo == hlo && m->hash_hi == hhi &&
+		    !memcmp(lh_store_page(st, s), page, LH_WAN_PAGE_SIZE))
+			return s;
+	}
+	return LH_STORE_NONE;
+}
+
+static void unlink_exact(lh_pagestore *st, uint32_t slot)
+{
+	uint32_t *pp = &st->bucket[st->meta[slot].hash_lo & st->bucket_mask];
+	while (*pp != LH_STORE_NONE) {
+		if (*pp == slot) {
+			*pp = st->meta[slot].next;
+			return;
+		}
+		pp = &st->meta[*pp].next;
+	}
+}
+
+uint32_t lh_store_victim(lh_pagestore *st)
+{
+	for (;;) {
+		uint32_t s = st->hand;
+		st->hand = s + 1 == st->nslots ? 0 : s + 1;
+		lh_slot_meta *m = &st->meta[s];
+		if (m->ref) {
+			m->ref = 0; /* second chance */
+			continue;
+		}
+		if (m->gen)
+			unlink_exact(st, s);
+		/* stale feature-table entries are caught by the feature check in lh_store_similar */
+		return s;
+	}
+}
+
+void lh_store_put(lh_pagestore *st, uint32_t slot, const uint8_t *page, uint64_t hlo, uint64_t hhi,
+		  const uint32_t feat[LH_SIM_FEATURES])
+{
+	lh_slot_meta *m = &st->meta[slot];
+	memcpy(lh_store_page(st, slot), page, LH_WAN_PAGE_SIZE);
+	m->hash_lo = hlo;
+	m->hash_hi = hhi;
+	m->gen++;
+	if (!m->gen)
+		m->gen = 1;
+	m->ref = 0;
+	uint32_t *head = &st->bucket[hlo & st->bucket_mask];
+	m->next = *head;
+	*head = slot;
+	for (int k = 0; k < LH_SIM_FEATURES; k++) {
+		m->feat[k] = feat[k];
+		if (feat[k])
+			st->ftab[(size_t)k * (st->fmask + 1) + (feat[k] & st->fmask)] = slot + 1;
+	}
+}
+
+int lh_store_similar(const lh_pagestore *st, const uint32_t feat[LH_SIM_FEATURES], uint32_t *out, int max)
+{
+	uint32_t cand[LH_SIM_FEATURES];
+	int votes[LH_SIM_FEATURES], n = 0;
+
+	for (int k = 0; k < LH_SIM_FEATURES; k++) {
+		if (!feat[k])
+			continue;
+		uint32_t v = st->ftab[(size_t)k * (st->fmask + 1) + (feat[k] & st->fmask)];
+		if (!v)
+			continue;
+		uint32_t s = v - 1;
+		if (!st->meta[s].gen || st->meta[s].feat[k] != feat[k])
+			continue; /* overwritten since */
+		int i;
+		for (i = 0; i < n && cand[i] != s; i++)
+			;
+		if (i == n) {
+			cand[n] = s;
+			votes[n++] = 0;
+		}
+		votes[i]++;
+	}
+	int got = 0;
+	while (got < max && n > 0) {
+		int b = 0;
+		for (int i = 1; i < n; i++)
+			if (votes[i] > votes[b])
+				b = i;
+		out[got++] = cand[b];
+		cand[b] = cand[n - 1];
+		votes[b] = votes[--n];
+	}
+	return got;
+}

@@ -1,0 +1,197 @@
+/* SPDX-License-Identifier: MIT */
+/* lhcodec decode: a file of WAN frames -> every stream's original bytes, verified. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include "lh_wan.h"
+#include "lhcodec.h"
+#include "wan_cli.h"
+
+#define MAX_OUT 4096
+
+typedef struct {
+	uint32_t sid;
+	FILE *f;
+	char path[4096];
+	uint64_t bytes, frame_bytes;
+	int ended;
+} out_stream;
+
+typedef struct {
+	const char *out;
+	int is_dir;
+	out_stream s[MAX_OUT];
+	int n;
+} outputs;
+
+/* A label is a file name from the sender: keep it inside OUTDIR. */
+static void safe_name(char *dst, size_t cap, const char *label, uint32_t sid, const outputs *o)
+{
+	int ok = label[0] && strcmp(label, ".") && strcmp(label, "..") && !strchr(label, '/');
+	for (int i = 0; ok && i < o->n; i++)
+		if (!strcmp(lh_cli_basename(o->s[i].path), label))
+			ok = 0; /* two streams with one name: fall back to the id */
+	if (ok)
+		snprintf(dst, cap, "%s/%s", o->out, label);
+	else
+		snprintf(dst, cap, "%s/stream-%u.bin", o->out, sid);
+}
+
+static out_stream *find(outputs *o, uint32_t sid)
+{
+	for (int i = 0; i < o->n; i++)
+		if (o->s[i].sid == sid && !o->s[i].ended)
+			return &o->s[i];
+	return NULL;
+}
+
+static int on_open(outputs *o, const lh_wan_frame_info *info)
+{
+	if (o->n == MAX_OUT) {
+		fprintf(stderr, "lhcodec decode: more than %d streams\n", MAX_OUT);
+		return -1;
+	}
+	if (!o->is_dir && o->n == 1) {
+		fprintf(stderr, "lhcodec decode: the input holds several streams; give a directory as OUT\n");
+		return -1;
+	}
+	out_stream *s = &o->s[o->n];
+	memset(s, 0, sizeof(*s));
+	s->sid = info->stream_id;
+	if (o->is_dir)
+		safe_name(s->path, sizeof(s->path), info->label, info->stream_id, o);
+	else
+		snprintf(s->path, sizeof(s->path), "%s", o->out);
+	if (!(s->f = fopen(s->path, "wb"))) {
+		fprintf(stderr, "lhcodec decode: %s: %s\n", s->path, strerror(errno));
+		return -1;
+	}
+	o->n++;
+	return 0;
+}
+
+static int finish_stream(out_stream *s)
+{
+	s->ended = 1;
+	if (fclose(s->f) != 0) {
+		s->f = NULL;
+		fprintf(stderr, "lhcodec decode: %s: write error\n", s->path);
+		return -1;
+	}
+	s->f = NULL;
+	return 0;
+}
+
+int decode_main(int argc, char **argv)
+{
+	const char *in_path = NULL;
+	outputs *o = calloc(1, sizeof(*o));
+	lh_wan_dec *d = lh_wan_dec_create();
+	uint8_t *frame = malloc(LH_WAN_FRAME_MAX), *dst = malloc(LH_WAN_FRAME_RAW_MAX);
+	int stats = 0, rc = 1;
+	FILE *in = NULL;
+	double t = 0;
+	struct stat sb;
+
+	if (!o || !d || !frame || !dst)
+		goto out;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--stats"))
+			stats = 1;
+		else if (!in_path)
+			in_path = argv[i];
+		else if (!o->out)
+			o->out = argv[i];
+		else
+			in_path = NULL;
+	}
+	if (!in_path || !o->out) {
+		fprintf(stderr, "usage: lhcodec decode [--stats] IN OUTDIR|OUT\n");
+		goto out;
+	}
+	o->is_dir = stat(o->out, &sb) == 0 && S_ISDIR(sb.st_mode);
+	if (!(in = fopen(in_path, "rb"))) {
+		fprintf(stderr, "lhcodec decode: %s: %s\n", in_path, strerror(errno));
+		goto out;
+	}
+	for (uint64_t off = 0;; ) {
+		size_t got = fread(frame, 1, LH_WAN_FRAME_HDR, in);
+		if (got == 0 && feof(in))
+			break;
+		long size = got == LH_WAN_FRAME_HDR ? lh_wan_frame_size(frame, got) : -LH_E_TRUNCATED;
+		if (size <= 0) {
+			fprintf(stderr, "lhcodec decode: %s: offset %llu: not a frame (%s)\n", in_path,
+				(unsigned long long)off, lh_err_name((int)size));
+			goto out;
+		}
+		if (fread(frame + got, 1, (size_t)size - got, in) != (size_t)size - got) {
+			fprintf(stderr, "lhcodec decode: %s: offset %llu: truncated frame\n", in_path,
+				(unsigned long long)off);
+			goto out;
+		}
+		lh_wan_frame_info info;
+		double t0 = lh_cli_now();
+		long n = lh_wan_dec_frame(d, frame, (size_t)size, dst, LH_WAN_FRAME_RAW_MAX, &info);
+		t += lh_cli_now() - t0;
+		if (n < 0) {
+			const lh_wan_error *e = lh_wan_dec_error(d);
+			fprintf(stderr, "lhcodec decode: %s: frame at offset %llu: %s: %s\n", in_path,
+				(unsigned long long)off, lh_err_name((int)n), e->detail);
+			goto out;
+		}
+		off += (uint64_t)size;
+		out_stream *s = NULL;
+		if (info.type == LH_WAN_FRAME_OPEN) {
+			if (on_open(o, &info) < 0)
+				goto out;
+			s = &o->s[o->n - 1];
+		} else if (info.type != LH_WAN_FRAME_HELLO && !(s = find(o, info.stream_id))) {
+			goto out; /* the decoder checked that the stream is open */
+		}
+		if (s)
+			s->frame_bytes += (uint64_t)size;
+		if (n > 0) {
+			if (fwrite(dst, 1, (size_t)n, s->f) != (size_t)n) {
+				fprintf(stderr, "lhcodec decode: %s: %s\n", s->path, strerror(errno));
+				goto out;
+			}
+			s->bytes += (uint64_t)n;
+		}
+		if ((info.type == LH_WAN_FRAME_END || info.type == LH_WAN_FRAME_ABORT) && finish_stream(s) < 0)
+			goto out;
+		if (info.type == LH_WAN_FRAME_ABORT)
+			fprintf(stderr, "lhcodec decode: %s: stream was aborted by the sender\n", s->path);
+	}
+	if (lh_wan_dec_open_streams(d)) {
+		fprintf(stderr, "lhcodec decode: %s: %u streams have no END frame (truncated input)\n", in_path,
+			lh_wan_dec_open_streams(d));
+		goto out;
+	}
+	if (stats) {
+		printf("{");
+		lh_cli_print_dec_stats(stdout, lh_wan_dec_stats(d), t);
+		printf(", \"gb_per_s\": %.3f, \"streams\": [", t > 0 ? (double)lh_wan_dec_stats(d)->bytes_out / 1e9 / t : 0);
+		for (int i = 0; i < o->n; i++)
+			printf("%s{\"name\": \"%s\", \"bytes_in\": %llu, \"bytes_out\": %llu}", i ? ", " : "",
+			       o->s[i].path, (unsigned long long)o->s[i].frame_bytes, (unsigned long long)o->s[i].bytes);
+		printf("]}\n");
+	}
+	rc = 0;
+out:
+	/* a stream that was not verified must not look like a good copy */
+	if (o)
+		for (int i = 0; i < o->n; i++)
+			if (o->s[i].f) {
+				fclose(o->s[i].f);
+				remove(o->s[i].path);
+			}
+	if (in)
+		fclose(in);
+	free(o);
+	free(frame);
+	free(dst);
+	lh_wan_dec_free(d);
+	return rc;
+}

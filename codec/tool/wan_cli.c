@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: MIT */
+/* Helpers shared by lhcodec encode and decode: timing, names, the stats JSON. */
+#include <string.h>
+#include <time.h>
+#include "wan_cli.h"
+
+double lh_cli_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+const char *lh_cli_basename(const char *path)
+{
+	const char *s = strrchr(path, '/');
+	return s ? s + 1 : path;
+}
+
+static void print_pages(FILE *f, const lh_wan_stats *s)
+{
+	const uint64_t *p = s->pages;
+	fprintf(f, "\"pages\": {\"zero\": %llu, \"ref\": %llu, \"delta\": %llu, \"delta_prev\": %llu, "
+		   "\"delta_sim\": %llu, \"literal\": %llu, \"literal_zstd\": %llu, \"literal_raw\": %llu}",
+		(unsigned long long)p[LH_WAN_OP_ZERO], (unsigned long long)p[LH_WAN_OP_REF],
+		(unsigned long long)(p[LH_WAN_OP_DELTA_PREV] + p[LH_WAN_OP_DELTA_SIM]),
+		(unsigned long long)p[LH_WAN_OP_DELTA_PREV], (unsigned long long)p[LH_WAN_OP_DELTA_SIM],
+		(unsigned long long)(p[LH_WAN_OP_LITERAL] + p[LH_WAN_OP_LITERAL_RAW]),
+		(unsigned long long)p[LH_WAN_OP_LITERAL], (unsigned long long)p[LH_WAN_OP_LITERAL_RAW]);
+}
+
+void lh_cli_print_stats(FILE *f, const lh_wan_stats *s, double seconds)
+{
+	fprintf(f, "\"bytes_in\": %llu, \"bytes_out\": %llu, \"ratio\": %.4f, ", (unsigned long long)s->bytes_in,
+		(unsigned long long)s->bytes_out, s->bytes_out ? (double)s->bytes_in / (double)s->bytes_out : 0.0);
+	print_pages(f, s);
+	fprintf(f, ", \"delta_bytes\": %llu, \"other_bytes\": %llu, \"frames\": %llu, \"parse_fallbacks\": %llu",
+		(unsigned long long)(s->delta_bytes[0] + s->delta_bytes[1]), (unsigned long long)s->other_bytes,
+		(unsigned long long)s->frames, (unsigned long long)s->parse_fallbacks);
+	if (seconds >= 0)
+		fprintf(f, ", \"seconds\": %.4f, \"mb_per_s\": %.1f", seconds,
+			seconds > 0 ? (double)s->bytes_in / 1e6 / seconds : 0.0);
+}
+
+void lh_cli_print_dec_stats(FILE *f, const lh_wan_stats *s, double seconds)
+{
+	/* for the decoder, bytes_in are frame bytes and bytes_out stream bytes */
+	fprintf(f, "\"bytes_in\": %llu, \"bytes_out\": %llu, \"ratio\": %.4f, ", (unsigned long long)s->bytes_in,
+		(unsigned long long)s->bytes_out, s->bytes_in ? (double)s->bytes_out / (double)s->bytes_in : 0.0);
+	print_pages(f, s);
+	fprintf(f, ", \"frames\": %llu", (unsigned long long)s->frames);
+	if (seconds >= 0)
+		fprintf(f, ", \"seconds\": %.4f, \"mb_per_s\": %.1f", seconds,
+			seconds > 0 ? (double)s->bytes_out / 1e6 / seconds : 0.0);
+}

@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: MIT */
+/* Helpers shared by lhcodec encode and decode: timing, names, the stats JSON. */
+#ifndef LH_WAN_CLI_H
+#define LH_WAN_CLI_H
+
+#include <stdio.h>
+#include "lh_wan.h"
+
+double lh_cli_now(void);
+const char *lh_cli_basename(const char *path);
+/* Prints the stats fields (no braces): bytes_in, bytes_out, ratio, pages{...};
+ * seconds >= 0 adds seconds and mb_per_s (of bytes_in for the encoder). */
+void lh_cli_print_stats(FILE *f, const lh_wan_stats *s, double seconds);
+void lh_cli_print_dec_stats(FILE *f, const lh_wan_stats *s, double seconds);
+
+#endif

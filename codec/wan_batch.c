@@ -1,0 +1,290 @@
+/* SPDX-License-Identifier: MIT */
+/* Encoder batches: ops and sections of the next DATA frame, zstd with adaptive level, the frame queue. */
+#include <stdlib.h>
+#include <string.h>
+#include "frame.h"
+#include "wan_enc_internal.h"
+
+#define PS LH_WAN_PAGE_SIZE
+
+int lh__batch_init(lh_wan_enc *e)
+{
+	enc_batch *b = &e->b;
+	b->ops = malloc(ENC_OPS_CAP);
+	b->z = malloc(LH_WAN_FRAME_RAW_MAX);
+	b->r = malloc(LH_WAN_FRAME_RAW_MAX);
+	return b->ops && b->z && b->r ? 0 : -LH_E_NOMEM;
+}
+
+void lh__batch_fini(lh_wan_enc *e)
+{
+	free(e->b.ops);
+	free(e->b.z);
+	free(e->b.r);
+	free(e->q);
+}
+
+/* Space for n more bytes at q_end (compacting or growing the queue). */
+static int queue_reserve(lh_wan_enc *e, size_t n)
+{
+	if (e->q_end + n <= e->q_cap)
+		return 0;
+	if (e->q_start) {
+		memmove(e->q, e->q + e->q_start, e->q_end - e->q_start);
+		e->q_end -= e->q_start;
+		e->q_start = 0;
+		if (e->q_end + n <= e->q_cap)
+			return 0;
+	}
+	size_t nc = e->q_cap ? e->q_cap : (1u << 20);
+	while (nc < e->q_end + n)
+		nc *= 2;
+	uint8_t *q = realloc(e->q, nc);
+	if (!q)
+		return -LH_E_NOMEM;
+	e->q = q;
+	e->q_cap = nc;
+	return 0;
+}
+
+static void account(lh_wan_enc *e, enc_stream *s, size_t frame_len)
+{
+	e->stats.bytes_out += frame_len;
+	e->stats.frames++;
+	if (s) {
+		s->stats.bytes_out += frame_len;
+		s->stats.frames++;
+	}
+}
+
+int lh__queue_frame(lh_wan_enc *e, enc_stream *s, uint8_t type, uint32_t sid, const uint8_t *body,
+		    uint32_t len)
+{
+	int r;
+	if ((r = queue_reserve(e, LH_WAN_FRAME_HDR + len)) < 0)
+		return r;
+	uint8_t *f = e->q + e->q_end;
+	memcpy(f + LH_WAN_FRAME_HDR, body, len);
+	lh_frame_hdr_write(f, type, sid, f + LH_WAN_FRAME_HDR, len, 0);
+	e->q_end += LH_WAN_FRAME_HDR + len;
+	account(e, s, LH_WAN_FRAME_HDR + len);
+	return 0;
+}
+
+size_t lh_wan_enc_pending(const lh_wan_enc *e) { return e->q_end - e->q_start; }
+
+size_t lh_wan_enc_next_size(const lh_wan_enc *e)
+{
+	if (e->q_end == e->q_start)
+		return 0;
+	/* frames in the queue were written by us: the header is valid */
+	long n = lh_wan_frame_size(e->q + e->q_start, e->q_end - e->q_start);
+	return n > 0 ? (size_t)n : 0;
+}
+
+long lh_wan_enc_pull(lh_wan_enc *e, void *dst, size_t cap)
+{
+	size_t n = lh_wan_enc_next_size(e);
+	if (n == 0)
+		return 0;
+	if (cap < n)
+		return -LH_E_DST_TOO_SMALL;
+	memcpy(dst, e->q + e->q_start, n);
+	e->q_start += n;
+	if (e->q_start == e->q_end)
+		e->q_start = e->q_end = 0;
+	return (long)n;
+}
+
+/*
+ * Auto level: the gateway reports how much the link (rather than the CPU)
+ * limits throughput. A CPU-bound encoder sends literals uncompressed; a
+ * link-bound one spends more CPU per byte saved.
+ */
+static int level_now(const lh_wan_enc *e)
+{
+	if (e->level != LH_WAN_LEVEL_AUTO)
+		return (int)e->level;
+	if (e->pressure < 10)
+		return 0;
+	if (e->pressure < 30)
+		return -3;
+	if (e->pressure < 60)
+		return 1;
+	if (e->pressure < 80)
+		return 3;
+	if (e->pressure < 95)
+		return 6;
+	return 9;
+}
+
+static void put_pending_ops(enc_batch *b)
+{
+	if (b->pend_lit) {
+		b->ops[b->ops_len++] = LH_OP_LIT;
+		b->ops_len = (size_t)(lh_varint_put(b->ops + b->ops_len, b->pend_lit) - b->ops);
+		b->pend_lit = 0;
+	}
+	if (b->pend_zero) {
+		b->ops[b->ops_len++] = LH_OP_ZERO;
+		b->ops_len = (size_t)(lh_varint_put(b->ops + b->ops_len, b->pend_zero) - b->ops);
+		b->pend_zero = 0;
+	}
+}
+
+int lh__batch_close(lh_wan_enc *e)
+{
+	enc_batch *b = &e->b;
+	uint8_t head[64], *h = head;
+	int r, level = level_now(e);
+	size_t zcap, zlen;
+	bool zstd = false;
+
+	if (!b->open)
+		return 0;
+	put_pending_ops(b);
+	b->open = false;
+	if (b->raw_len == 0)
+		return 0;
+	zcap = ZSTD_compressBound(b->z_len);
+	if ((r = queue_reserve(e, LH_WAN_FRAME_HDR + sizeof(head) + b->ops_len + zcap + b->r_len)) < 0)
+		return r;
+	uint8_t *f = e->q + e->q_end, *body = f + LH_WAN_FRAME_HDR;
+	/* compress straight into the queue, after room for the section header and ops */
+	uint8_t *zdst = body + sizeof(head) + b->ops_len;
+	zlen = b->z_len;
+	if (level != 0 && b->z_len >= 128) {
+		size_t c = ZSTD_compressCCtx(e->cctx, zdst, zcap, b->z, b->z_len, level);
+		/* keep zstd's output only when it pays for its decoding */
+		if (!ZSTD_isError(c) && c < b->z_len - b->z_len / 32) {
+			zstd = true;
+			zlen = c;
+		}
+	}
+	*h++ = zstd ? LH_DATA_F_ZSTD : 0;
+	h = lh_varint_put(h, b->ops_len);
+	h = lh_varint_put(h, b->z_len);
+	h = lh_varint_put(h, zlen);
+	h = lh_varint_put(h, b->r_len);
+	size_t hl = (size_t)(h - head);
+	memcpy(body, head, hl);
+	memcpy(body + hl, b->ops, b->ops_len);
+	memmove(body + hl + b->ops_len, zstd ? zdst : b->z, zlen);
+	memcpy(body + hl + b->ops_len + zlen, b->r, b->r_len);
+	size_t blen = hl + b->ops_len + zlen + b->r_len;
+	lh_frame_hdr_write(f, LH_FT_DATA, b->s->id, body, (uint32_t)blen, (uint32_t)b->raw_len);
+	e->q_end += LH_WAN_FRAME_HDR + blen;
+	account(e, b->s, LH_WAN_FRAME_HDR + blen);
+	return 0;
+}
+
+int lh__batch_for(lh_wan_enc *e, enc_stream *s)
+{
+	enc_batch *b = &e->b;
+	int r;
+	if (b->open && b->s == s)
+		return 0;
+	/* store updates must reach the decoder in the order they happened: one open batch at a time */
+	if ((r = lh__batch_close(e)) < 0)
+		return r;
+	b->open = true;
+	b->s = s;
+	b->ops_len = b->z_len = b->r_len = b->raw_len = b->pend_lit = 0;
+	b->pend_zero = 0;
+	b->prev_dst = -1;
+	return 0;
+}
+
+int lh__batch_lit(lh_wan_enc *e, enc_stream *s, const uint8_t *p, size_t n)
+{
+	enc_batch *b = &e->b;
+	int r;
+	s->stats.other_bytes += n;
+	e->stats.other_bytes += n;
+	while (n > 0) {
+		if ((r = lh__batch_for(e, s)) < 0)
+			return r;
+		size_t room = (size_t)e->frame_raw - b->raw_len;
+		if (room == 0) {
+			if ((r = lh__batch_close(e)) < 0)
+				return r;
+			continue;
+		}
+		size_t k = n < room ? n : room;
+		if (b->pend_zero)
+			put_pending_ops(b);
+		memcpy(b->z + b->z_len, p, k);
+		b->z_len += k;
+		b->pend_lit += k;
+		b->raw_len += k;
+		p += k;
+		n -= k;
+	}
+	return 0;
+}
+
+int lh__batch_page_room(lh_wan_enc *e, enc_stream *s)
+{
+	int r;
+	if ((r = lh__batch_for(e, s)) < 0)
+		return r;
+	if (e->b.raw_len + PS > (size_t)e->frame_raw) {
+		if ((r = lh__batch_close(e)) < 0)
+			return r;
+		return lh__batch_for(e, s);
+	}
+	return 0;
+}
+
+void lh__batch_zero(lh_wan_enc *e)
+{
+	enc_batch *b = &e->b;
+	if (b->pend_lit)
+		put_pending_ops(b);
+	b->pend_zero++;
+	b->raw_len += PS;
+}
+
+void lh__batch_ref(lh_wan_enc *e, uint32_t slot)
+{
+	enc_batch *b = &e->b;
+	put_pending_ops(b);
+	b->ops[b->ops_len++] = LH_OP_REF;
+	b->ops_len = (size_t)(lh_varint_put(b->ops + b->ops_len, slot) - b->ops);
+	b->raw_len += PS;
+}
+
+static void put_dst(enc_batch *b, uint32_t dst)
+{
+	b->ops_len = (size_t)(lh_varint_put(b->ops + b->ops_len, lh_zigzag((int64_t)dst - b->prev_dst - 1)) - b->ops);
+	b->prev_dst = dst;
+}
+
+void lh__batch_literal(lh_wan_enc *e, uint32_t dst, const uint8_t *page, bool raw)
+{
+	enc_batch *b = &e->b;
+	put_pending_ops(b);
+	b->ops[b->ops_len++] = raw ? LH_OP_PAGER : LH_OP_PAGEZ;
+	put_dst(b, dst);
+	if (raw) {
+		memcpy(b->r + b->r_len, page, PS);
+		b->r_len += PS;
+	} else {
+		memcpy(b->z + b->z_len, page, PS);
+		b->z_len += PS;
+	}
+	b->raw_len += PS;
+}
+
+void lh__batch_delta(lh_wan_enc *e, uint32_t base, uint32_t dst, const uint8_t *d, size_t n)
+{
+	enc_batch *b = &e->b;
+	put_pending_ops(b);
+	b->ops[b->ops_len++] = LH_OP_DELTA;
+	b->ops_len = (size_t)(lh_varint_put(b->ops + b->ops_len, base) - b->ops);
+	put_dst(b, dst);
+	b->ops_len = (size_t)(lh_varint_put(b->ops + b->ops_len, n) - b->ops);
+	memcpy(b->z + b->z_len, d, n);
+	b->z_len += n;
+	b->raw_len += PS;
+}

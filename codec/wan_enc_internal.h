@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: MIT */
+/* Encoder state shared by wan_encoder.c (streams, API), wan_pages.c (page decisions) and wan_batch.c (frames). */
+#ifndef LH_WAN_ENC_INTERNAL_H
+#define LH_WAN_ENC_INTERNAL_H
+
+#include <stdbool.h>
+#include <xxhash.h>
+#include <zstd.h>
+#include "lastver.h"
+#include "lh_wan.h"
+#include "pagestore.h"
+
+#define ENC_QUEUE_HIGH (4u << 20)   /* feed stops consuming above this many queued frame bytes */
+#define ENC_SLICE (256u << 10)      /* feed hands the parser at most this much at a time */
+#define ENC_OPS_CAP (64u << 10)     /* op bytes per frame: <= 2 ops of <= 31 bytes per page + 1 */
+#define ENC_PEND_MAX (1u << 20)     /* bytes the parser may hold back (its carry is ~129 KiB) */
+#define ENC_VM_BLOCKS 1024          /* RAM block names remembered per VM */
+#define ENC_STREAM_BLOCKS 1024      /* parser block indexes mapped per stream */
+#define ENC_MAX_STREAMS 4096
+
+typedef enum {
+	ES_PARSED = 1,   /* bytes go through the stream's parser */
+	ES_PASSTHRU = 2, /* the parser gave up: the rest is literal bytes */
+} enc_stream_state;
+
+typedef struct enc_vm {
+	uint32_t vm_id, seq, refs;
+	uint32_t nblocks;
+	char (*names)[256];
+} enc_vm;
+
+typedef struct {
+	uint32_t id;
+	enc_stream_state state;
+	enc_vm *vm;
+	lh_parser *parser;
+	XXH3_state_t *hash;
+	uint64_t fed;               /* bytes handed to the parser */
+	uint64_t emitted;           /* bytes covered by its events */
+	uint8_t *pend;              /* the fed-but-not-emitted bytes, for a fallback to passthrough */
+	size_t pend_len, pend_cap;
+	uint16_t blkmap[ENC_STREAM_BLOCKS]; /* parser block index -> VM block index + 1 */
+	lh_wan_stats stats;
+} enc_stream;
+
+/* The one open batch: the next DATA frame being assembled (always for one stream). */
+typedef struct {
+	bool open;
+	enc_stream *s;
+	uint8_t *ops, *z, *r;       /* ops, Z section (pre-zstd), R section */
+	size_t ops_len, z_len, r_len;
+	size_t raw_len;             /* stream bytes covered */
+	int64_t prev_dst;           /* last stored slot in this frame (for zigzag deltas) */
+	size_t pend_lit;            /* LIT bytes already in Z, op not yet written */
+	uint32_t pend_zero;         /* ZERO pages not yet written as an op */
+} enc_batch;
+
+struct lh_wan_enc {
+	/* parameters */
+	int64_t store_mb, level, pressure, frame_raw;
+	bool resemblance, delta_prev;
+	bool started;               /* HELLO queued, store allocated, params frozen */
+
+	lh_pagestore st;
+	lh_lastver lv;
+	enc_stream **streams;
+	uint32_t nstreams, scap;
+	enc_vm **vms;
+	uint32_t nvms, vcap, vm_seq;
+
+	enc_batch b;
+	ZSTD_CCtx *cctx;
+	uint8_t *dbuf[2];           /* delta candidates */
+
+	uint8_t *q;                 /* queued frames [q_start, q_end) */
+	size_t q_start, q_end, q_cap;
+
+	lh_wan_stats stats;
+	lh_wan_error err;
+	lh_wan_trace_fn trace;
+	void *trace_opaque;
+};
+
+int lh__enc_fail(lh_wan_enc *e, int code, uint32_t sid, uint64_t where, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+
+/* wan_batch.c */
+int lh__batch_init(lh_wan_enc *e);
+void lh__batch_fini(lh_wan_enc *e);
+/* Makes the open batch belong to s (closing another stream's batch first). */
+int lh__batch_for(lh_wan_enc *e, enc_stream *s);
+/* Appends stream bytes that are not page payloads. */
+int lh__batch_lit(lh_wan_enc *e, enc_stream *s, const uint8_t *p, size_t n);
+/* Ensures room for one more page in the open batch. */
+int lh__batch_page_room(lh_wan_enc *e, enc_stream *s);
+void lh__batch_zero(lh_wan_enc *e);
+void lh__batch_ref(lh_wan_enc *e, uint32_t slot);
+void lh__batch_literal(lh_wan_enc *e, uint32_t dst, const uint8_t *page, bool raw);
+void lh__batch_delta(lh_wan_enc *e, uint32_t base, uint32_t dst, const uint8_t *d, size_t n);
+/* Closes the open batch into a DATA frame. */
+int lh__batch_close(lh_wan_enc *e);
+/* Queues a non-DATA frame. */
+int lh__queue_frame(lh_wan_enc *e, enc_stream *s, uint8_t type, uint32_t sid, const uint8_t *body,
+		    uint32_t len);
+
+/* wan_pages.c: decides and appends the op for one page payload. key 0 = no last version. */
+int lh__enc_page(lh_wan_enc *e, enc_stream *s, uint64_t key, const uint8_t *page);
+void lh__enc_page_gone(lh_wan_enc *e, uint64_t key);
+
+#endif

@@ -1,0 +1,518 @@
+/* SPDX-License-Identifier: MIT */
+/* WAN encoder: streams, their parsers and VMs; parser events -> page ops and literal bytes. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "be.h"
+#include "frame.h"
+#include "wan_enc_internal.h"
+
+#define PS LH_WAN_PAGE_SIZE
+
+static const struct {
+	int64_t lo, hi;
+} bounds[] = {
+	[LH_WAN_P_STORE_MB] = { 1, 65536 },
+	[LH_WAN_P_LEVEL] = { LH_WAN_LEVEL_AUTO, 19 },
+	[LH_WAN_P_LINK_PRESSURE] = { 0, 100 },
+	[LH_WAN_P_FRAME_RAW] = { 64 << 10, LH_WAN_FRAME_RAW_MAX },
+	[LH_WAN_P_RESEMBLANCE] = { 0, 1 },
+	[LH_WAN_P_DELTA_PREV] = { 0, 1 },
+};
+
+int lh_wan_param_bounds(lh_wan_param p, int64_t *lo, int64_t *hi)
+{
+	if (p < LH_WAN_P_STORE_MB || p > LH_WAN_P_DELTA_PREV)
+		return -LH_E_PARAM;
+	*lo = bounds[p].lo;
+	*hi = bounds[p].hi;
+	return 0;
+}
+
+static const char *const op_names[LH_WAN_OP__COUNT] = {
+	"zero", "ref", "delta_prev", "delta_sim", "literal", "literal_raw",
+};
+
+const char *lh_wan_op_name(lh_wan_op op)
+{
+	return (unsigned)op < LH_WAN_OP__COUNT ? op_names[op] : "unknown";
+}
+
+int lh__enc_fail(lh_wan_enc *e, int code, uint32_t sid, uint64_t where, const char *fmt, ...)
+{
+	va_list ap;
+	e->err.code = code;
+	e->err.stream_id = sid;
+	e->err.where = where;
+	va_start(ap, fmt);
+	vsnprintf(e->err.detail, sizeof(e->err.detail), fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+lh_wan_enc *lh_wan_enc_create(void)
+{
+	lh_wan_enc *e = calloc(1, sizeof(*e));
+	if (!e)
+		return NULL;
+	e->store_mb = 1024;
+	e->level = LH_WAN_LEVEL_AUTO;
+	e->pressure = 50;
+	e->frame_raw = LH_WAN_FRAME_RAW_MAX;
+	e->resemblance = e->delta_prev = true;
+	e->cctx = ZSTD_createCCtx();
+	e->dbuf[0] = malloc(PS);
+	e->dbuf[1] = malloc(PS);
+	if (!e->cctx || !e->dbuf[0] || !e->dbuf[1] || lh__batch_init(e) < 0) {
+		lh_wan_enc_free(e);
+		return NULL;
+	}
+	return e;
+}
+
+static void stream_free(enc_stream *s)
+{
+	lh_parser_free(s->parser);
+	XXH3_freeState(s->hash);
+	free(s->pend);
+	free(s);
+}
+
+static void vm_put(lh_wan_enc *e, enc_vm *vm)
+{
+	if (--vm->refs)
+		return;
+	for (uint32_t i = 0; i < e->nvms; i++)
+		if (e->vms[i] == vm) {
+			e->vms[i] = e->vms[--e->nvms];
+			break;
+		}
+	free(vm->names);
+	free(vm);
+}
+
+void lh_wan_enc_free(lh_wan_enc *e)
+{
+	if (!e)
+		return;
+	for (uint32_t i = 0; i < e->nstreams; i++)
+		stream_free(e->streams[i]);
+	for (uint32_t i = 0; i < e->nvms; i++) {
+		free(e->vms[i]->names);
+		free(e->vms[i]);
+	}
+	free(e->streams);
+	free(e->vms);
+	lh_store_fini(&e->st);
+	lh_lastver_fini(&e->lv);
+	lh__batch_fini(e);
+	ZSTD_freeCCtx(e->cctx);
+	free(e->dbuf[0]);
+	free(e->dbuf[1]);
+	free(e);
+}
+
+int lh_wan_enc_set_param(lh_wan_enc *e, lh_wan_param p, int64_t v)
+{
+	int64_t lo, hi;
+	if (lh_wan_param_bounds(p, &lo, &hi) < 0 || v < lo || v > hi ||
+	    (p == LH_WAN_P_LEVEL && v < 0 && v != LH_WAN_LEVEL_AUTO))
+		return -LH_E_PARAM;
+	switch (p) {
+	case LH_WAN_P_STORE_MB:
+		if (e->started)
+			return -LH_E_STATE;
+		e->store_mb = v;
+		break;
+	case LH_WAN_P_LEVEL: e->level = v; break;
+	case LH_WAN_P_LINK_PRESSURE: e->pressure = v; break;
+	case LH_WAN_P_FRAME_RAW: e->frame_raw = v; break;
+	case LH_WAN_P_RESEMBLANCE: e->resemblance = v; break;
+	case LH_WAN_P_DELTA_PREV: e->delta_prev = v; break;
+	}
+	return 0;
+}
+
+void lh_wan_enc_set_trace(lh_wan_enc *e, lh_wan_trace_fn fn, void *opaque)
+{
+	e->trace = fn;
+	e->trace_opaque = opaque;
+}
+
+const lh_wan_stats *lh_wan_enc_stats(const lh_wan_enc *e) { return &e->stats; }
+const lh_wan_error *lh_wan_enc_error(const lh_wan_enc *e) { return &e->err; }
+
+static enc_stream *find_stream(const lh_wan_enc *e, uint32_t id, uint32_t *idx)
+{
+	for (uint32_t i = 0; i < e->nstreams; i++)
+		if (e->streams[i]->id == id) {
+			if (idx)
+				*idx = i;
+			return e->streams[i];
+		}
+	return NULL;
+}
+
+int lh_wan_enc_stream_stats(const lh_wan_enc *e, uint32_t stream_id, lh_wan_stats *out)
+{
+	enc_stream *s = find_stream(e, stream_id, NULL);
+	if (!s)
+		return -LH_E_STATE;
+	*out = s->stats;
+	return 0;
+}
+
+/* First stream: the store is allocated and the HELLO frame queued; parameters freeze. */
+static int start_session(lh_wan_enc *e)
+{
+	uint8_t body[LH_HELLO_BODY];
+	uint32_t slots = (uint32_t)(e->store_mb * ((1 << 20) / PS));
+	int r;
+
+	if (lh_store_init(&e->st, slots, true) < 0 || lh_lastver_init(&e->lv, slots) < 0)
+		return lh__enc_fail(e, -LH_E_NOMEM, 0, 0, "page store of %lld MiB", (long long)e->store_mb);
+	lh_put32(lh_put32(lh_put32(body, PS), slots), 0);
+	if ((r = lh__queue_frame(e, NULL, LH_FT_HELLO, 0, body, sizeof(body))) < 0)
+		return lh__enc_fail(e, r, 0, 0, "queueing HELLO");
+	e->started = true;
+	return 0;
+}
+
+static enc_vm *vm_get(lh_wan_enc *e, uint32_t vm_id)
+{
+	for (uint32_t i = 0; i < e->nvms; i++)
+		if (e->vms[i]->vm_id == vm_id) {
+			e->vms[i]->refs++;
+			return e->vms[i];
+		}
+	if (e->nvms == e->vcap) {
+		uint32_t nc = e->vcap ? e->vcap * 2 : 8;
+		enc_vm **n = realloc(e->vms, nc * sizeof(*n));
+		if (!n)
+			return NULL;
+		e->vms = n;
+		e->vcap = nc;
+	}
+	enc_vm *vm = calloc(1, sizeof(*vm));
+	if (!vm)
+		return NULL;
+	vm->vm_id = vm_id;
+	vm->seq = ++e->vm_seq; /* a new incarnation never matches an old one's last versions */
+	vm->refs = 1;
+	e->vms[e->nvms++] = vm;
+	return vm;
+}
+
+int lh_wan_enc_open(lh_wan_enc *e, uint32_t stream_id, uint32_t vm_id, lh_channel_kind kind,
+		    const char *label)
+{
+	size_t ll = label ? strlen(label) : 0;
+	uint8_t body[LH_OPEN_BODY_MIN + 255];
+	enc_stream *s;
+	int r;
+
+	if (e->err.code < 0 && e->started)
+		return e->err.code;
+	if (ll > 255 || kind > LH_CHAN_OPAQUE)
+		return -LH_E_PARAM;
+	if (find_stream(e, stream_id, NULL) || e->nstreams == ENC_MAX_STREAMS)
+		return -LH_E_STATE;
+	if (!e->started && (r = start_session(e)) < 0)
+		return r;
+	if (e->nstreams == e->scap) {
+		uint32_t nc = e->scap ? e->scap * 2 : 16;
+		enc_stream **n = realloc(e->streams, nc * sizeof(*n));
+		if (!n)
+			return -LH_E_NOMEM;
+		e->streams = n;
+		e->scap = nc;
+	}
+	if (!(s = calloc(1, sizeof(*s))))
+		return -LH_E_NOMEM;
+	s->id = stream_id;
+	s->state = ES_PARSED;
+	s->parser = lh_parser_create();
+	s->hash = XXH3_createState();
+	s->vm = vm_get(e, vm_id);
+	if (!s->parser || !s->hash || !s->vm) {
+		if (s->vm)
+			vm_put(e, s->vm);
+		stream_free(s);
+		return -LH_E_NOMEM;
+	}
+	lh_parser_set_param(s->parser, LH_P_CHANNEL, kind);
+	XXH3_128bits_reset(s->hash);
+	lh_put32(body, vm_id);
+	body[4] = (uint8_t)kind;
+	body[5] = (uint8_t)ll;
+	memcpy(body + 6, label, ll);
+	/* the OPEN frame must precede the stream's first DATA frame */
+	if ((r = lh__batch_close(e)) < 0 ||
+	    (r = lh__queue_frame(e, s, LH_FT_OPEN, stream_id, body, (uint32_t)(LH_OPEN_BODY_MIN + ll))) < 0) {
+		vm_put(e, s->vm);
+		stream_free(s);
+		return r;
+	}
+	e->streams[e->nstreams++] = s;
+	return 0;
+}
+
+/* VM-wide index of the event's RAM block (channels of one VM share names), or -1. */
+static int vm_block(enc_stream *s, const lh_ramblock *blk)
+{
+	if (!blk || blk->index >= ENC_STREAM_BLOCKS)
+		return -1;
+	if (s->blkmap[blk->index])
+		return s->blkmap[blk->index] - 1;
+	enc_vm *vm = s->vm;
+	uint32_t i;
+	for (i = 0; i < vm->nblocks; i++)
+		if (!strcmp(vm->names[i], blk->name))
+			break;
+	if (i == vm->nblocks) {
+		if (vm->nblocks == ENC_VM_BLOCKS)
+			return -1;
+		if (!(vm->nblocks & 15)) {
+			char(*n)[256] = realloc(vm->names, (vm->nblocks + 16) * sizeof(*n));
+			if (!n)
+				return -1;
+			vm->names = n;
+		}
+		snprintf(vm->names[vm->nblocks++], 256, "%s", blk->name);
+	}
+	s->blkmap[blk->index] = (uint16_t)(i + 1);
+	return (int)i;
+}
+
+static uint64_t page_key(enc_stream *s, const lh_ramblock *blk, uint64_t addr)
+{
+	int b = vm_block(s, blk);
+	return b < 0 ? 0 : lh_lastver_key(s->vm->seq, (uint32_t)b, addr / PS);
+}
+
+/* One parser event: page payloads become page ops, every other byte is literal. */
+static int on_event(lh_wan_enc *e, enc_stream *s, const lh_event *ev)
+{
+	const uint8_t *raw = ev->raw;
+	size_t n = ev->raw_len;
+	int r;
+
+	switch (ev->type) {
+	case LH_EV_RAM_PAGE:
+		if (ev->u.ram.data_len == PS && n >= PS && ev->u.ram.data == raw + n - PS) {
+			if ((r = lh__batch_lit(e, s, raw, n - PS)) < 0)
+				return r;
+			return lh__enc_page(e, s, page_key(s, ev->u.ram.block, ev->u.ram.addr), ev->u.ram.data);
+		}
+		break;
+	case LH_EV_MULTIFD_PAGE:
+		if (n == PS && ev->u.mf_page.data == raw)
+			return lh__enc_page(e, s, page_key(s, ev->u.mf_page.block, ev->u.mf_page.addr), raw);
+		break;
+	case LH_EV_RAM_ZERO:
+	case LH_EV_RAM_XBZRLE:
+	case LH_EV_RAM_COMPRESS:
+		/* the page changed in a way we do not track: forget its last version */
+		lh__enc_page_gone(e, page_key(s, ev->u.ram.block, ev->u.ram.addr));
+		break;
+	default:
+		break;
+	}
+	return lh__batch_lit(e, s, raw, n);
+}
+
+struct cb_ctx {
+	lh_wan_enc *e;
+	enc_stream *s;
+	int err;
+};
+
+static int parser_cb(void *opaque, const lh_event *ev)
+{
+	struct cb_ctx *c = opaque;
+	int r = on_event(c->e, c->s, ev);
+	if (r < 0) {
+		c->err = r;
+		return 1;
+	}
+	c->s->emitted += ev->raw_len;
+	return 0;
+}
+
+/* Keeps the bytes the parser holds back (fed, not yet in an event) after chunk[0..n) was fed. */
+static int keep_pending(lh_wan_enc *e, enc_stream *s, const uint8_t *chunk, size_t n)
+{
+	uint64_t keep64 = s->fed - s->emitted;
+	if (keep64 > ENC_PEND_MAX || keep64 > s->pend_len + n)
+		return lh__enc_fail(e, -LH_E_STATE, s->id, s->fed, "parser holds back %llu bytes",
+				    (unsigned long long)keep64);
+	size_t keep = (size_t)keep64;
+	if (keep > s->pend_cap) {
+		size_t nc = s->pend_cap ? s->pend_cap : 16384;
+		while (nc < keep)
+			nc *= 2;
+		uint8_t *p = realloc(s->pend, nc);
+		if (!p)
+			return lh__enc_fail(e, -LH_E_NOMEM, s->id, s->fed, "parser look-ahead copy");
+		s->pend = p;
+		s->pend_cap = nc;
+	}
+	if (keep <= n) {
+		memcpy(s->pend, chunk + n - keep, keep);
+	} else {
+		size_t old = keep - n;
+		memmove(s->pend, s->pend + s->pend_len - old, old);
+		memcpy(s->pend + old, chunk, n);
+	}
+	s->pend_len = keep;
+	return 0;
+}
+
+/* The parser gave up: what it held back, and everything after, goes as literal bytes. */
+static int fall_back(lh_wan_enc *e, enc_stream *s)
+{
+	/* pend ends with the fed bytes no event covered (after finish(), events may
+	 * have covered the start of it) */
+	size_t left = (size_t)(s->fed - s->emitted);
+	int r;
+
+	if (left > s->pend_len)
+		return lh__enc_fail(e, -LH_E_STATE, s->id, s->emitted, "lost %zu held-back bytes",
+				    left - s->pend_len);
+	s->state = ES_PASSTHRU;
+	s->stats.parse_fallbacks++;
+	e->stats.parse_fallbacks++;
+	if ((r = lh__batch_lit(e, s, s->pend + s->pend_len - left, left)) < 0)
+		return r;
+	s->emitted += left;
+	s->pend_len = 0;
+	return 0;
+}
+
+static int feed_slice(lh_wan_enc *e, enc_stream *s, const uint8_t *p, size_t n)
+{
+	struct cb_ctx c = { e, s, 0 };
+	int r;
+
+	XXH3_128bits_update(s->hash, p, n);
+	s->stats.bytes_in += n;
+	e->stats.bytes_in += n;
+	if (s->state == ES_PASSTHRU) {
+		s->fed += n;
+		s->emitted += n;
+		return lh__batch_lit(e, s, p, n);
+	}
+	s->fed += n;
+	r = lh_parser_feed(s->parser, p, n, parser_cb, &c);
+	if (c.err)
+		return lh__enc_fail(e, c.err, s->id, s->emitted, "encoding: %s", lh_err_name(c.err));
+	int k = keep_pending(e, s, p, n);
+	if (k < 0)
+		return k;
+	if (r < 0)
+		return fall_back(e, s);
+	return 0;
+}
+
+long lh_wan_enc_feed(lh_wan_enc *e, uint32_t stream_id, const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+	size_t done = 0;
+	enc_stream *s;
+	int r;
+
+	if (e->err.code < 0 && e->started)
+		return e->err.code;
+	if (!(s = find_stream(e, stream_id, NULL)))
+		return -LH_E_STATE;
+	while (done < len && lh_wan_enc_pending(e) < ENC_QUEUE_HIGH) {
+		size_t n = len - done < ENC_SLICE ? len - done : ENC_SLICE;
+		if ((r = feed_slice(e, s, p + done, n)) < 0)
+			return r;
+		done += n;
+	}
+	return (long)done;
+}
+
+int lh_wan_enc_event(lh_wan_enc *e, uint32_t stream_id, const lh_event *ev)
+{
+	enc_stream *s;
+	int r;
+	if (e->err.code < 0 && e->started)
+		return e->err.code;
+	if (!(s = find_stream(e, stream_id, NULL)))
+		return -LH_E_STATE;
+	XXH3_128bits_update(s->hash, ev->raw, ev->raw_len);
+	s->stats.bytes_in += ev->raw_len;
+	e->stats.bytes_in += ev->raw_len;
+	s->fed += ev->raw_len;
+	s->emitted += ev->raw_len;
+	if ((r = on_event(e, s, ev)) < 0)
+		return lh__enc_fail(e, r, s->id, s->emitted, "encoding: %s", lh_err_name(r));
+	return 0;
+}
+
+int lh_wan_enc_flush(lh_wan_enc *e)
+{
+	int r;
+	if (e->err.code < 0 && e->started)
+		return e->err.code;
+	if ((r = lh__batch_close(e)) < 0)
+		return lh__enc_fail(e, r, 0, 0, "closing a frame: %s", lh_err_name(r));
+	return 0;
+}
+
+static int finish(lh_wan_enc *e, uint32_t stream_id, lh_wan_stats *stats, bool abort)
+{
+	uint8_t body[LH_END_BODY];
+	enc_stream *s;
+	uint32_t idx;
+	int r;
+
+	if (e->err.code < 0 && e->started)
+		return e->err.code;
+	if (!(s = find_stream(e, stream_id, &idx)))
+		return -LH_E_STATE;
+	if (!abort && s->state == ES_PARSED) {
+		struct cb_ctx c = { e, s, 0 };
+		r = lh_parser_finish(s->parser, parser_cb, &c);
+		if (c.err)
+			return lh__enc_fail(e, c.err, s->id, s->emitted, "encoding: %s", lh_err_name(c.err));
+		/* a stream that stops inside an item is still carried byte for byte */
+		if ((r < 0 || s->emitted != s->fed) && (r = fall_back(e, s)) < 0)
+			return lh__enc_fail(e, r, s->id, s->emitted, "encoding: %s", lh_err_name(r));
+	}
+	if ((r = lh__batch_close(e)) < 0)
+		return lh__enc_fail(e, r, s->id, s->emitted, "closing a frame: %s", lh_err_name(r));
+	if (abort) {
+		body[0] = 0;
+		r = lh__queue_frame(e, s, LH_FT_ABORT, s->id, body, 0);
+	} else {
+		XXH128_canonical_t c;
+		XXH128_canonicalFromHash(&c, XXH3_128bits_digest(s->hash));
+		lh_put64(body, s->stats.bytes_in);
+		memcpy(body + 8, &c, 16);
+		r = lh__queue_frame(e, s, LH_FT_END, s->id, body, LH_END_BODY);
+	}
+	if (r < 0)
+		return lh__enc_fail(e, r, s->id, s->emitted, "queueing END");
+	if (stats)
+		*stats = s->stats;
+	if (e->b.s == s)
+		e->b.s = NULL;
+	vm_put(e, s->vm);
+	stream_free(s);
+	e->streams[idx] = e->streams[--e->nstreams];
+	return 0;
+}
+
+int lh_wan_enc_end(lh_wan_enc *e, uint32_t stream_id, lh_wan_stats *stats)
+{
+	return finish(e, stream_id, stats, false);
+}
+
+int lh_wan_enc_abort(lh_wan_enc *e, uint32_t stream_id, lh_wan_stats *stats)
+{
+	return finish(e, stream_id, stats, true);
+}
