@@ -358,7 +358,9 @@ static int keep_pending(lh_wan_enc *e, enc_stream *s, const uint8_t *chunk, size
 		s->pend = p;
 		s->pend_cap = nc;
 	}
-	if (keep <= n) {
+	if (keep == 0) {
+		/* nothing held back */
+	} else if (keep <= n) {
 		memcpy(s->pend, chunk + n - keep, keep);
 	} else {
 		size_t old = keep - n;
