@@ -8,7 +8,9 @@
 # lhgateway_control)) or compile the list into lhgateway_core itself.
 # Headers are included as "gateway/xxx.h" (include dir: the project root).
 set(LH_GATEWAY_CONTROL_SOURCES
-	${CMAKE_CURRENT_LIST_DIR}/log.c)
+	${CMAKE_CURRENT_LIST_DIR}/log.c
+	${CMAKE_CURRENT_LIST_DIR}/json.c
+	${CMAKE_CURRENT_LIST_DIR}/control.c)
 
 add_library(lhgateway_control STATIC ${LH_GATEWAY_CONTROL_SOURCES})
 target_include_directories(lhgateway_control PUBLIC ${PROJECT_SOURCE_DIR})
