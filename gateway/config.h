@@ -121,6 +121,17 @@ int lh_config_parse_finish(struct lh_config_parser *p);
 int lh_config_load(const char *path, struct lh_config *cfg, struct lh_config_errors *errs);
 void lh_config_errors_print(const struct lh_config_errors *errs, FILE *out);
 
+/* The option table, for listings: scalar option i (0..count-1) and its value in cfg as text. */
+struct lh_config_opt_info {
+	const char *section;  /* "gateway", "wan", "codec" */
+	const char *key;
+	bool reloadable;      /* takes effect on SIGHUP */
+	bool is_number;       /* value is a decimal integer */
+	char value[LH_CFG_PATH_MAX]; /* as written in the file; "" = unset */
+};
+size_t lh_config_option_count(void);
+int lh_config_option(size_t i, const struct lh_config *cfg, struct lh_config_opt_info *info);
+
 /*
  * SIGHUP: which non-reloadable options differ between the running and the new
  * config. Writes "a, b, c" into out; returns how many differ (0 = reload allowed).
