@@ -144,7 +144,7 @@ static void json_escaped(struct lh_jbuf *b, const char *val, size_t len)
 	for (size_t i = 0; i < len;) {
 		size_t run = i;
 		/* copy the longest run that needs no escaping in one go */
-		while (run < len && s[run] >= 0x20 && s[run] < 0x80 && s[run] != '"' && s[run] != '\\')
+		while (run < len && s[run] >= 0x20 && s[run] < 0x7f && s[run] != '"' && s[run] != '\\')
 			run++;
 		if (run > i) {
 			lh_jbuf_append(b, s + i, run - i);
