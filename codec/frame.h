@@ -30,7 +30,9 @@ enum {
 	LH_OP_DELTA = 6, /* varint base, zigzag dslot, varint dlen: delta from Z on store[base] */
 };
 
-#define LH_DATA_F_ZSTD 0x01 /* the Z section is one zstd frame */
+#define LH_DATA_F_ZSTD 0x01 /* the Z section continues the session's zstd stream */
+#define LH_WAN_ZSTD_WINDOW_LOG 22 /* encoder window: 4 MiB of history */
+#define LH_WAN_ZSTD_WINDOW_LOG_MAX 23 /* the decoder refuses larger windows (memory bound) */
 
 #define LH_HELLO_BODY 12
 #define LH_END_BODY 24

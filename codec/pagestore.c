@@ -2,6 +2,7 @@
 /* Page store slots, the exact-content index, the resemblance index and CLOCK eviction. */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include "lh_errors.h"
 #include "lh_wan.h"
 #include "pagestore.h"
@@ -14,12 +15,25 @@ static uint32_t pow2_at_least(uint32_t n)
 	return p;
 }
 
+/*
+ * Zeroed memory that is only committed when touched, in 2 MiB pages where
+ * the kernel allows: the store fills slot by slot, and one fault per 2 MiB
+ * instead of per 4 KiB is a visible share of encode and decode time.
+ */
+static void *big_zalloc(size_t n)
+{
+	void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	madvise(p, n, MADV_HUGEPAGE); /* a hint: failure is harmless */
+	return p;
+}
+
 int lh_store_init(lh_pagestore *st, uint32_t nslots, bool with_index)
 {
 	memset(st, 0, sizeof(*st));
 	st->nslots = nslots;
-	/* calloc of a large block is mmap'd: untouched slots cost no memory */
-	st->data = calloc(nslots, LH_WAN_PAGE_SIZE);
+	st->data = big_zalloc((size_t)nslots * LH_WAN_PAGE_SIZE);
 	if (!st->data)
 		goto nomem;
 	if (!with_index)
@@ -42,7 +56,8 @@ nomem:
 
 void lh_store_fini(lh_pagestore *st)
 {
-	free(st->data);
+	if (st->data)
+		munmap(st->data, (size_t)st->nslots * LH_WAN_PAGE_SIZE);
 	free(st->meta);
 	free(st->bucket);
 	free(st->ftab);

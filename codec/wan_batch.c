@@ -118,6 +118,42 @@ static int level_now(const lh_wan_enc *e)
 	return 9;
 }
 
+/*
+ * The Z sections of all frames form one zstd stream per session (flushed at
+ * every frame end), so literals compress against everything sent before,
+ * other streams and VMs included; the decoder keeps the matching DCtx.
+ * A level change ends the zstd frame (its epilogue leads this section) and
+ * starts a new one, since a frame's level is fixed in single-thread zstd.
+ */
+static int zstd_section(lh_wan_enc *e, int level, uint8_t *dst, size_t cap, size_t *len)
+{
+	ZSTD_outBuffer out = { dst, cap, 0 };
+	ZSTD_inBuffer in = { e->b.z, e->b.z_len, 0 };
+	size_t r;
+
+	if (level != e->zlevel) {
+		if (e->zlevel != 0) {
+			ZSTD_inBuffer none = { NULL, 0, 0 };
+			do {
+				r = ZSTD_compressStream2(e->cctx, &out, &none, ZSTD_e_end);
+			} while (!ZSTD_isError(r) && r > 0 && out.pos < out.size);
+			if (ZSTD_isError(r) || r > 0)
+				return -LH_E_DST_TOO_SMALL;
+		}
+		ZSTD_CCtx_reset(e->cctx, ZSTD_reset_session_only);
+		ZSTD_CCtx_setParameter(e->cctx, ZSTD_c_compressionLevel, level);
+		ZSTD_CCtx_setParameter(e->cctx, ZSTD_c_windowLog, LH_WAN_ZSTD_WINDOW_LOG);
+		e->zlevel = level;
+	}
+	do {
+		r = ZSTD_compressStream2(e->cctx, &out, &in, ZSTD_e_flush);
+	} while (!ZSTD_isError(r) && r > 0 && out.pos < out.size);
+	if (ZSTD_isError(r) || r > 0 || in.pos != in.size)
+		return -LH_E_DST_TOO_SMALL;
+	*len = out.pos;
+	return 0;
+}
+
 static void put_pending_ops(enc_batch *b)
 {
 	if (b->pend_lit) {
@@ -146,20 +182,17 @@ int lh__batch_close(lh_wan_enc *e)
 	b->open = false;
 	if (b->raw_len == 0)
 		return 0;
-	zcap = ZSTD_compressBound(b->z_len);
+	zcap = ZSTD_compressBound(b->z_len) + 64;
 	if ((r = queue_reserve(e, LH_WAN_FRAME_HDR + sizeof(head) + b->ops_len + zcap + b->r_len)) < 0)
 		return r;
 	uint8_t *f = e->q + e->q_end, *body = f + LH_WAN_FRAME_HDR;
 	/* compress straight into the queue, after room for the section header and ops */
 	uint8_t *zdst = body + sizeof(head) + b->ops_len;
 	zlen = b->z_len;
-	if (level != 0 && b->z_len >= 128) {
-		size_t c = ZSTD_compressCCtx(e->cctx, zdst, zcap, b->z, b->z_len, level);
-		/* keep zstd's output only when it pays for its decoding */
-		if (!ZSTD_isError(c) && c < b->z_len - b->z_len / 32) {
-			zstd = true;
-			zlen = c;
-		}
+	if (level != 0 && b->z_len > 0) {
+		if ((r = zstd_section(e, level, zdst, zcap, &zlen)) < 0)
+			return r;
+		zstd = true;
 	}
 	*h++ = zstd ? LH_DATA_F_ZSTD : 0;
 	h = lh_varint_put(h, b->ops_len);

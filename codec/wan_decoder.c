@@ -59,7 +59,8 @@ lh_wan_dec *lh_wan_dec_create(void)
 	d->max_store_mb = 65536;
 	d->dctx = ZSTD_createDCtx();
 	d->zbuf = malloc(LH_WAN_FRAME_RAW_MAX);
-	if (!d->dctx || !d->zbuf) {
+	if (!d->dctx || !d->zbuf ||
+	    ZSTD_isError(ZSTD_DCtx_setParameter(d->dctx, ZSTD_d_windowLogMax, LH_WAN_ZSTD_WINDOW_LOG_MAX))) {
 		lh_wan_dec_free(d);
 		return NULL;
 	}
@@ -390,10 +391,21 @@ static long do_data(lh_wan_dec *d, const lh_frame_hdr *h, const uint8_t *b, dec_
 	if ((r = split_data(d, h, b, &ds)) < 0)
 		return r;
 	if (ds.flags & LH_DATA_F_ZSTD) {
-		size_t got = ZSTD_decompressDCtx(d->dctx, d->zbuf, ds.z_raw, ds.z, ds.z_len);
-		if (ZSTD_isError(got) || got != ds.z_raw)
-			return fail(d, -LH_E_CORRUPT, h->stream_id, "Z section: %s",
-				    ZSTD_isError(got) ? ZSTD_getErrorName(got) : "wrong decompressed size");
+		/* the session's zstd stream: this section ends at a flush point */
+		ZSTD_inBuffer in = { ds.z, ds.z_len, 0 };
+		ZSTD_outBuffer out = { d->zbuf, ds.z_raw, 0 };
+		while (in.pos < in.size) {
+			size_t ip = in.pos, op = out.pos;
+			size_t zr = ZSTD_decompressStream(d->dctx, &out, &in);
+			if (ZSTD_isError(zr))
+				return fail(d, -LH_E_CORRUPT, h->stream_id, "Z section: %s", ZSTD_getErrorName(zr));
+			if (in.pos == ip && out.pos == op)
+				return fail(d, -LH_E_BAD_LENGTH, h->stream_id, "Z section holds more than %llu bytes",
+					    (unsigned long long)ds.z_raw);
+		}
+		if (out.pos != ds.z_raw)
+			return fail(d, -LH_E_BAD_LENGTH, h->stream_id, "Z section gave %zu bytes, header says %llu",
+				    out.pos, (unsigned long long)ds.z_raw);
 		z = d->zbuf;
 	} else {
 		z = ds.z;

@@ -69,7 +69,8 @@ struct lh_wan_enc {
 	uint32_t nvms, vcap, vm_seq;
 
 	enc_batch b;
-	ZSTD_CCtx *cctx;
+	ZSTD_CCtx *cctx;            /* one zstd stream for the session's Z sections */
+	int zlevel;                 /* level of the open zstd frame, 0 = none */
 	uint8_t *dbuf[2];           /* delta candidates */
 
 	uint8_t *q;                 /* queued frames [q_start, q_end) */

@@ -1,0 +1,372 @@
+/* SPDX-License-Identifier: MIT */
+/* bench_wan: the WAN encoding against zstd -1 and the dedup-then-zstd reference R, per VM, in one run. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <xxhash.h>
+#include <zstd.h>
+#include "lh_stream.h"
+#include "lh_wan.h"
+
+#define MAX_FILES 64
+#define BATCH (256u << 10)
+
+static double now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+typedef struct {
+	uint8_t *b;
+	size_t len, cap;
+} vec;
+
+static void put(vec *v, const void *p, size_t n)
+{
+	if (n == 0)
+		return;
+	if (v->len + n > v->cap) {
+		size_t nc = v->cap ? v->cap * 2 : 1 << 20;
+		while (nc < v->len + n)
+			nc *= 2;
+		v->b = realloc(v->b, nc);
+		if (!v->b)
+			abort();
+		v->cap = nc;
+	}
+	memcpy(v->b + v->len, p, n);
+	v->len += n;
+}
+
+static int load(const char *path, vec *v)
+{
+	FILE *f = fopen(path, "rb");
+	uint8_t buf[1 << 16];
+	size_t n;
+	if (!f)
+		return -1;
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+		put(v, buf, n);
+	fclose(f);
+	return 0;
+}
+
+/* ---- the reference R: exact page dedup (across all earlier VMs too), then zstd -1 ---- */
+
+typedef struct {
+	uint64_t *keys; /* open addressing on XXH3-128 low halves; hi stored alongside */
+	uint64_t *his;
+	size_t mask, n;
+} hset;
+
+static int hset_add(hset *h, XXH128_hash_t x) /* 1 if new */
+{
+	if (h->n * 2 >= h->mask) {
+		hset o = *h;
+		size_t cap = o.mask ? (o.mask + 1) * 2 : 1 << 16;
+		h->keys = calloc(cap, 8);
+		h->his = calloc(cap, 8);
+		h->mask = cap - 1;
+		h->n = 0;
+		for (size_t i = 0; o.mask && i <= o.mask; i++)
+			if (o.keys[i] || o.his[i])
+				hset_add(h, (XXH128_hash_t){ .low64 = o.keys[i], .high64 = o.his[i] });
+		free(o.keys);
+		free(o.his);
+	}
+	for (size_t i = x.low64 & h->mask;; i = (i + 1) & h->mask) {
+		if (!h->keys[i] && !h->his[i]) {
+			h->keys[i] = x.low64;
+			h->his[i] = x.high64;
+			h->n++;
+			return 1;
+		}
+		if (h->keys[i] == x.low64 && h->his[i] == x.high64)
+			return 0;
+	}
+}
+
+typedef struct {
+	hset *seen;
+	vec *kept;
+	uint64_t pages, dup_pages;
+} ref_ctx;
+
+static int ref_cb(void *opaque, const lh_event *ev)
+{
+	ref_ctx *c = opaque;
+	const uint8_t *page = NULL;
+	if (ev->type == LH_EV_RAM_PAGE && ev->u.ram.data_len == 4096 && ev->u.ram.data == ev->raw + ev->raw_len - 4096)
+		page = ev->u.ram.data;
+	else if (ev->type == LH_EV_MULTIFD_PAGE && ev->raw_len == 4096)
+		page = ev->raw;
+	if (!page) {
+		put(c->kept, ev->raw, ev->raw_len);
+		return 0;
+	}
+	c->pages++;
+	put(c->kept, ev->raw, ev->raw_len - 4096);
+	if (hset_add(c->seen, XXH3_128bits(page, 4096)))
+		put(c->kept, page, 4096);
+	else
+		c->dup_pages++;
+	return 0;
+}
+
+static size_t zstd1(const uint8_t *p, size_t n, double *secs)
+{
+	size_t cap = ZSTD_compressBound(n);
+	uint8_t *dst = malloc(cap);
+	ZSTD_CCtx *c = ZSTD_createCCtx();
+	/* like `zstd -1 -T1`: one frame, level 1, single thread */
+	ZSTD_CCtx_setParameter(c, ZSTD_c_compressionLevel, 1);
+	double t0 = now();
+	size_t r = ZSTD_compress2(c, dst, cap, p, n);
+	if (secs)
+		*secs = now() - t0;
+	ZSTD_freeCCtx(c);
+	free(dst);
+	return ZSTD_isError(r) ? 0 : r;
+}
+
+/* ---- the trace: pages that went as deltas against their previous version ---- */
+
+typedef struct {
+	vec pages[2];     /* [0] every DELTA_PREV page, [1] only small deltas (<= 256 bytes) */
+	uint64_t dbytes[2];
+} trace_ctx;
+
+static void trace_cb(void *opaque, uint32_t sid, lh_wan_op op, const uint8_t *page, size_t enc_len)
+{
+	trace_ctx *t = opaque;
+	if (op != LH_WAN_OP_DELTA_PREV)
+		return;
+	put(&t->pages[0], page, 4096);
+	t->dbytes[0] += enc_len;
+	if (enc_len <= 256) {
+		put(&t->pages[1], page, 4096);
+		t->dbytes[1] += enc_len;
+	}
+}
+
+/* literal+zstd of those pages: zstd -1 in the encoder's batch size */
+static size_t zstd_batches(const vec *v)
+{
+	size_t total = 0;
+	for (size_t off = 0; off < v->len; off += BATCH)
+		total += zstd1(v->b + off, v->len - off < BATCH ? v->len - off : BATCH, NULL);
+	return total;
+}
+
+typedef struct {
+	char name[512];
+	int nfiles;
+	const char *files[MAX_FILES];
+	vec data[MAX_FILES];
+	uint64_t raw, zraw, R, enc, pages, dup_pages;
+	double enc_s, z_s;
+	lh_wan_stats st;
+} vm_in;
+
+static void encode_run(vm_in *vms, int nvm, int64_t store_mb, trace_ctx *tr, vec *frames, double *times)
+{
+	static uint8_t frame[LH_WAN_FRAME_MAX];
+	lh_wan_enc *e = lh_wan_enc_create();
+	uint32_t sid = 1;
+	lh_wan_enc_set_param(e, LH_WAN_P_STORE_MB, store_mb);
+	if (tr)
+		lh_wan_enc_set_trace(e, trace_cb, tr);
+	for (int k = 0; k < nvm; k++) {
+		vm_in *v = &vms[k];
+		/* the WAN encoding: this VM's channels round-robin in 1 MiB pieces, as they arrive live */
+		size_t before = frames->len, off[MAX_FILES] = { 0 };
+		double t0 = now();
+		for (int f = 0; f < v->nfiles; f++)
+			lh_wan_enc_open(e, sid + (uint32_t)f, (uint32_t)k + 1, LH_CHAN_AUTO, v->files[f]);
+		for (int busy = 1; busy;) {
+			busy = 0;
+			for (int f = 0; f < v->nfiles; f++) {
+				size_t n = v->data[f].len - off[f];
+				if (n > (1u << 20))
+					n = 1u << 20;
+				if (!n)
+					continue;
+				busy = 1;
+				long r = lh_wan_enc_feed(e, sid + (uint32_t)f, v->data[f].b + off[f], n);
+				if (r < 0)
+					exit(1);
+				off[f] += (size_t)r;
+				long m;
+				while ((m = lh_wan_enc_pull(e, frame, sizeof(frame))) > 0)
+					put(frames, frame, (size_t)m);
+			}
+		}
+		for (int f = 0; f < v->nfiles; f++) {
+			lh_wan_stats st;
+			lh_wan_enc_end(e, sid + (uint32_t)f, &st);
+			if (!tr)
+				continue;
+			for (int o = 0; o < LH_WAN_OP__COUNT; o++)
+				v->st.pages[o] += st.pages[o];
+			v->st.parse_fallbacks += st.parse_fallbacks;
+		}
+		long m;
+		while ((m = lh_wan_enc_pull(e, frame, sizeof(frame))) > 0)
+			put(frames, frame, (size_t)m);
+		times[k] = now() - t0;
+		v->enc = frames->len - before;
+		sid += (uint32_t)v->nfiles;
+	}
+	lh_wan_enc_free(e);
+}
+
+int main(int argc, char **argv)
+{
+	int64_t store_mb = 1024;
+	vm_in vms[16];
+	int nvm = 0;
+	hset seen = { 0 };
+	static uint8_t dst[LH_WAN_FRAME_RAW_MAX];
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--store-mb") && i + 1 < argc) {
+			store_mb = atoll(argv[++i]);
+			continue;
+		}
+		if (nvm == 16)
+			return 2;
+		vm_in *v = &vms[nvm++];
+		memset(v, 0, sizeof(*v));
+		snprintf(v->name, sizeof(v->name), "%s", argv[i]);
+		for (char *s = NULL, *tok = strtok_r(argv[i], ",", &s); tok && v->nfiles < MAX_FILES;
+		     tok = strtok_r(NULL, ",", &s))
+			v->files[v->nfiles++] = tok;
+	}
+	if (!nvm) {
+		fprintf(stderr, "usage: bench_wan [--store-mb N] VM1_FILE[,FILE...] [VM2...]\n");
+		return 2;
+	}
+
+	trace_ctx tr = { 0 };
+	vec frames = { 0 };
+	for (int k = 0; k < nvm; k++) {
+		vm_in *v = &vms[k];
+		vec kept = { 0 };
+		for (int f = 0; f < v->nfiles; f++) {
+			if (load(v->files[f], &v->data[f]) < 0) {
+				perror(v->files[f]);
+				return 1;
+			}
+			v->raw += v->data[f].len;
+			/* R: dedup against everything before, this VM's earlier pages included */
+			ref_ctx rc = { &seen, &kept, 0, 0 };
+			lh_parser *p = lh_parser_create();
+			if (lh_parser_feed(p, v->data[f].b, v->data[f].len, ref_cb, &rc) < 0 || lh_parser_finish(p, ref_cb, &rc) < 0)
+				fprintf(stderr, "bench_wan: %s: parser: %s\n", v->files[f], lh_parser_error(p)->detail);
+			lh_parser_free(p);
+			v->pages += rc.pages;
+			v->dup_pages += rc.dup_pages;
+		}
+		v->R = zstd1(kept.b, kept.len, NULL);
+		free(kept.b);
+		/* zstd -1 of the raw capture, file by file (how it would travel without longhaul) */
+		/* best of 3: the host is shared, single runs are noisy */
+		for (int f = 0; f < v->nfiles; f++) {
+			double best = 1e9, s;
+			size_t zs = 0;
+			for (int rep = 0; rep < 3; rep++) {
+				zs = zstd1(v->data[f].b, v->data[f].len, &s);
+				best = s < best ? s : best;
+			}
+			v->zraw += zs;
+			v->z_s += best;
+		}
+	}
+	/* the WAN encoding, VMs in order through one store; best time of 3 fresh runs */
+	for (int rep = 0; rep < 3; rep++) {
+		double t[16];
+		vec fr = { 0 };
+		encode_run(vms, nvm, store_mb, rep == 0 ? &tr : NULL, &fr, t);
+		for (int k = 0; k < nvm; k++)
+			if (rep == 0 || t[k] < vms[k].enc_s)
+				vms[k].enc_s = t[k];
+		if (rep == 0)
+			frames = fr;
+		else
+			free(fr.b);
+	}
+
+	/* decode everything, in order (best of 3 fresh decoders); END frames verify every stream */
+	uint64_t out_bytes = 0;
+	double dec_s = 1e9;
+	for (int rep = 0; rep < 3; rep++) {
+		lh_wan_dec *d = lh_wan_dec_create();
+		out_bytes = 0;
+		double t0 = now();
+		for (size_t at = 0; at < frames.len;) {
+			long n = lh_wan_frame_size(frames.b + at, frames.len - at);
+			lh_wan_frame_info info;
+			long r = lh_wan_dec_frame(d, frames.b + at, (size_t)n, dst, sizeof(dst), &info);
+			if (r < 0) {
+				fprintf(stderr, "bench_wan: decode: %s: %s\n", lh_err_name((int)r),
+					lh_wan_dec_error(d)->detail);
+				return 1;
+			}
+			out_bytes += (uint64_t)r;
+			at += (size_t)n;
+		}
+		double t = now() - t0;
+		dec_s = t < dec_s ? t : dec_s;
+		lh_wan_dec_free(d);
+	}
+
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+
+	printf("\n%-44s %10s %10s %10s %10s %8s %8s %9s %9s\n", "input (VM, in order, one store)", "raw MB",
+	       "zstd-1 MB", "R MB", "enc MB", "enc/R", "enc/zstd", "enc MB/s", "zstd MB/s");
+	uint64_t traw = 0;
+	double tenc = 0, tz = 0;
+	for (int k = 0; k < nvm; k++) {
+		vm_in *v = &vms[k];
+		const char *nm = v->name;
+		size_t nl = strlen(nm);
+		printf("%-44s %10.2f %10.2f %10.2f %10.2f %8.3f %8.3f %9.0f %9.0f\n", nl > 44 ? nm + nl - 44 : nm,
+		       v->raw / 1e6, v->zraw / 1e6, v->R / 1e6, v->enc / 1e6, (double)v->enc / (double)v->R,
+		       (double)v->enc / (double)v->zraw, v->raw / 1e6 / v->enc_s, v->raw / 1e6 / v->z_s);
+		traw += v->raw;
+		tenc += v->enc_s;
+		tz += v->z_s;
+	}
+	printf("\npages by operation (per VM): zero ref delta_prev delta_sim literal literal_raw | R: pages, exact dups\n");
+	for (int k = 0; k < nvm; k++) {
+		const uint64_t *p = vms[k].st.pages;
+		printf("  VM %d: %llu %llu %llu %llu %llu %llu | %llu %llu%s\n", k + 1, (unsigned long long)p[0],
+		       (unsigned long long)p[1], (unsigned long long)p[2], (unsigned long long)p[3], (unsigned long long)p[4],
+		       (unsigned long long)p[5], (unsigned long long)vms[k].pages, (unsigned long long)vms[k].dup_pages,
+		       vms[k].st.parse_fallbacks ? " (parser fallback!)" : "");
+	}
+	printf("\nincompressible pages (sent raw, random content private to a VM) bound every design:\n");
+	for (int k = 0; k < nvm; k++) {
+		double rawp = (double)vms[k].st.pages[LH_WAN_OP_LITERAL_RAW] * 4096;
+		printf("  VM %d: %.2f MB of them; without them enc/R = %.3f\n", k + 1, rawp / 1e6,
+		       ((double)vms[k].enc - rawp) / ((double)vms[k].R - rawp));
+	}
+	size_t zl0 = zstd_batches(&tr.pages[0]), zl1 = zstd_batches(&tr.pages[1]);
+	printf("\nre-sent pages as deltas against their previous version:\n");
+	printf("  all:   %zu pages, literal+zstd-1 %zu B, delta %llu B (before zstd): %.1fx smaller\n",
+	       tr.pages[0].len / 4096, zl0, (unsigned long long)tr.dbytes[0], tr.dbytes[0] ? (double)zl0 / tr.dbytes[0] : 0);
+	printf("  small (delta <= 256 B): %zu pages, literal+zstd-1 %zu B, delta %llu B: %.1fx smaller\n",
+	       tr.pages[1].len / 4096, zl1, (unsigned long long)tr.dbytes[1], tr.dbytes[1] ? (double)zl1 / tr.dbytes[1] : 0);
+	printf("\nspeed: encode %.0f MB/s vs zstd -1 -T1 %.0f MB/s (same bytes, in memory): %.2fx\n", traw / 1e6 / tenc,
+	       traw / 1e6 / tz, tz / tenc);
+	printf("       decode %.2f GB/s of output (%llu bytes, every stream's XXH3-128 verified)\n", out_bytes / 1e9 / dec_s,
+	       (unsigned long long)out_bytes);
+	printf("peak RSS of this process %.0f MiB (it also holds the inputs and all frames: %.0f MiB)\n",
+	       ru.ru_maxrss / 1024.0, (traw + frames.len) / 1048576.0);
+	return 0;
+}
