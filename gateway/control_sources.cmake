@@ -12,8 +12,9 @@ set(LH_GATEWAY_CONTROL_SOURCES
 	${CMAKE_CURRENT_LIST_DIR}/json.c
 	${CMAKE_CURRENT_LIST_DIR}/control.c
 	${CMAKE_CURRENT_LIST_DIR}/config.c
-	${CMAKE_CURRENT_LIST_DIR}/config_show.c)
+	${CMAKE_CURRENT_LIST_DIR}/config_show.c
+	${CMAKE_CURRENT_LIST_DIR}/metrics.c)
 
 add_library(lhgateway_control STATIC ${LH_GATEWAY_CONTROL_SOURCES})
 target_include_directories(lhgateway_control PUBLIC ${PROJECT_SOURCE_DIR})
-target_link_libraries(lhgateway_control PUBLIC lh::ev lhnetstate)
+target_link_libraries(lhgateway_control PUBLIC lh::ev lhnetstate m)
