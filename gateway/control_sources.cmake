@@ -13,7 +13,8 @@ set(LH_GATEWAY_CONTROL_SOURCES
 	${CMAKE_CURRENT_LIST_DIR}/control.c
 	${CMAKE_CURRENT_LIST_DIR}/config.c
 	${CMAKE_CURRENT_LIST_DIR}/config_show.c
-	${CMAKE_CURRENT_LIST_DIR}/metrics.c)
+	${CMAKE_CURRENT_LIST_DIR}/metrics.c
+	${CMAKE_CURRENT_LIST_DIR}/audit.c)
 
 add_library(lhgateway_control STATIC ${LH_GATEWAY_CONTROL_SOURCES})
 target_include_directories(lhgateway_control PUBLIC ${PROJECT_SOURCE_DIR})
