@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: MIT */
+/* longhauld's daemon-level actions, shared by main (signals) and the control socket commands. */
+#ifndef LH_GATEWAY_DAEMON_H
+#define LH_GATEWAY_DAEMON_H
+
+#include <stddef.h>
+
+#include "gateway/gw.h"
+
+/* SIGHUP / "reload": re-reads the config, replaces the static routes. 0 or -errno (err says why). */
+int gw_reload(struct gw *gw, char *err, size_t errlen);
+/* SIGTERM / "drain": stop accepting, let running migrations finish, then leave the loop. */
+void gw_drain(struct gw *gw, const char *why);
+/* Opens the control socket with the daemon's command table. 0 or -1 (logged). */
+int daemon_ctl_open(struct gw *gw);
+void daemon_ctl_close(struct gw *gw, const char *reason);
+
+#endif

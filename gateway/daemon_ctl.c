@@ -1,0 +1,180 @@
+/* SPDX-License-Identifier: MIT */
+/* Control socket commands of longhauld (status, migrations, migrate-add/del, reload, drain) and reload. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "gateway/control.h"
+#include "gateway/daemon.h"
+#include "gateway/log.h"
+#include "gateway/migration.h"
+#include "gateway/route.h"
+#include "gateway/wan_session.h"
+
+int gw_reload(struct gw *gw, char *err, size_t errlen)
+{
+	struct lh_config nc;
+	struct lh_config_errors errs;
+	char diff[256];
+	int r;
+
+	memset(&errs, 0, sizeof(errs));
+	r = lh_config_load(gw->config_path, &nc, &errs);
+	if (r < 0) {
+		snprintf(err, errlen, "%s: %u error(s), first: %s", gw->config_path, errs.n,
+			 errs.n ? errs.msg[0] : strerror(-r));
+		if (r == -EINVAL)
+			lh_config_free(&nc);
+		return r;
+	}
+	if (lh_config_reload_check(&gw->cfg, &nc, diff, sizeof(diff)) > 0)
+		log_warnx("reload: these options need a restart and keep their old value: %s", diff);
+	routes_reload(gw, &nc);
+	log_set_level(nc.log_level);
+	lh_config_free(&nc);
+	log_info("reload: routes re-read from %s", gw->config_path);
+	return 0;
+}
+
+void gw_drain(struct gw *gw, const char *why)
+{
+	if (gw->draining)
+		return;
+	gw->draining = 1;
+	log_info("drain (%s): no new migrations; %u running", why, mig_count_active(gw));
+	routes_stop_accepting(gw);
+}
+
+static int cmd_status(void *ctx, const struct lh_json_req *req, struct lh_jbuf *b)
+{
+	struct gw *gw = ctx;
+	char sid[32];
+	(void)req;
+	snprintf(sid, sizeof(sid), "%016llx", (unsigned long long)wan_session_id(gw));
+	lh_json_str(b, "name", gw->cfg.name);
+	lh_json_bool(b, "draining", gw->draining);
+	lh_json_obj_begin(b, "wan");
+	lh_json_str(b, "session", sid);
+	lh_json_uint(b, "streams_up", wan_links_up(gw));
+	lh_json_uint(b, "streams", gw->cfg.wan.streams);
+	lh_json_uint(b, "tx_bytes", gw->st.wan_tx_bytes);
+	lh_json_uint(b, "rx_bytes", gw->st.wan_rx_bytes);
+	lh_json_uint(b, "frames_tx", gw->st.frames_tx);
+	lh_json_uint(b, "frames_rx", gw->st.frames_rx);
+	lh_json_uint(b, "resent", gw->st.resent);
+	lh_json_uint(b, "streams_lost", gw->st.links_lost);
+	lh_json_uint(b, "tls_refused", gw->st.tls_refused);
+	lh_json_obj_end(b);
+	lh_json_uint(b, "migrations_active", mig_count_active(gw));
+	lh_json_uint(b, "migrations_ok", gw->st.migs_ok);
+	lh_json_uint(b, "migrations_failed", gw->st.migs_failed);
+	lh_json_arr_begin(b, "routes");
+	for (struct route *r = gw->routes; r; r = r->next) {
+		char uri[320], to[300];
+		lh_json_obj_begin(b, NULL);
+		lh_json_str(b, "name", r->cfg.name);
+		lh_json_str(b, "uri", route_uri(r, uri, sizeof(uri)));
+		lh_json_str(b, "to", lh_endpoint_fmt(&r->cfg.to, to, sizeof(to)));
+		lh_json_bool(b, "dynamic", r->dynamic);
+		lh_json_uint(b, "migrations", r->migrations);
+		lh_json_obj_end(b);
+	}
+	lh_json_arr_end(b);
+	return 0;
+}
+
+static int cmd_migrations(void *ctx, const struct lh_json_req *req, struct lh_jbuf *b)
+{
+	(void)req;
+	mig_list_json(ctx, b);
+	return 0;
+}
+
+static int cmd_migrate_add(void *ctx, const struct lh_json_req *req, struct lh_jbuf *b)
+{
+	struct gw *gw = ctx;
+	struct lh_route_cfg rc;
+	const char *name, *to, *listen = "0.0.0.0:0";
+	char err[300], uri[320];
+	struct route *r;
+
+	memset(&rc, 0, sizeof(rc));
+	if (lh_req_str(req, "name", &name) < 0 || lh_req_str(req, "to", &to) < 0)
+		return lh_jbuf_fail(b, -EINVAL, "migrate-add needs name and to");
+	if (lh_req_str(req, "listen", &listen) == -EINVAL)
+		return lh_jbuf_fail(b, -EINVAL, "listen must be a string ADDR:PORT");
+	if (!name[0] || strlen(name) >= sizeof(rc.name))
+		return lh_jbuf_fail(b, -EINVAL, "route name must be 1..%zu bytes", sizeof(rc.name) - 1);
+	snprintf(rc.name, sizeof(rc.name), "%s", name);
+	if (lh_endpoint_parse(to, true, &rc.to, err, sizeof(err)) < 0)
+		return lh_jbuf_fail(b, -EINVAL, "to: %s", err);
+	if (lh_endpoint_parse(listen, false, &rc.listen, err, sizeof(err)) < 0)
+		return lh_jbuf_fail(b, -EINVAL, "listen: %s", err);
+	if (gw->draining)
+		return lh_jbuf_fail(b, -EBUSY, "draining");
+	if (!(r = route_add(gw, &rc, 1, err, sizeof(err))))
+		return lh_jbuf_fail(b, -EEXIST, "%s", err);
+	lh_json_str(b, "name", r->cfg.name);
+	lh_json_str(b, "uri", route_uri(r, uri, sizeof(uri)));
+	return 0;
+}
+
+static int cmd_migrate_del(void *ctx, const struct lh_json_req *req, struct lh_jbuf *b)
+{
+	struct gw *gw = ctx;
+	const char *name;
+	struct route *r;
+	if (lh_req_str(req, "name", &name) < 0)
+		return lh_jbuf_fail(b, -EINVAL, "migrate-del needs name");
+	if (!(r = route_find(gw, name)))
+		return lh_jbuf_fail(b, -ENOENT, "no route %s", name);
+	route_close(r, "removed through the control socket");
+	return 0;
+}
+
+static int cmd_reload(void *ctx, const struct lh_json_req *req, struct lh_jbuf *b)
+{
+	char err[400];
+	(void)req;
+	if (gw_reload(ctx, err, sizeof(err)) < 0)
+		return lh_jbuf_fail(b, -EINVAL, "%s", err);
+	return 0;
+}
+
+static int cmd_drain(void *ctx, const struct lh_json_req *req, struct lh_jbuf *b)
+{
+	struct gw *gw = ctx;
+	(void)req;
+	gw_drain(gw, "control socket");
+	lh_json_uint(b, "migrations_active", mig_count_active(gw));
+	return 0;
+}
+
+static const struct lh_control_cmd daemon_cmds[] = {
+	{ "status", cmd_status, "gateway, WAN session and routes" },
+	{ "migrations", cmd_migrations, "migrations with phase, channels, bytes, ratio, rate, elapsed" },
+	{ "migrate-add", cmd_migrate_add, "add a route: name, to HOST:PORT, [listen ADDR:PORT]; returns uri" },
+	{ "migrate-del", cmd_migrate_del, "remove a route by name" },
+	{ "reload", cmd_reload, "re-read the config file (routes)" },
+	{ "drain", cmd_drain, "stop accepting migrations, exit when the running ones end" },
+};
+
+int daemon_ctl_open(struct gw *gw)
+{
+	char err[300];
+	if (!gw->cfg.control_path[0])
+		return 0;
+	gw->ctl = lh_control_open(gw->loop, gw->cfg.control_path, daemon_cmds,
+				  sizeof(daemon_cmds) / sizeof(daemon_cmds[0]), gw, err, sizeof(err));
+	if (!gw->ctl) {
+		log_warnx("control socket %s: %s", gw->cfg.control_path, err);
+		return -1;
+	}
+	return 0;
+}
+
+void daemon_ctl_close(struct gw *gw, const char *reason)
+{
+	lh_control_close(gw->ctl, reason);
+	gw->ctl = NULL;
+}

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: MIT */
+/* longhauld's context: the one object every module receives (no globals). */
+#ifndef LH_GATEWAY_GW_H
+#define LH_GATEWAY_GW_H
+
+#include <ev.h>
+#include <openssl/ssl.h>
+#include <stdint.h>
+
+#include "gateway/config.h"
+
+struct wan_session;
+struct wan_link;
+struct route;
+struct mig;
+struct lh_control;
+struct lh_metrics;
+struct lh_metrics_http;
+struct lh_metric;
+
+/* Session-wide counters (metrics, status). */
+struct gw_stats {
+	uint64_t wan_tx_bytes, wan_rx_bytes;     /* TLS payload bytes, headers included */
+	uint64_t lan_rx_bytes, lan_tx_bytes;     /* QEMU bytes read (source) / written (destination) */
+	uint64_t frames_tx, frames_rx, resent, dup_rx;
+	uint64_t links_up, links_lost, tls_refused;
+	uint64_t migs_ok, migs_failed;
+};
+
+struct gw {
+	struct ev_loop *loop;
+	struct lh_config cfg;
+	const char *config_path;
+	SSL_CTX *ssl;
+	struct wan_session *sess;   /* NULL until the first stream is up */
+	int wan_listen_fd;          /* -1 when [wan] listen is unset */
+	ev_io wan_listen_io;
+	struct wan_link *pending;   /* accepted streams waiting for their HELLO */
+	struct wan_link *dead_links; /* closed, freed by the next tick (callers may still hold them) */
+	uint64_t sess_gen;          /* bumped when a session closes */
+	struct route *routes;
+	struct mig *migs;
+	uint32_t next_mig;
+	uint32_t next_stream;       /* codec stream ids (sender side) */
+	ev_timer tick;              /* the one housekeeping timer, 10 ms */
+	ev_signal sig_hup, sig_term, sig_int;
+	int draining;
+	uint64_t ticks;
+	struct gw_stats st;
+	struct lh_control *ctl;
+	struct lh_metrics *metrics;
+	struct lh_metrics_http *metrics_http;
+	/* test-only fault injection (WAN-PROTOCOL.md), from the environment */
+	uint64_t test_corrupt_frame;
+	int test_kill_stream;
+	uint64_t test_kill_after;
+};
+
+#endif

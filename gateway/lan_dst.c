@@ -1,0 +1,361 @@
+/* SPDX-License-Identifier: MIT */
+/* Destination gateway LAN side: ordered connects, per-channel output queues, integrity gate, return path. */
+#include <errno.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "gateway/log.h"
+#include "gateway/mig_internal.h"
+#include "gateway/wan.h"
+#include "gateway/wan_session.h"
+
+#define DST_RP_READ (64u << 10)
+
+/* The channel a codec stream belongs to, and which segment of it (0, or the current one). */
+static struct chan *chan_by_stream(struct gw *gw, uint32_t sid, struct mig **mp, unsigned *seg)
+{
+	for (struct mig *m = gw->migs; m; m = m->next)
+		if (m->dir == MIG_IN)
+			for (unsigned i = 0; i < m->nch; i++) {
+				struct chan *c = m->ch[i];
+				if (c->stream0 == sid || c->stream_id == sid) {
+					*mp = m;
+					*seg = c->stream0 == sid ? 0 : c->segment;
+					return c;
+				}
+			}
+	return NULL;
+}
+
+/* Connect order (qemu-migration-format.md 4.1): main, then multifd by channel id, then the rest. */
+static int connect_rank(const struct chan *c)
+{
+	switch (c->kind) {
+	case LH_CHAN_MAIN: return 0;
+	case LH_CHAN_MULTIFD: return 1 + c->mf_id;
+	default: return 1000 + c->idx;
+	}
+}
+
+static void connect_next(struct mig *m)
+{
+	struct gw *gw = m->gw;
+	struct chan *best = NULL;
+	int main_up = 0, has_main = 0;
+	char why[300];
+
+	if (m->connecting || m->state == MS_FAILED)
+		return;
+	for (unsigned i = 0; i < m->nch; i++)
+		if (m->ch[i]->kind == LH_CHAN_MAIN) {
+			has_main = 1;
+			main_up = m->ch[i]->state != CS_WAIT;
+		}
+	for (unsigned i = 0; i < m->nch; i++) {
+		struct chan *c = m->ch[i];
+		if (c->state != CS_WAIT)
+			continue;
+		/* multifd and preempt only after main: old destinations classify by order */
+		if (c->kind != LH_CHAN_MAIN && c->kind != LH_CHAN_OPAQUE && !main_up)
+			continue;
+		if (c->kind == LH_CHAN_OPAQUE && has_main && !main_up)
+			continue;
+		if (!best || connect_rank(c) < connect_rank(best))
+			best = c;
+	}
+	if (!best)
+		return;
+	struct lh_endpoint ep;
+	if (lh_endpoint_parse(m->dest, true, &ep, why, sizeof(why)) < 0) {
+		mig_fail(m, why, 1);
+		return;
+	}
+	struct sockaddr_storage ss = ep.sa;
+	socklen_t sl = ep.salen;
+	if (!ep.numeric) {
+		struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai;
+		char port[8];
+		snprintf(port, sizeof(port), "%u", ep.port);
+		if (getaddrinfo(ep.host, port, &hints, &ai) != 0) {
+			snprintf(why, sizeof(why), "cannot resolve destination %s", ep.host);
+			mig_fail(m, why, 1);
+			return;
+		}
+		memcpy(&ss, ai->ai_addr, ai->ai_addrlen);
+		sl = ai->ai_addrlen;
+		freeaddrinfo(ai);
+	}
+	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0 || (connect(fd, (struct sockaddr *)&ss, sl) < 0 && errno != EINPROGRESS)) {
+		snprintf(why, sizeof(why), "connect to destination %s: %s", m->dest, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		mig_fail(m, why, 1);
+		return;
+	}
+	best->fd = fd;
+	best->state = CS_CONNECTING;
+	m->connecting = 1;
+	chan_update_io(best);
+	(void)gw;
+}
+
+static void send_credit(struct chan *c, int force)
+{
+	struct gw *gw = c->m->gw;
+	uint64_t win = (uint64_t)WAN_WINDOW_KIB_BYTES;
+	uint64_t limit = c->fwd_bytes + win;
+	uint8_t p[16];
+
+	if (!force && limit - c->credit_sent < win / 4)
+		return;
+	c->credit_sent = limit;
+	wan_send(gw, WAN_CREDIT, p, wan_enc_credit(p, c->m->id, c->idx, limit), NULL, 0);
+}
+
+static void maybe_shutdown(struct chan *c)
+{
+	if (c->fwd_eof && !c->out.len && !c->held.len && !c->shut_wr && c->state == CS_OPEN) {
+		shutdown(c->fd, SHUT_WR);
+		c->shut_wr = 1;
+	}
+	if (c->shut_wr && c->rev_eof) {
+		chan_close_fd(c, 0);
+		mig_check_done(c->m);
+	}
+}
+
+void dst_chan_io(struct chan *c, int revents)
+{
+	struct mig *m = c->m;
+	struct gw *gw = m->gw;
+	char why[200];
+
+	if (m->state == MS_FAILED || c->fd < 0)
+		return;
+	if (c->state == CS_CONNECTING) {
+		int err = 0;
+		socklen_t el = sizeof(err);
+		if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &el) < 0 || err) {
+			snprintf(why, sizeof(why), "channel %u (%s): connect to destination %s: %s", c->idx,
+				 lh_channel_name(c->kind), m->dest, strerror(err ? err : errno));
+			mig_fail(m, why, 1);
+			return;
+		}
+		c->state = CS_OPEN;
+		m->connecting = 0;
+		log_debug("migration in#%u: channel %u (%s) connected to %s", m->id, c->idx,
+			  lh_channel_name(c->kind), m->dest);
+		connect_next(m);
+		if (m->state == MS_FAILED)
+			return;
+		revents |= EV_WRITE;
+	}
+	if (revents & EV_WRITE) {
+		uint64_t before = c->fwd_bytes;
+		if (chan_flush_out(c) < 0)
+			return;
+		if (c->fwd_bytes != before)
+			send_credit(c, 0);
+	}
+	if (revents & EV_READ) {
+		uint8_t buf[DST_RP_READ], hdr[16];
+		/* return path: relay at once, message by message, ahead of bulk */
+		for (int i = 0; i < 16 && !c->rev_eof; i++) {
+			ssize_t n = recv(c->fd, buf, sizeof(buf), 0);
+			if (n < 0 && (errno == EAGAIN || errno == EINTR))
+				break;
+			if (n < 0) {
+				snprintf(why, sizeof(why), "channel %u: destination QEMU: %s", c->idx, strerror(errno));
+				mig_fail(m, why, 1);
+				return;
+			}
+			c->rev_eof = n == 0;
+			c->rev_bytes += (size_t)n;
+			wan_send(gw, WAN_RETURN_DATA, hdr, wan_enc_rdata_hdr(hdr, m->id, c->idx, (uint8_t)c->rev_eof),
+				 buf, (size_t)n);
+			if (c->rev_eof)
+				log_debug("migration in#%u: channel %u: destination closed", m->id, c->idx);
+		}
+	}
+	maybe_shutdown(c);
+	if (c->fd >= 0)
+		chan_update_io(c);
+}
+
+static void dst_new_chan(struct gw *gw, const struct wan_chan_open *co)
+{
+	struct mig *m = mig_find(gw, MIG_IN, co->mig);
+	struct chan *c;
+
+	if (!m || m->state == MS_FAILED)
+		return;
+	if (co->segment) {
+		if (co->chan >= m->nch)
+			return;
+		c = m->ch[co->chan];
+		c->stream_id = co->stream_id;
+		c->segment = co->segment;
+		return;
+	}
+	if (co->chan != m->nch || !(c = chan_new(m, -1))) {
+		mig_fail(m, "protocol: CHANNEL_OPEN out of order or too many channels", 1);
+		return;
+	}
+	c->kind = co->kind <= LH_CHAN_OPAQUE ? (lh_channel_kind)co->kind : LH_CHAN_OPAQUE;
+	c->mf_id = co->mf_id;
+	c->stream_id = c->stream0 = co->stream_id;
+	c->state = CS_WAIT;
+	c->credit_sent = WAN_WINDOW_KIB_BYTES;
+	if (c->kind == LH_CHAN_MAIN && (c->rxparser = lh_parser_create()))
+		lh_parser_set_param(c->rxparser, LH_P_CHANNEL, LH_CHAN_MAIN);
+	log_info("migration in#%u: channel %u is %s%s", m->id, c->idx, lh_channel_name(c->kind),
+		 c->kind == LH_CHAN_MULTIFD ? " (multifd)" : "");
+	connect_next(m);
+}
+
+void dst_rx_msg(struct gw *gw, const struct wan_msg *wm)
+{
+	struct mig *m;
+	switch (wm->type) {
+	case WAN_MIGRATION_OPEN:
+		if (mig_find(gw, MIG_IN, wm->u.mopen.mig))
+			return;
+		if (gw->draining) {
+			uint8_t p[300];
+			wan_send(gw, WAN_MIGRATION_RESULT, p, wan_enc_result(p, wm->u.mopen.mig, 0, "peer is draining"),
+				 NULL, 0);
+			return;
+		}
+		mig_new(gw, MIG_IN, wm->u.mopen.mig, wm->u.mopen.route, wm->u.mopen.dest);
+		break;
+	case WAN_CHANNEL_OPEN:
+		dst_new_chan(gw, &wm->u.copen);
+		break;
+	case WAN_CHANNEL_CLOSE:
+		m = mig_find(gw, MIG_IN, wm->u.cclose.mig);
+		if (!m || m->state == MS_FAILED || wm->u.cclose.chan >= m->nch)
+			return;
+		if (wm->u.cclose.how) {
+			mig_fail(m, "source side aborted the migration", 1);
+			return;
+		}
+		m->ch[wm->u.cclose.chan]->fwd_eof = 1;
+		dst_chan_io(m->ch[wm->u.cclose.chan], EV_WRITE);
+		break;
+	}
+}
+
+struct rxp_ctx {
+	struct chan *c;
+	int eof;
+};
+
+static int rxparser_cb(void *opaque, const lh_event *ev)
+{
+	struct rxp_ctx *x = opaque;
+	struct chan *c = x->c;
+	if (ev->type == LH_EV_COMMAND && ev->u.command.cmd == LH_CMD_OPEN_RETURN_PATH)
+		c->saw_orp = 1;
+	if (ev->type == LH_EV_SECTION_HEADER && !c->checked_orp) {
+		c->checked_orp = 1;
+		if (!c->saw_orp)
+			log_warnx("migration in#%u (%s): no OPEN_RETURN_PATH on the main channel: QEMU's return-path "
+				  "capability is off, so the source cannot learn of a failed verification; turn it on",
+				  c->m->id, c->m->route);
+	}
+	if (ev->type == LH_EV_EOF)
+		x->eof = 1;
+	return 0;
+}
+
+static void gate_check(struct mig *m)
+{
+	struct chan *mc = NULL;
+	uint64_t held;
+	for (unsigned i = 0; i < m->nch; i++) {
+		if (!m->ch[i]->seg0_ok)
+			return;
+		if (m->ch[i]->kind == LH_CHAN_MAIN)
+			mc = m->ch[i];
+	}
+	if (!mc || mc->segment == 0 || m->gate_open)
+		return;
+	m->gate_open = 1;
+	held = mc->held.len;
+	if (held && bbuf_add(&mc->out, mc->held.p + mc->held.off, mc->held.len) < 0) {
+		mig_fail(m, "out of memory releasing the gate", 1);
+		return;
+	}
+	bbuf_free(&mc->held);
+	log_info("migration in#%u (%s): integrity gate: %u channels verified (length + XXH3-128), releasing EOF "
+		 "(%llu bytes held)", m->id, m->route, m->nch, (unsigned long long)held);
+	mig_set_state(m, MS_RELEASED, "all channels verified");
+	dst_chan_io(mc, EV_WRITE);
+}
+
+void mig_rx_frame(struct gw *gw, const lh_wan_frame_info *info, const uint8_t *data, size_t n)
+{
+	struct mig *m = NULL;
+	unsigned seg = 0;
+	struct chan *c = chan_by_stream(gw, info->stream_id, &m, &seg);
+	char why[200];
+
+	if (!c || m->state == MS_FAILED)
+		return; /* a stream of a migration that already failed */
+	switch (info->type) {
+	case LH_WAN_FRAME_DATA:
+		if (c->kind == LH_CHAN_MAIN && seg == 0 && c->rxparser) {
+			struct rxp_ctx x = { .c = c };
+			if (lh_parser_feed(c->rxparser, data, n, rxparser_cb, &x) < 0) {
+				log_debug("migration in#%u: receiver parser gave up: %s", m->id,
+					  lh_parser_error(c->rxparser)->detail);
+				lh_parser_free(c->rxparser);
+				c->rxparser = NULL;
+			} else if (x.eof) {
+				mig_fail(m, "integrity gate: EOF inside main's verified segment (sender did not cut)", 1);
+				return;
+			}
+		}
+		if (c->kind == LH_CHAN_MAIN && seg > 0 && !m->gate_open) {
+			if (bbuf_add(&c->held, data, n) < 0) {
+				mig_fail(m, "out of memory holding the stream end", 1);
+				return;
+			}
+		} else if (bbuf_add(&c->out, data, n) < 0) {
+			mig_fail(m, "out of memory queueing decoded bytes", 1);
+			return;
+		}
+		m->raw_bytes += n;
+		if (c->state == CS_OPEN)
+			dst_chan_io(c, EV_WRITE);
+		break;
+	case LH_WAN_FRAME_END:
+		if (seg == 0 && !c->seg0_ok) {
+			c->seg0_ok = 1;
+			log_debug("migration in#%u: channel %u segment 0 verified (%llu bytes)", m->id, c->idx,
+				  (unsigned long long)info->stream_bytes);
+		}
+		gate_check(m);
+		break;
+	case LH_WAN_FRAME_ABORT:
+		snprintf(why, sizeof(why), "channel %u: sender aborted its stream", c->idx);
+		mig_fail(m, why, 1);
+		break;
+	default:
+		break;
+	}
+}
+
+void dst_tick(struct mig *m)
+{
+	if (m->state == MS_FAILED || m->state == MS_DONE)
+		return;
+	for (unsigned i = 0; i < m->nch; i++)
+		if (m->ch[i]->state == CS_OPEN)
+			send_credit(m->ch[i], 0);
+}

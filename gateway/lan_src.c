@@ -1,0 +1,481 @@
+/* SPDX-License-Identifier: MIT */
+/* Source gateway LAN side: QEMU connections -> classification -> codec streams, credit, return path. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "gateway/log.h"
+#include "gateway/mig_internal.h"
+#include "gateway/route.h"
+#include "gateway/wan_session.h"
+
+#define SRC_READ_BUDGET (2u << 20) /* bytes per channel per callback: fairness between channels */
+
+static uint32_t next_stream_id(struct gw *gw)
+{
+	if (++gw->next_stream == 0)
+		gw->next_stream = 1;
+	return gw->next_stream;
+}
+
+static void mig_tag(const struct mig *m, char *buf, size_t len)
+{
+	snprintf(buf, len, "migration out#%u (%s)", m->id, m->route);
+}
+
+void mig_src_accept(struct gw *gw, struct route *r, int fd, const char *peer)
+{
+	struct mig *m = r->cur;
+	struct chan *c;
+	char dest[300];
+
+	if (!wan_ready(gw) || gw->draining) {
+		log_warnx("route %s: refusing QEMU connection from %s: %s", r->cfg.name, peer,
+			  gw->draining ? "draining" : "WAN session is down");
+		struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+		setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+		close(fd);
+		return;
+	}
+	if (!m || m->state != MS_OPEN) {
+		m = mig_new(gw, MIG_OUT, ++gw->next_mig, r->cfg.name, lh_endpoint_fmt(&r->cfg.to, dest, sizeof(dest)));
+		if (!m) {
+			close(fd);
+			return;
+		}
+		m->r = r;
+		r->cur = m;
+		r->migrations++;
+	}
+	if (!(c = chan_new(m, fd))) {
+		log_warnx("%s: too many channels, refusing %s", m->route, peer);
+		close(fd);
+		return;
+	}
+	c->state = CS_CLASSIFY;
+	c->rbuf = malloc(SRC_RBUF);
+	c->credit_limit = wan_peer_window(gw);
+	if (!c->rbuf) {
+		mig_fail(m, "out of memory", 1);
+		return;
+	}
+	log_debug("migration out#%u: channel %u from %s", m->id, c->idx, peer);
+	chan_update_io(c);
+}
+
+/* Event callback of main's parser: everything before EOF goes into segment 0 as events. */
+struct feed_ctx {
+	struct chan *c;
+	int err;
+};
+
+static void cut_at_eof(struct chan *mainc);
+
+static int enc_feed_all(struct gw *gw, uint32_t sid, const uint8_t *p, size_t n)
+{
+	lh_wan_enc *e = wan_encoder(gw);
+	while (n) {
+		long r = lh_wan_enc_feed(e, sid, p, n);
+		if (r < 0)
+			return (int)r;
+		p += r;
+		n -= (size_t)r;
+		if (n)
+			wan_drain_encoder(gw); /* rare: only at the cut or a burst after it */
+	}
+	return 0;
+}
+
+static int main_event_cb(void *opaque, const lh_event *ev)
+{
+	struct feed_ctx *fx = opaque;
+	struct chan *c = fx->c;
+	struct gw *gw = c->m->gw;
+	int r;
+
+	if (!c->segment && ev->type == LH_EV_EOF)
+		cut_at_eof(c);
+	if (!gw->sess || c->m->state == MS_FAILED)
+		return 1;
+	if (c->segment)
+		r = enc_feed_all(gw, c->stream_id, ev->raw, ev->raw_len);
+	else
+		r = lh_wan_enc_event(wan_encoder(gw), c->stream_id, ev);
+	if (r < 0) {
+		fx->err = r;
+		return 1;
+	}
+	return 0;
+}
+
+static int open_segment(struct chan *c, uint16_t seg, lh_channel_kind kind)
+{
+	struct gw *gw = c->m->gw;
+	struct wan_chan_open co = { .mig = c->m->id, .chan = c->idx, .kind = (uint8_t)kind, .mf_id = c->mf_id,
+				    .segment = seg };
+	uint8_t p[32];
+	char label[64];
+	int r;
+
+	co.stream_id = next_stream_id(gw);
+	if ((r = wan_send(gw, WAN_CHANNEL_OPEN, p, wan_enc_copen(p, &co), NULL, 0)) < 0)
+		return r;
+	snprintf(label, sizeof(label), "mig %u chan %u seg %u", c->m->id, c->idx, seg);
+	if ((r = lh_wan_enc_open(wan_encoder(gw), co.stream_id, c->m->id, kind, label)) < 0)
+		return r;
+	c->stream_id = co.stream_id;
+	c->segment = seg;
+	c->seg_ended = 0;
+	return 0;
+}
+
+static void add_stats(struct mig *m, const lh_wan_stats *st)
+{
+	m->wan_bytes += st->bytes_out;
+	m->raw_bytes += st->bytes_in;
+}
+
+/* Feeds n bytes of a non-main channel (or main after a parser-less fallback). Returns bytes taken. */
+static long feed_plain(struct chan *c, const uint8_t *p, size_t n)
+{
+	struct gw *gw = c->m->gw;
+	if (c->seg_ended && open_segment(c, (uint16_t)(c->segment + 1), LH_CHAN_OPAQUE) < 0)
+		return -LH_E_NOMEM;
+	return lh_wan_enc_feed(wan_encoder(gw), c->stream_id, p, n);
+}
+
+/*
+ * Main's EOF byte: every channel's segment 0 ends here, so the receiver can
+ * verify all of them before it releases the EOF (WAN-PROTOCOL.md, integrity gate).
+ */
+static void cut_at_eof(struct chan *mc)
+{
+	struct mig *m = mc->m;
+	struct gw *gw = m->gw;
+	lh_wan_stats st;
+	char tag[100];
+
+	mig_tag(m, tag, sizeof(tag));
+	m->t_cut = ev_now(gw->loop);
+	for (unsigned i = 0; i < m->nch; i++) {
+		struct chan *c = m->ch[i];
+		if (c == mc || !c->stream_id || c->seg_ended || c->fwd_eof)
+			continue;
+		/* take what the channel already sent: QEMU wrote it before main's EOF */
+		for (int guard = 0; guard < 64; guard++) {
+			if (c->rlen) {
+				long r = feed_plain(c, c->rbuf, c->rlen);
+				if (r < 0)
+					break;
+				memmove(c->rbuf, c->rbuf + r, c->rlen - (size_t)r);
+				c->rlen -= (size_t)r;
+				c->fwd_bytes += (size_t)r;
+				if (c->rlen) {
+					wan_drain_encoder(gw);
+					continue;
+				}
+			}
+			if (c->credit_limit <= c->fwd_bytes) {
+				log_warnx("%s: channel %u has no credit at the EOF cut; later bytes travel unverified "
+					  "until its close", tag, c->idx);
+				break;
+			}
+			ssize_t n = recv(c->fd, c->rbuf, SRC_RBUF, MSG_DONTWAIT);
+			if (n <= 0)
+				break;
+			c->rlen = (size_t)n;
+			m->lan_bytes += (size_t)n;
+			gw->st.lan_rx_bytes += (size_t)n;
+		}
+		if (c->rlen)
+			log_warnx("%s: channel %u still had bytes at the EOF cut", tag, c->idx);
+		if (lh_wan_enc_end(wan_encoder(gw), c->stream_id, &st) == 0)
+			add_stats(m, &st);
+		c->seg_ended = 1;
+	}
+	uint32_t seg0 = mc->stream_id;
+	if (open_segment(mc, 1, LH_CHAN_OPAQUE) < 0 || lh_wan_enc_end(wan_encoder(gw), seg0, &st) < 0) {
+		mig_fail(m, "cannot cut the main stream at EOF (encoder error)", 1);
+		return;
+	}
+	add_stats(m, &st);
+	mig_set_state(m, MS_CUT, "main channel reached EOF: segments cut for verification");
+}
+
+static int classify(struct chan *c)
+{
+	struct mig *m = c->m;
+	struct gw *gw = m->gw;
+	const uint8_t *b = c->rbuf;
+	uint8_t p[600];
+
+	if (c->rlen < 4 && !c->fwd_eof)
+		return 0;
+	if (c->rlen >= 4 && !memcmp(b, "QEVM", 4)) {
+		c->kind = LH_CHAN_MAIN;
+		for (unsigned i = 0; i < m->nch; i++)
+			if (m->ch[i] != c && m->ch[i]->kind == LH_CHAN_MAIN) {
+				mig_fail(m, "a second main channel arrived on the route", 1);
+				return -1;
+			}
+	} else if (c->rlen >= 4 && b[0] == 0x11 && b[1] == 0x22 && b[2] == 0x33 && b[3] == 0x44) {
+		if (c->rlen < 25 && !c->fwd_eof)
+			return 0; /* QEMU writes the 64-byte init packet whole */
+		c->kind = LH_CHAN_MULTIFD;
+		c->mf_id = c->rlen >= 25 ? b[24] : 0xff;
+	} else {
+		int has_main = 0;
+		for (unsigned i = 0; i < m->nch; i++)
+			has_main |= m->ch[i]->kind == LH_CHAN_MAIN;
+		c->kind = has_main ? LH_CHAN_PREEMPT : LH_CHAN_OPAQUE;
+	}
+	if (!m->nch || c == m->ch[0] || !m->result_sent) {
+		/* MIGRATION_OPEN once per migration, before its first CHANNEL_OPEN */
+		char dest[300];
+		if (!m->result_sent) {
+			snprintf(dest, sizeof(dest), "%s", m->dest);
+			if (wan_send(gw, WAN_MIGRATION_OPEN, p, wan_enc_mopen(p, m->id, m->route, dest), NULL, 0) < 0)
+				goto fail;
+			m->result_sent = 1; /* on the source side: "MIGRATION_OPEN sent" */
+		}
+	}
+	if (open_segment(c, 0, c->kind) < 0)
+		goto fail;
+	if (c->kind == LH_CHAN_MAIN) {
+		c->parser = lh_parser_create();
+		if (!c->parser)
+			goto fail;
+		lh_parser_set_param(c->parser, LH_P_CHANNEL, LH_CHAN_MAIN);
+	}
+	c->state = CS_OPEN;
+	log_info("migration out#%u: channel %u is %s%s", m->id, c->idx, lh_channel_name(c->kind),
+		 c->kind == LH_CHAN_MULTIFD ? "" : "");
+	return 1;
+fail:
+	mig_fail(m, "cannot open the channel's codec stream", 1);
+	return -1;
+}
+
+/* Pushes buffered bytes into the encoder within the channel's credit. 0, or -1 when failed. */
+static int push(struct chan *c)
+{
+	struct mig *m = c->m;
+	struct gw *gw = m->gw;
+	size_t avail = c->credit_limit > c->fwd_bytes ? (size_t)(c->credit_limit - c->fwd_bytes) : 0;
+	size_t n = c->rlen < avail ? c->rlen : avail;
+	long took;
+	char why[240];
+
+	if (!n)
+		return 0;
+	if (c->parser) {
+		struct feed_ctx fx = { .c = c };
+		int r = lh_parser_feed(c->parser, c->rbuf, n, main_event_cb, &fx);
+		if (m->state == MS_FAILED || !gw->sess)
+			return -1;
+		if (r < 0 || fx.err < 0) {
+			const lh_parse_error *pe = lh_parser_error(c->parser);
+			snprintf(why, sizeof(why), "main channel: %s at offset %llu: %s",
+				 lh_err_name(fx.err < 0 ? fx.err : r), (unsigned long long)pe->offset, pe->detail);
+			mig_fail(m, why, 1);
+			return -1;
+		}
+		took = (long)n;
+	} else {
+		took = feed_plain(c, c->rbuf, n);
+		if (took < 0) {
+			snprintf(why, sizeof(why), "channel %u: encoder: %s", c->idx, lh_err_name((int)took));
+			mig_fail(m, why, 1);
+			return -1;
+		}
+	}
+	memmove(c->rbuf, c->rbuf + took, c->rlen - (size_t)took);
+	c->rlen -= (size_t)took;
+	c->fwd_bytes += (size_t)took;
+	return 0;
+}
+
+/* QEMU closed its side (or failed): end the channel's stream. */
+static void fwd_end(struct chan *c, int err)
+{
+	struct mig *m = c->m;
+	struct gw *gw = m->gw;
+	uint8_t p[16];
+	lh_wan_stats st;
+	char why[160];
+
+	if (err) {
+		snprintf(why, sizeof(why), "channel %u: read from QEMU: %s", c->idx, strerror(err));
+		mig_fail(m, why, 1);
+		return;
+	}
+	c->fwd_eof = 1;
+	if (c->parser && lh_parser_finish(c->parser, main_event_cb, &(struct feed_ctx){ .c = c }) < 0 &&
+	    !c->segment) {
+		mig_fail(m, "main channel ended inside an item (truncated stream)", 1);
+		return;
+	}
+	if (m->state == MS_FAILED)
+		return;
+	if (!c->seg_ended && c->stream_id && lh_wan_enc_end(wan_encoder(gw), c->stream_id, &st) == 0)
+		add_stats(m, &st);
+	c->seg_ended = 1;
+	wan_send(gw, WAN_CHANNEL_CLOSE, p, wan_enc_cclose(p, m->id, c->idx, 0), NULL, 0);
+	log_debug("migration out#%u: channel %u: QEMU closed after %llu bytes", m->id, c->idx,
+		  (unsigned long long)c->fwd_bytes);
+	if (c->rev_eof) {
+		chan_close_fd(c, 0);
+		mig_check_done(m);
+	}
+}
+
+void src_chan_io(struct chan *c, int revents)
+{
+	struct mig *m = c->m;
+	struct gw *gw = m->gw;
+	size_t budget = SRC_READ_BUDGET, got = 0;
+
+	if (m->state == MS_FAILED || m->state == MS_DONE || c->fd < 0)
+		return;
+	if (revents & EV_WRITE) {
+		if (chan_flush_out(c) < 0)
+			return;
+		if (!c->out.len && c->rev_eof && !c->shut_wr) {
+			shutdown(c->fd, SHUT_WR);
+			c->shut_wr = 1;
+			if (c->fwd_eof) {
+				chan_close_fd(c, 0);
+				mig_check_done(m);
+				return;
+			}
+		}
+	}
+	c->blocked = 0;
+	while (!c->fwd_eof && budget) {
+		if (c->state == CS_OPEN && c->rlen) {
+			if (!wan_can_feed(gw) || c->credit_limit <= c->fwd_bytes) {
+				c->blocked = 1;
+				break;
+			}
+			if (push(c) < 0)
+				return;
+			if (c->rlen) {
+				c->blocked = 1;
+				break;
+			}
+		}
+		ssize_t n = recv(c->fd, c->rbuf + c->rlen, SRC_RBUF - c->rlen, 0);
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				break;
+			fwd_end(c, errno);
+			return;
+		}
+		if (n == 0) {
+			if (c->state == CS_CLASSIFY && classify(c) < 0)
+				return;
+			while (c->rlen && c->state == CS_OPEN) {
+				/* flush what is left within credit; the rest waits for CREDIT */
+				size_t before = c->rlen;
+				if (push(c) < 0)
+					return;
+				if (c->rlen == before) {
+					c->blocked = 1;
+					chan_update_io(c);
+					return; /* fwd_end once the credit arrives */
+				}
+			}
+			fwd_end(c, 0);
+			break;
+		}
+		got += (size_t)n;
+		c->rlen += (size_t)n;
+		m->lan_bytes += (size_t)n;
+		gw->st.lan_rx_bytes += (size_t)n;
+		budget = budget > (size_t)n ? budget - (size_t)n : 0;
+		if (c->state == CS_CLASSIFY) {
+			int r = classify(c);
+			if (r < 0)
+				return;
+		}
+	}
+	if (m->state == MS_FAILED)
+		return;
+	if (c->state == CS_OPEN && c->rlen && !c->blocked && wan_can_feed(gw))
+		push(c);
+	if (m->state == MS_FAILED)
+		return;
+	if (got && got < 16384 && gw->sess)
+		lh_wan_enc_flush(wan_encoder(gw)); /* light traffic (commands, return-path replies): no batching delay */
+	wan_pump(gw);
+	if (budget == 0)
+		ev_feed_event(gw->loop, &c->io, EV_READ); /* more to read: after the other channels */
+	chan_update_io(c);
+}
+
+void src_rx_msg(struct gw *gw, const struct wan_msg *wm)
+{
+	uint32_t mig = wm->u.credit.mig; /* every payload starts with the migration id */
+	struct mig *m = mig_find(gw, MIG_OUT, mig);
+	struct chan *c = NULL;
+
+	if (!m || m->state == MS_FAILED)
+		return;
+	switch (wm->type) {
+	case WAN_CREDIT:
+		if (wm->u.credit.chan < m->nch) {
+			c = m->ch[wm->u.credit.chan];
+			if (wm->u.credit.limit > c->credit_limit)
+				c->credit_limit = wm->u.credit.limit;
+			if (c->blocked)
+				src_chan_io(c, 0);
+		}
+		break;
+	case WAN_RETURN_DATA:
+		if (wm->u.rdata.chan >= m->nch)
+			return;
+		c = m->ch[wm->u.rdata.chan];
+		if (c->fd < 0)
+			return;
+		if (wm->u.rdata.len && bbuf_add(&c->out, wm->u.rdata.data, wm->u.rdata.len) < 0) {
+			mig_fail(m, "out of memory queueing return-path bytes", 1);
+			return;
+		}
+		if (wm->u.rdata.fin)
+			c->rev_eof = 1;
+		src_chan_io(c, EV_WRITE);
+		break;
+	case WAN_CHANNEL_RESET: {
+		char why[300];
+		snprintf(why, sizeof(why), "peer reset the migration: %s", wm->u.reset.reason);
+		mig_fail(m, why, 0);
+		break;
+	}
+	case WAN_MIGRATION_RESULT:
+		m->result_seen = 1;
+		if (!wm->u.result.ok) {
+			char why[300];
+			snprintf(why, sizeof(why), "destination side failed: %s", wm->u.result.reason);
+			mig_fail(m, why, 0);
+		} else {
+			log_info("migration out#%u (%s): destination reports success", m->id, m->route);
+			mig_check_done(m);
+		}
+		break;
+	}
+}
+
+void src_tick(struct mig *m)
+{
+	struct gw *gw = m->gw;
+	if (m->state == MS_FAILED || m->state == MS_DONE || !gw->sess)
+		return;
+	/* an open batch waits at most one tick (10 ms) */
+	lh_wan_enc_flush(wan_encoder(gw));
+	for (unsigned i = 0; i < m->nch; i++)
+		if (m->ch[i]->blocked)
+			src_chan_io(m->ch[i], 0);
+}

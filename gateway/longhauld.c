@@ -1,0 +1,175 @@
+/* SPDX-License-Identifier: MIT */
+/* longhauld: the gateway daemon (args, --check, signals, the loop, housekeeping, wiring). */
+#include <errno.h>
+#include <getopt.h>
+#include <openssl/ssl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "gateway/daemon.h"
+#include "gateway/log.h"
+#include "gateway/migration.h"
+#include "gateway/route.h"
+#include "gateway/wan_session.h"
+#include "gateway/wan_tls.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: longhauld --config FILE [--check] [-d]\n"
+		   "  --config FILE  INI configuration (gateway/CONFIG.md)\n"
+		   "  --check        validate the configuration, list every error, exit\n"
+		   "  -d             stay in the foreground, log to stderr\n");
+}
+
+/* Test-only fault injection (WAN-PROTOCOL.md); loud when set. */
+static void read_test_env(struct gw *gw)
+{
+	const char *v;
+	gw->test_kill_stream = -1;
+	if ((v = getenv("LH_TEST_CORRUPT_FRAME")) && *v) {
+		gw->test_corrupt_frame = strtoull(v, NULL, 10);
+		log_warnx("TEST-ONLY fault injection active: LH_TEST_CORRUPT_FRAME=%s", v);
+	}
+	if ((v = getenv("LH_TEST_KILL_STREAM")) && *v) {
+		char *end;
+		gw->test_kill_stream = (int)strtol(v, &end, 10);
+		gw->test_kill_after = *end == ':' ? strtoull(end + 1, NULL, 10) : 0;
+		log_warnx("TEST-ONLY fault injection active: LH_TEST_KILL_STREAM=%s", v);
+	}
+}
+
+static void gw_tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct gw *gw = w->data;
+	(void)revents;
+	gw->ticks++;
+	wan_tick(gw);
+	mig_tick(gw);
+	if (gw->draining && !mig_count_active(gw)) {
+		log_info("drain complete: no migration running, exiting");
+		ev_break(loop, EVBREAK_ALL);
+	}
+}
+
+static void gw_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	struct gw *gw = w->data;
+	char err[400];
+	(void)revents;
+	switch (w->signum) {
+	case SIGHUP:
+		if (gw_reload(gw, err, sizeof(err)) < 0)
+			log_warnx("reload refused, keeping the running config: %s", err);
+		break;
+	case SIGTERM:
+		gw_drain(gw, "SIGTERM");
+		break;
+	default:
+		log_info("SIGINT: leaving now (%u migrations fail)", mig_count_active(gw));
+		ev_break(loop, EVBREAK_ALL);
+		break;
+	}
+}
+
+static int check_config(const char *path, struct lh_config *cfg)
+{
+	struct lh_config_errors errs;
+	memset(&errs, 0, sizeof(errs));
+	int r = lh_config_load(path, cfg, &errs);
+	if (r == -EINVAL) {
+		lh_config_errors_print(&errs, stderr);
+		lh_config_free(cfg);
+		return -1;
+	}
+	if (r < 0) {
+		fprintf(stderr, "%s: %s\n", path, strerror(-r));
+		return -1;
+	}
+	if (!cfg->wan.cert[0] || !cfg->wan.key[0] || !cfg->wan.ca[0] || !cfg->wan.peer_name[0]) {
+		fprintf(stderr, "%s: [wan] cert, key, ca and peer_name are required\n", path);
+		lh_config_free(cfg);
+		return -1;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' }, { "check", no_argument, NULL, 'n' },
+		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
+	};
+	struct gw gw;
+	const char *path = NULL;
+	int check = 0, fg = 0, c;
+	char err[400];
+
+	memset(&gw, 0, sizeof(gw));
+	while ((c = getopt_long(argc, argv, "c:ndh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': path = optarg; break;
+		case 'n': check = 1; break;
+		case 'd': fg = 1; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (!path || optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	log_init("longhauld", LH_LOG_INFO, 1);
+	if (check_config(path, &gw.cfg) < 0)
+		return 1;
+	gw.ssl = wan_tls_ctx_new(&gw.cfg, err, sizeof(err));
+	if (!gw.ssl) {
+		fprintf(stderr, "%s: [wan] TLS: %s\n", path, err);
+		lh_config_free(&gw.cfg);
+		return 1;
+	}
+	if (check) {
+		printf("%s: OK (%zu routes, %u WAN streams)\n", path, gw.cfg.n_routes, gw.cfg.wan.streams);
+		SSL_CTX_free(gw.ssl);
+		lh_config_free(&gw.cfg);
+		return 0;
+	}
+	log_init("longhauld", gw.cfg.log_level, fg);
+	signal(SIGPIPE, SIG_IGN);
+	gw.config_path = path;
+	gw.loop = EV_DEFAULT;
+	read_test_env(&gw);
+
+	for (size_t i = 0; i < gw.cfg.n_routes; i++)
+		if (!route_add(&gw, &gw.cfg.routes[i], 0, err, sizeof(err)))
+			fatalx("%s", err);
+	if (wan_start(&gw) < 0)
+		fatalx("cannot start the WAN side");
+	daemon_ctl_open(&gw);
+
+	ev_timer_init(&gw.tick, gw_tick_cb, 0.01, 0.01);
+	gw.tick.data = &gw;
+	ev_timer_start(gw.loop, &gw.tick);
+	ev_signal_init(&gw.sig_hup, gw_signal_cb, SIGHUP);
+	ev_signal_init(&gw.sig_term, gw_signal_cb, SIGTERM);
+	ev_signal_init(&gw.sig_int, gw_signal_cb, SIGINT);
+	gw.sig_hup.data = gw.sig_term.data = gw.sig_int.data = &gw;
+	ev_signal_start(gw.loop, &gw.sig_hup);
+	ev_signal_start(gw.loop, &gw.sig_term);
+	ev_signal_start(gw.loop, &gw.sig_int);
+	log_info("longhauld %s started (%zu routes)", gw.cfg.name, gw.cfg.n_routes);
+
+	ev_run(gw.loop, 0);
+
+	daemon_ctl_close(&gw, "exiting");
+	while (gw.routes)
+		route_close(gw.routes, "exiting");
+	wan_stop(&gw, "daemon exiting");
+	mig_tick(&gw);
+	SSL_CTX_free(gw.ssl);
+	lh_config_free(&gw.cfg);
+	log_info("longhauld stopped");
+	return 0;
+}

@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: MIT */
+/* Migration and channel objects shared by migration.c (common), lan_src.c and lan_dst.c. */
+#ifndef LH_GATEWAY_MIG_INTERNAL_H
+#define LH_GATEWAY_MIG_INTERNAL_H
+
+#include <ev.h>
+#include <stdint.h>
+
+#include "gateway/gw.h"
+#include "gateway/migration.h"
+#include "lh_stream.h"
+
+#define MIG_MAX_CHAN 64
+#define SRC_RBUF (256u << 10)
+
+/* A bounded byte queue (bounded by credit on the destination, by SRC limits on the source). */
+struct bbuf {
+	uint8_t *p;
+	size_t off, len, cap;
+};
+int bbuf_add(struct bbuf *b, const void *d, size_t n);
+void bbuf_eat(struct bbuf *b, size_t n);
+void bbuf_free(struct bbuf *b);
+
+enum mig_dir { MIG_OUT = 0, MIG_IN = 1 };
+
+enum mig_state {
+	MS_OPEN,      /* channels streaming */
+	MS_CUT,       /* source: main's EOF seen, segments cut; destination: waiting for the gate */
+	MS_RELEASED,  /* destination: verified, EOF released to QEMU */
+	MS_DONE,      /* every channel closed cleanly */
+	MS_FAILED,
+};
+const char *mig_state_name(enum mig_state s);
+
+enum chan_state {
+	CS_CLASSIFY,  /* source: waiting for the first bytes */
+	CS_WAIT,      /* destination: waiting for its turn to connect */
+	CS_CONNECTING,
+	CS_OPEN,
+	CS_CLOSED,    /* both directions finished */
+};
+
+struct mig;
+
+struct chan {
+	struct mig *m;
+	uint16_t idx;
+	lh_channel_kind kind;
+	uint8_t mf_id;
+	enum chan_state state;
+	int fd;
+	ev_io io;
+	int io_events;
+	uint32_t stream_id;     /* codec stream of the current segment */
+	uint16_t segment;
+	uint64_t fwd_bytes;     /* source: read from QEMU; destination: written to QEMU */
+	uint64_t rev_bytes;     /* return path bytes */
+	int fwd_eof;            /* source: QEMU closed its side; destination: CHANNEL_CLOSE seen */
+	int rev_eof;            /* source: RETURN fin seen; destination: QEMU closed its side */
+	int shut_wr;            /* we shut our write side */
+	struct bbuf out;        /* bytes to write to QEMU (source: return path; destination: stream) */
+	/* source side */
+	uint8_t *rbuf;
+	size_t rlen;
+	uint64_t credit_limit;
+	int blocked;
+	int seg_ended;          /* current segment ended at the cut; the next bytes open a new one */
+	lh_parser *parser;      /* main: finds the EOF byte */
+	/* destination side */
+	uint32_t stream0;       /* codec stream of segment 0 */
+	int seg0_ok;            /* segment 0 END verified */
+	struct bbuf held;       /* main bytes from EOF on, until the gate opens */
+	uint64_t credit_sent;
+	lh_parser *rxparser;    /* main segment 0: OPEN_RETURN_PATH, EOF-in-segment-0 check */
+	int saw_orp, checked_orp;
+};
+
+struct mig {
+	struct gw *gw;
+	struct mig *next;
+	enum mig_dir dir;
+	uint32_t id;
+	enum mig_state state;
+	char route[64];
+	char dest[300];
+	char why[200];
+	struct route *r;
+	struct chan *ch[MIG_MAX_CHAN];
+	unsigned nch;
+	int connecting;         /* destination: a connect is in progress */
+	int gate_open;
+	int result_sent, result_seen;
+	ev_tstamp t_start, t_cut, t_end;
+	uint64_t lan_bytes;     /* source: from QEMU; destination: to QEMU */
+	uint64_t wan_bytes;     /* frame bytes of its streams (source: encoder stats) */
+	uint64_t raw_bytes;
+};
+
+struct mig *mig_new(struct gw *gw, enum mig_dir dir, uint32_t id, const char *route, const char *dest);
+void mig_set_state(struct mig *m, enum mig_state s, const char *why);
+/* The one teardown for a migration that failed: resets its QEMU connections, tells the peer. */
+void mig_fail(struct mig *m, const char *reason, int tell_peer);
+struct chan *chan_new(struct mig *m, int fd);
+/* Event mask from the channel's state (read wanted, bytes to write). */
+void chan_update_io(struct chan *c);
+/* Resets (SO_LINGER 0) or closes the channel's socket. */
+void chan_close_fd(struct chan *c, int reset);
+struct mig *mig_find(struct gw *gw, enum mig_dir dir, uint32_t id);
+/* Every channel closed: DONE, result, reap. */
+void mig_check_done(struct mig *m);
+/* Writes c->out to the socket; 0, or -1 after a failure (migration failed). */
+int chan_flush_out(struct chan *c);
+
+/* lan_src.c / lan_dst.c */
+void src_chan_io(struct chan *c, int revents);
+void dst_chan_io(struct chan *c, int revents);
+void src_rx_msg(struct gw *gw, const struct wan_msg *m);
+void dst_rx_msg(struct gw *gw, const struct wan_msg *m);
+void src_tick(struct mig *m);
+void dst_tick(struct mig *m);
+
+#endif

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: MIT */
+/* Migrations and their channels, on both gateways: state machine, integrity gate, stats, WAN dispatch. */
+#ifndef LH_GATEWAY_MIGRATION_H
+#define LH_GATEWAY_MIGRATION_H
+
+#include <stdint.h>
+
+#include "gateway/gw.h"
+#include "gateway/json.h"
+#include "gateway/wan_proto.h"
+#include "lh_wan.h"
+
+struct route;
+
+/* Decoded codec frame (receiving gateway): OPEN/DATA/END/ABORT of a channel segment. */
+void mig_rx_frame(struct gw *gw, const lh_wan_frame_info *info, const uint8_t *data, size_t n);
+/* Protocol messages about migrations (both directions). */
+void mig_rx_msg(struct gw *gw, const struct wan_msg *m);
+/* The WAN session ended: every migration fails (destination connections reset). */
+void mig_session_lost(struct gw *gw, const char *reason);
+/* Room appeared in the encoder or the replay buffer: resume blocked QEMU sockets. */
+void mig_kick_sources(struct gw *gw);
+/* Housekeeping (every 10 ms): credit updates, timeouts, reaping finished migrations. */
+void mig_tick(struct gw *gw);
+
+/* Source side: a QEMU connection accepted on a route's listener. */
+void mig_src_accept(struct gw *gw, struct route *r, int fd, const char *peer);
+
+/* Control socket views. */
+void mig_list_json(struct gw *gw, struct lh_jbuf *b);
+unsigned mig_count_active(const struct gw *gw);
+/* Fails every migration of a route (route removed). */
+void mig_fail_route(struct gw *gw, const struct route *r, const char *reason);
+
+#endif

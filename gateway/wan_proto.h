@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: MIT */
+/* WAN protocol messages (WAN-PROTOCOL.md): 16-byte header, payload encoders and checked decoders. */
+#ifndef LH_GATEWAY_WAN_PROTO_H
+#define LH_GATEWAY_WAN_PROTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define WAN_HDR_LEN 16
+#define WAN_MSG_MAX ((1u << 20) + 65536) /* payload limit = LH_WAN_FRAME_MAX */
+#define WAN_PROTO_VERSION 1
+
+enum wan_space { WAN_SPACE_LINK = 0, WAN_SPACE_BULK = 1, WAN_SPACE_URGENT = 2 };
+
+enum wan_type {
+	WAN_HELLO = 1, WAN_FRAME = 2, WAN_ACK = 3, WAN_CREDIT = 4, WAN_MIGRATION_OPEN = 5,
+	WAN_CHANNEL_OPEN = 6, WAN_CHANNEL_CLOSE = 7, WAN_RETURN_DATA = 8, WAN_CHANNEL_RESET = 9,
+	WAN_MIGRATION_RESULT = 10, WAN_PING = 11, WAN_PONG = 12,
+	WAN_TYPE__MAX = 12,
+};
+
+struct wan_hdr {
+	uint8_t type, space;
+	uint32_t len;
+	uint64_t seq;
+};
+
+const char *wan_type_name(int type);
+/* The space a type travels in. */
+int wan_type_space(int type);
+void wan_hdr_put(uint8_t out[WAN_HDR_LEN], const struct wan_hdr *h);
+/* 0, or -EPROTO with what is wrong in err. */
+int wan_hdr_get(const uint8_t in[WAN_HDR_LEN], struct wan_hdr *h, char *err, size_t errlen);
+
+struct wan_hello {
+	uint32_t version;
+	uint64_t session;
+	uint16_t stream_index, streams;
+	uint32_t store_mb;
+	uint64_t rx_next[3]; /* indexed by space; [0] unused */
+	uint32_t window_kib;
+	uint32_t flags;     /* WAN_HELLO_NEW_SESSION */
+};
+
+/* Server's HELLO: it created the session for this HELLO (it knew no state for the id). */
+#define WAN_HELLO_NEW_SESSION 1u
+
+struct wan_chan_open {
+	uint32_t mig;
+	uint16_t chan;
+	uint8_t kind, mf_id;
+	uint32_t stream_id;
+	uint16_t segment;
+};
+
+/* Decoded payload of any message except WAN_FRAME (whose payload is a codec frame). */
+struct wan_msg {
+	int type;
+	union {
+		struct wan_hello hello;
+		struct { uint64_t seq[3]; } ack;
+		struct { uint32_t mig; uint16_t chan; uint64_t limit; } credit;
+		struct { uint32_t mig; char route[256]; char dest[256]; } mopen;
+		struct wan_chan_open copen;
+		struct { uint32_t mig; uint16_t chan; uint8_t how; } cclose;
+		struct { uint32_t mig; uint16_t chan; uint8_t fin; const uint8_t *data; size_t len; } rdata;
+		struct { uint32_t mig; uint16_t chan; char reason[256]; } reset;
+		struct { uint32_t mig; uint8_t ok; char reason[256]; } result;
+		struct { uint64_t nonce; } ping;
+	} u;
+};
+
+#define WAN_CHAN_ALL 0xffff
+
+/* Payload encoders: write into out (cap >= 600 for all but RETURN_DATA), return the length. */
+size_t wan_enc_hello(uint8_t *out, const struct wan_hello *h);
+size_t wan_enc_ack(uint8_t *out, uint64_t bulk, uint64_t urgent);
+size_t wan_enc_credit(uint8_t *out, uint32_t mig, uint16_t chan, uint64_t limit);
+size_t wan_enc_mopen(uint8_t *out, uint32_t mig, const char *route, const char *dest);
+size_t wan_enc_copen(uint8_t *out, const struct wan_chan_open *c);
+size_t wan_enc_cclose(uint8_t *out, uint32_t mig, uint16_t chan, uint8_t how);
+/* Header part of RETURN_DATA (7 bytes); the data follows it. */
+size_t wan_enc_rdata_hdr(uint8_t *out, uint32_t mig, uint16_t chan, uint8_t fin);
+size_t wan_enc_reset(uint8_t *out, uint32_t mig, uint16_t chan, const char *reason);
+size_t wan_enc_result(uint8_t *out, uint32_t mig, uint8_t ok, const char *reason);
+size_t wan_enc_ping(uint8_t *out, uint64_t nonce);
+
+/* Decodes a payload of type (not WAN_FRAME). 0, or -EPROTO naming the field in err. */
+int wan_msg_decode(int type, const uint8_t *p, size_t len, struct wan_msg *m, char *err,
+		   size_t errlen);
+
+#endif

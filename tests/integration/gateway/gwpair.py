@@ -1,0 +1,121 @@
+# SPDX-License-Identifier: MIT
+"""gwpair: run a longhauld pair for tests (configs, certificates, start/stop by pid, log waits).
+
+Standard library only. Every daemon is killed by its own pid when the pair stops (use as a context manager).
+A gateway can run inside a network namespace (netns=NAME: started with `ip netns exec NAME`).
+"""
+import os
+import re
+import signal
+import socket
+import subprocess
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def free_port(host="127.0.0.1"):
+    s = socket.socket()
+    s.bind((host, 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def make_certs(dirpath):
+    subprocess.run(["sh", os.path.join(HERE, "mkcerts.sh"), dirpath], check=True)
+    return dirpath
+
+
+class Gateway:
+    def __init__(self, name, workdir, longhauld, certs, cert=None, peer_name=None, wan_listen=None,
+                 wan_peer=None, streams=4, routes=(), env=None, netns=None, store_mb=256, extra_wan="",
+                 log_level="debug"):
+        self.name = name
+        self.workdir = workdir
+        self.longhauld = longhauld
+        self.netns = netns
+        self.env = dict(os.environ)
+        self.env.update(env or {})
+        self.log_path = os.path.join(workdir, name + ".log")
+        self.ctl = os.path.join(workdir, name + ".sock")
+        self.conf = os.path.join(workdir, name + ".conf")
+        cert = cert or name
+        lines = ["[gateway]", "name = " + name, "control_socket = " + self.ctl, "log_level = " + log_level, "",
+                 "[wan]", "streams = %d" % streams,
+                 "cert = %s/%s.pem" % (certs, cert), "key = %s/%s.key" % (certs, cert),
+                 "ca = %s/ca.pem" % certs, "peer_name = " + peer_name, "rtt_ms = 100", "bdp_mbit = 1000"]
+        if wan_listen:
+            lines.append("listen = " + wan_listen)
+        if wan_peer:
+            lines.append("peer = " + wan_peer)
+        if extra_wan:
+            lines.append(extra_wan)
+        lines += ["", "[codec]", "store_mb = %d" % store_mb, ""]
+        for rname, listen, to in routes:
+            lines += ["[route %s]" % rname, "listen = " + listen, "to = " + to, ""]
+        with open(self.conf, "w") as f:
+            f.write("\n".join(lines))
+        self.proc = None
+
+    def start(self):
+        cmd = [self.longhauld, "-d", "--config", self.conf]
+        if self.netns:
+            cmd = ["ip", "netns", "exec", self.netns] + cmd
+        self.logf = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(cmd, stdout=self.logf, stderr=subprocess.STDOUT, env=self.env)
+        return self
+
+    def log(self):
+        try:
+            with open(self.log_path, "r", errors="replace") as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
+
+    def wait_log(self, pattern, timeout, count=1):
+        end = time.time() + timeout
+        while time.time() < end:
+            if len(re.findall(pattern, self.log())) >= count:
+                return True
+            if self.proc and self.proc.poll() is not None:
+                raise RuntimeError("%s exited (%s) while waiting for %r" % (self.name, self.proc.returncode,
+                                                                            pattern))
+            time.sleep(0.05)
+        raise TimeoutError("%s: no %r in %.0f s; log tail:\n%s" % (self.name, pattern, timeout,
+                                                                    self.log()[-3000:]))
+
+    def control(self, cmd, args=None, timeout=5.0):
+        import json
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(timeout)
+        s.connect(self.ctl)
+        req = {"cmd": cmd}
+        if args:
+            req["args"] = args
+        s.sendall((json.dumps(req) + "\n").encode())
+        buf = b""
+        while not buf.endswith(b"\n"):
+            d = s.recv(65536)
+            if not d:
+                break
+            buf += d
+        s.close()
+        return json.loads(buf)
+
+    def stop(self, sig=signal.SIGINT, timeout=5.0):
+        if not self.proc or self.proc.poll() is not None:
+            return
+        self.proc.send_signal(sig)
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.logf.close()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
