@@ -14,7 +14,12 @@ enum fwd_state { FWD_INIT = 0, FWD_RUNNING, FWD_STOPPED, FWD_FAILED };
 /* Counters, written by the direction's thread, read by the stats writer. */
 struct fwd_stats {
 	_Atomic uint64_t rx, tx, lost, limit_drops, socket_drops, oversize, tx_errors;
+	/* Frames sent more than LATE_NS after their departure time: the
+	 * emulator (or its CPU) fell behind, so measured delays are inflated. */
+	_Atomic uint64_t late, max_late_ns;
 };
+
+#define LATE_NS (1000 * 1000ULL)
 
 struct fwd {
 	char name[40]; /* "in>out" */
