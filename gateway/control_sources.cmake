@@ -19,3 +19,6 @@ set(LH_GATEWAY_CONTROL_SOURCES
 add_library(lhgateway_control STATIC ${LH_GATEWAY_CONTROL_SOURCES})
 target_include_directories(lhgateway_control PUBLIC ${PROJECT_SOURCE_DIR})
 target_link_libraries(lhgateway_control PUBLIC lh::ev lhnetstate m)
+
+add_executable(longhaulctl ${CMAKE_CURRENT_LIST_DIR}/longhaulctl.c)
+target_link_libraries(longhaulctl PRIVATE lhgateway_control)
