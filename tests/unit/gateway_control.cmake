@@ -15,3 +15,11 @@ target_include_directories(test_gw_metrics PRIVATE ${PROJECT_SOURCE_DIR})
 target_link_libraries(test_gw_metrics PRIVATE lh::ev m)
 add_test(NAME gateway_metrics COMMAND test_gw_metrics)
 set_tests_properties(gateway_metrics PROPERTIES LABELS unit TIMEOUT 60)
+
+# longhaulctl against a stand-in daemon (the real control server with canned handlers).
+add_executable(fake_longhauld ${LH_TESTS_DIR}/unit/gateway_control/fake_longhauld.c)
+target_link_libraries(fake_longhauld PRIVATE lhgateway_control)
+add_test(NAME gateway_longhaulctl
+	COMMAND python3 ${LH_TESTS_DIR}/unit/gateway_control/test_longhaulctl.py
+		$<TARGET_FILE:fake_longhauld> $<TARGET_FILE:longhaulctl>)
+set_tests_properties(gateway_longhaulctl PROPERTIES LABELS unit TIMEOUT 120)

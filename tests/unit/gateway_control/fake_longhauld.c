@@ -1,0 +1,197 @@
+/* SPDX-License-Identifier: MIT */
+/* A stand-in longhauld for longhaulctl tests: the real control server (control.c) with canned handlers. */
+#include <errno.h>
+#include <ev.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gateway/config.h"
+#include "gateway/control.h"
+#include "gateway/log.h"
+
+struct fake {
+	struct lh_config cfg;
+	int migrations_calls;
+	bool draining;
+};
+
+static int fake_status(void *ctx, const struct lh_json_req *req, struct lh_jbuf *r)
+{
+	struct fake *f = ctx;
+	lh_json_str(r, "name", f->cfg.name);
+	lh_json_str(r, "version", "0.1");
+	lh_json_str(r, "state", f->draining ? "draining" : "running");
+	lh_json_double(r, "uptime_s", 3725.4);
+	lh_json_obj_begin(r, "wan");
+	lh_json_str(r, "state", "up");
+	lh_json_str(r, "peer", "198.19.0.1:7000");
+	lh_json_uint(r, "streams", 8);
+	lh_json_uint(r, "streams_up", 7);
+	lh_json_double(r, "rtt_ms", 101.5);
+	lh_json_uint(r, "bytes_tx", 3221225472ull);
+	lh_json_uint(r, "bytes_rx", 1048576);
+	lh_json_uint(r, "replay_bytes", 0);
+	lh_json_obj_end(r);
+	lh_json_uint(r, "routes", f->cfg.n_routes);
+	lh_json_uint(r, "migrations_active", 1);
+	lh_json_uint(r, "migrations_completed", 12);
+	lh_json_uint(r, "migrations_failed", 1);
+	return 0;
+}
+
+static int fake_migrations(void *ctx, const struct lh_json_req *req, struct lh_jbuf *r)
+{
+	struct fake *f = ctx;
+	f->migrations_calls++;
+	lh_json_arr_begin(r, "migrations");
+	lh_json_obj_begin(r, NULL);
+	lh_json_str(r, "id", "vm1-7");
+	lh_json_str(r, "route", "vm1");
+	lh_json_str(r, "phase", "streaming");
+	lh_json_uint(r, "channels", 3);
+	lh_json_uint(r, "lan_bytes", 1610612736ull);
+	lh_json_uint(r, "wan_bytes", 201326592ull);
+	lh_json_double(r, "ratio", 0.125);
+	lh_json_double(r, "rate_bps", 116250000.0 + f->migrations_calls);
+	lh_json_double(r, "elapsed_s", 12.9);
+	lh_json_bool(r, "return_path", true);
+	lh_json_null(r, "error");
+	lh_json_obj_end(r);
+	lh_json_obj_begin(r, NULL);
+	lh_json_str(r, "id", "db-2");
+	lh_json_str(r, "route", "db");
+	lh_json_str(r, "phase", "failed");
+	lh_json_uint(r, "channels", 1);
+	lh_json_uint(r, "lan_bytes", 512);
+	lh_json_uint(r, "wan_bytes", 300);
+	lh_json_double(r, "ratio", 0.5859375);
+	lh_json_double(r, "rate_bps", 0);
+	lh_json_double(r, "elapsed_s", 3725);
+	lh_json_bool(r, "return_path", false);
+	lh_json_str(r, "error", "checksum mismatch on channel 0; destination reset");
+	lh_json_obj_end(r);
+	lh_json_arr_end(r);
+	return 0;
+}
+
+static int fake_migrate_add(void *ctx, const struct lh_json_req *req, struct lh_jbuf *r)
+{
+	const char *name, *to, *listen = "198.18.1.1:4444", *macs[LH_REQ_MAX_ARRAY];
+	struct lh_endpoint ep;
+	char err[256];
+
+	if (lh_req_str(req, "name", &name) < 0 || lh_req_str(req, "to", &to) < 0)
+		return lh_jbuf_fail(r, -EINVAL, "migrate-add needs name and to");
+	if (strcmp(name, "taken") == 0)
+		return lh_jbuf_fail(r, -EEXIST, "route \"taken\" already exists");
+	if (lh_endpoint_parse(to, true, &ep, err, sizeof(err)) < 0)
+		return lh_jbuf_fail(r, -EINVAL, "to: %s", err);
+	lh_req_str(req, "listen", &listen);
+	int n_macs = lh_req_strs(req, "macs", macs, LH_REQ_MAX_ARRAY);
+	int n_ips = lh_req_strs(req, "ips", macs, LH_REQ_MAX_ARRAY);
+	char uri[300];
+	snprintf(uri, sizeof(uri), "tcp:%s", listen);
+	lh_json_str(r, "route", name);
+	lh_json_str(r, "listen", listen);
+	lh_json_str(r, "uri", uri);
+	lh_json_int(r, "macs", n_macs);
+	lh_json_int(r, "ips", n_ips);
+	return 0;
+}
+
+static int fake_migrate_del(void *ctx, const struct lh_json_req *req, struct lh_jbuf *r)
+{
+	const char *name;
+	if (lh_req_str(req, "name", &name) < 0)
+		return lh_jbuf_fail(r, -EINVAL, "migrate-del needs name");
+	if (strcmp(name, "vm1") != 0)
+		return lh_jbuf_fail(r, -ENOENT, "no route \"%s\"", name);
+	return 0;
+}
+
+static int fake_reload(void *ctx, const struct lh_json_req *req, struct lh_jbuf *r)
+{
+	struct fake *f = ctx;
+	lh_json_uint(r, "routes", f->cfg.n_routes);
+	return 0;
+}
+
+static int fake_drain(void *ctx, const struct lh_json_req *req, struct lh_jbuf *r)
+{
+	struct fake *f = ctx;
+	f->draining = true;
+	lh_json_str(r, "state", "draining");
+	lh_json_uint(r, "migrations_active", 1);
+	return 0;
+}
+
+static int fake_show_config(void *ctx, const struct lh_json_req *req, struct lh_jbuf *r)
+{
+	struct fake *f = ctx;
+	lh_config_to_json(&f->cfg, r);
+	return 0;
+}
+
+static int fake_garbage(void *ctx, const struct lh_json_req *req, struct lh_jbuf *r)
+{
+	return 0;
+}
+
+static const struct lh_control_cmd table[] = {
+	{ "status", fake_status, "canned status" },
+	{ "migrations", fake_migrations, "canned migrations" },
+	{ "migrate-add", fake_migrate_add, "echo a route" },
+	{ "migrate-del", fake_migrate_del, "only vm1 exists" },
+	{ "reload", fake_reload, "route count" },
+	{ "drain", fake_drain, "drain" },
+	{ "show-config", fake_show_config, "the config given on the command line" },
+	{ "garbage", fake_garbage, "unused" },
+};
+
+static void stop_cb(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	ev_break(loop, EVBREAK_ALL);
+}
+
+static void lifetime_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	fprintf(stderr, "fake_longhauld: lifetime over\n");
+	ev_break(loop, EVBREAK_ALL);
+}
+
+int main(int argc, char **argv)
+{
+	struct fake f = { 0 };
+	struct lh_config_errors errs;
+	char err[256];
+
+	if (argc != 3) {
+		fprintf(stderr, "usage: fake_longhauld SOCKET CONFIG\n");
+		return 2;
+	}
+	log_init("fake_longhauld", LH_LOG_WARN, 1);
+	if (lh_config_load(argv[2], &f.cfg, &errs) < 0) {
+		lh_config_errors_print(&errs, stderr);
+		return 1;
+	}
+	struct ev_loop *loop = ev_default_loop(0);
+	struct lh_control *c = lh_control_open(loop, argv[1], table, sizeof(table) / sizeof(table[0]),
+					       &f, err, sizeof(err));
+	if (!c) {
+		fprintf(stderr, "fake_longhauld: %s\n", err);
+		return 1;
+	}
+	ev_signal sig;
+	ev_timer life;
+	ev_signal_init(&sig, stop_cb, SIGTERM);
+	ev_signal_start(loop, &sig);
+	ev_timer_init(&life, lifetime_cb, 60., 0.); /* stops by itself if the test dies */
+	ev_timer_start(loop, &life);
+	printf("ready\n");
+	fflush(stdout);
+	ev_run(loop, 0);
+	lh_control_close(c, "fake done");
+	lh_config_free(&f.cfg);
+	return 0;
+}
