@@ -168,6 +168,14 @@ void *fwd_run(void *arg)
 		while (send_due(f, now) == BATCH)
 			now = mono_ns();
 		got = receive_batch(f, bufs);
+		if (got == -ENETDOWN) {
+			/* Reported once when the interface goes down: keep
+			 * going, frames resume when it comes back up. */
+			struct timespec pause = { .tv_nsec = 10 * 1000 * 1000 };
+
+			nanosleep(&pause, NULL);
+			continue;
+		}
 		if (got < 0) {
 			fprintf(stderr, "lh-wanem: %s: recvmmsg: %s\n", f->name, strerror(-got));
 			atomic_store(&f->state, FWD_FAILED);
