@@ -141,8 +141,8 @@ int lh_endpoint_parse(const char *s, bool allow_name, struct lh_endpoint *ep, ch
 	char *end;
 	errno = 0;
 	unsigned long port = strtoul(port_s, &end, 10);
-	if (*port_s < '0' || *port_s > '9' || *end || errno || port == 0 || port > 65535) {
-		snprintf(err, errlen, "`%s': port `%s' is not in 1..65535", s, port_s);
+	if (*port_s < '0' || *port_s > '9' || *end || errno || port > 65535) {
+		snprintf(err, errlen, "`%s': port `%s' is not in 0..65535", s, port_s);
 		return -EINVAL;
 	}
 	struct sockaddr_in *sin = (struct sockaddr_in *)&ep->sa;
@@ -183,6 +183,19 @@ const char *lh_endpoint_fmt(const struct lh_endpoint *ep, char *buf, size_t len)
 }
 
 /*-*****  Values  *****-*/
+
+/* In the file every port is explicit: 0 (ephemeral) only makes sense for control-socket requests. */
+static int cfg_endpoint(const char *v, bool allow_name, struct lh_endpoint *ep, char *err,
+			size_t errlen)
+{
+	int rc = lh_endpoint_parse(v, allow_name, ep, err, errlen);
+	if (rc == 0 && ep->port == 0) {
+		snprintf(err, errlen, "`%s': port 0 is not allowed in the config file", v);
+		memset(ep, 0, sizeof(*ep));
+		return -EINVAL;
+	}
+	return rc;
+}
 
 static bool valid_chars(const char *s, bool name)
 {
@@ -259,8 +272,7 @@ static int opt_set(const struct cfg_option *o, struct lh_config *cfg, const char
 		return 0;
 	case OPT_ADDR:
 	case OPT_HOSTPORT:
-		return lh_endpoint_parse(v, o->type == OPT_HOSTPORT, (struct lh_endpoint *)field, err,
-					 errlen);
+		return cfg_endpoint(v, o->type == OPT_HOSTPORT, (struct lh_endpoint *)field, err, errlen);
 	}
 	return -EINVAL;
 }
@@ -440,7 +452,7 @@ static void cfg_route_key(struct lh_config_parser *p, const char *key, const cha
 		struct lh_endpoint *ep = key[0] == 'l' ? &r->listen : &r->to;
 		if (lh_endpoint_set(ep))
 			cfg_error(p, p->line, "route %s: %s given twice", r->name, key);
-		else if (lh_endpoint_parse(val, key[0] == 't', ep, err, sizeof(err)) < 0)
+		else if (cfg_endpoint(val, key[0] == 't', ep, err, sizeof(err)) < 0)
 			cfg_error(p, p->line, "route %s: %s: %s", r->name, key, err);
 	} else if (strcmp(key, "mac") == 0) {
 		uint8_t mac[NS_MAC_LEN];

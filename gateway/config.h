@@ -36,7 +36,10 @@ struct lh_endpoint {
 	socklen_t salen;
 };
 
-/* Parses s; allow_name permits DNS names. 0 or -EINVAL with a message naming the value. */
+/*
+ * Parses s; allow_name permits DNS names. Ports 0..65535: 0 (ephemeral) is accepted here
+ * for control requests, the config file refuses it. 0 or -EINVAL with a message naming the value.
+ */
 int lh_endpoint_parse(const char *s, bool allow_name, struct lh_endpoint *ep, char *err,
 		      size_t errlen);
 /* "198.18.0.1:7000", "[2001:db8::1]:7000", "host.example:7000"; "" when unset. */

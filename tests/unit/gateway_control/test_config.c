@@ -194,7 +194,9 @@ static const struct bad_case bad[] = {
 	{ WAN_OK "streams = 99999999999999999999\n", "is not in 1..64" },
 	{ WAN_OK "cert = again\n", "t.conf:7: wan.cert already set at line 3" },
 	{ WAN_OK "peer = 198.18.0.2\n", "has no :PORT" },
-	{ WAN_OK "peer = 198.18.0.2:0\n", "port `0' is not in 1..65535" },
+	{ WAN_OK "peer = 198.18.0.2:0\n", "port 0 is not allowed in the config file" },
+	{ WAN_OK "peer = 198.18.0.2:65536\n", "port `65536' is not in 0..65535" },
+	{ WAN_OK "[route r]\nlisten = 198.18.0.9:0\n", "route r: listen: `198.18.0.9:0': port 0 is not allowed" },
 	{ WAN_OK "peer = 2001:db8::1:7000\n", "write IPv6 addresses as [ADDR]:PORT" },
 	{ WAN_OK "peer = [2001:db8::zz]:7000\n", "is not an IPv6 address" },
 	{ WAN_OK "peer = bad_host!:7000\n", "neither an IP address nor a host name" },
@@ -343,6 +345,7 @@ static void test_endpoints(void)
 	CHECK_STR(lh_endpoint_fmt(&ep, buf, sizeof(buf)), "[::]:1");
 	CHECK(lh_endpoint_parse("0.0.0.0:65535", false, &ep, err, sizeof(err)) == 0 && ep.port == 65535);
 	CHECK(lh_endpoint_parse("1.2.3.4:65536", false, &ep, err, sizeof(err)) == -EINVAL);
+	CHECK(lh_endpoint_parse("0.0.0.0:0", false, &ep, err, sizeof(err)) == 0 && ep.port == 0);
 	CHECK(lh_endpoint_parse("1.2.3.4:+80", false, &ep, err, sizeof(err)) == -EINVAL);
 	CHECK(lh_endpoint_parse("[::1]80", false, &ep, err, sizeof(err)) == -EINVAL);
 	CHECK(lh_endpoint_parse("[1.2.3.4]:80", true, &ep, err, sizeof(err)) == -EINVAL);
