@@ -110,6 +110,10 @@ ip -n $NS_GUEST addr add $GUEST_IP6/64 dev eth0 nodad
 
 # The guest talks first: its broadcast ARP crosses the VXLAN, so site B learns the guest MAC
 # on its VXLAN port, the state that blackholes the guest after a move unless cutover clears it.
+# Learning from ARP/ND on site A's bridge while the guest and the client first talk.
+nsbg $NS_A "$LHNETCTL" learn --bridge br0 --seconds 2 > "$WORK/learn-a.json"
+learn_pid=$last_pid
+sleep 0.5
 nsx $NS_GUEST ping -c 1 -W 2 $CLIENT_IP >/dev/null || fail "guest cannot reach client before the move"
 nsx $NS_CLIENT ping -c 1 -W 2 $GUEST_IP6 >/dev/null || fail "client cannot reach guest (IPv6) before the move"
 learned=0  # the broadcast needs the WAN's one-way 50 ms to reach site B
@@ -117,6 +121,11 @@ for _ in $(seq 40); do
 	bridge -n $NS_B fdb show br br0 | grep -qi "$GUEST_MAC dev $VXDEV" && { learned=1; break; }
 	sleep 0.05
 done
+wait $learn_pid || fail "lhnetctl learn failed"
+for b in "\"mac\":\"$GUEST_MAC\",\"ip\":\"$GUEST_IP\"" "\"mac\":\"$GUEST_MAC\",\"ip\":\"$GUEST_IP6\""; do
+	grep -q "$b" "$WORK/learn-a.json" || fail "learn did not see $b: $(cat "$WORK/learn-a.json")"
+done
+log "ok: learned the guest's IPv4 and IPv6 bindings from ARP/ND: $(cat "$WORK/learn-a.json")"
 [ $learned = 1 ] ||
 	{ bridge -n $NS_B fdb show >&2; fail "site B did not learn the guest MAC over VXLAN (precondition)"; }
 
