@@ -221,90 +221,123 @@ static const char *cell(const struct lh_jv *obj, const char *key, char *buf, siz
 	return jv_text(lh_jv_get(obj, key), buf, len);
 }
 
+/* Column-aligned table; columns whose bit is set in right_mask are right-aligned (numbers). */
+#define CELL 64
+static void print_table(const char *const *head, int ncols, char (*cells)[CELL], size_t nrows,
+			unsigned right_mask)
+{
+	int width[16];
+
+	for (int k = 0; k < ncols; k++) {
+		width[k] = (int)strlen(head[k]);
+		for (size_t i = 0; i < nrows; i++)
+			if ((int)strlen(cells[i * ncols + k]) > width[k])
+				width[k] = (int)strlen(cells[i * ncols + k]);
+	}
+	for (int k = 0; k + 1 < ncols; k++)
+		printf("%-*s  ", width[k], head[k]);
+	printf("%s\n", head[ncols - 1]);
+	for (size_t i = 0; i < nrows; i++)
+		for (int k = 0; k < ncols; k++) {
+			const char *v = cells[i * ncols + k];
+			if (k + 1 == ncols)
+				printf("%s\n", v);
+			else
+				printf(right_mask & (1u << k) ? "%*s  " : "%-*s  ", width[k], v);
+		}
+}
+
 #define MIG_COLS 10
 static const char *const mig_head[MIG_COLS] = {
-	"ID", "ROUTE", "PHASE", "CH", "FROM-HV", "ON-WAN", "RATIO", "RATE", "ELAPSED", "RETURN-PATH"
+	"ID", "DIR", "ROUTE", "PHASE", "CH", "FROM-HV", "ON-WAN", "RATIO", "RATE", "ELAPSED"
 };
 
-static void mig_row(const struct lh_jv *m, char cells[MIG_COLS][64])
+static void mig_row(const struct lh_jv *m, char (*c)[CELL])
 {
-	char b[64];
+	char b[CELL];
 
-	cell(m, "id", cells[0], 64);
-	cell(m, "route", cells[1], 64);
-	cell(m, "phase", cells[2], 64);
-	cell(m, "channels", cells[3], 64);
-	snprintf(cells[4], 64, "%s", fmt_bytes(lh_jv_num(m, "lan_bytes", -1), b, sizeof(b)));
-	snprintf(cells[5], 64, "%s", fmt_bytes(lh_jv_num(m, "wan_bytes", -1), b, sizeof(b)));
-	double ratio = lh_jv_num(m, "ratio", -1);
-	if (ratio < 0)
-		snprintf(cells[6], 64, "-");
+	cell(m, "id", c[0], CELL);
+	cell(m, "direction", c[1], CELL);
+	cell(m, "route", c[2], CELL);
+	cell(m, "phase", c[3], CELL);
+	cell(m, "channels", c[4], CELL);
+	snprintf(c[5], CELL, "%s", fmt_bytes(lh_jv_num(m, "bytes_hypervisor", -1), b, sizeof(b)));
+	snprintf(c[6], CELL, "%s", fmt_bytes(lh_jv_num(m, "bytes_wan", -1), b, sizeof(b)));
+	double ratio = lh_jv_num(m, "ratio", 0); /* hypervisor bytes per WAN byte; 0 = nothing sent yet */
+	if (ratio > 0)
+		snprintf(c[7], CELL, "%.1fx", ratio);
 	else
-		snprintf(cells[6], 64, "%.3f", ratio);
-	snprintf(cells[7], 64, "%s", fmt_rate(lh_jv_num(m, "rate_bps", -1), b, sizeof(b)));
-	snprintf(cells[8], 64, "%s", fmt_duration(lh_jv_num(m, "elapsed_s", -1), b, sizeof(b)));
-	cell(m, "return_path", cells[9], 64);
+		snprintf(c[7], CELL, "-");
+	double mbit = lh_jv_num(m, "rate_mbit", -1);
+	snprintf(c[8], CELL, "%s", fmt_rate(mbit < 0 ? -1 : mbit * 1e6 / 8, b, sizeof(b)));
+	snprintf(c[9], CELL, "%s", fmt_duration(lh_jv_num(m, "elapsed_s", -1), b, sizeof(b)));
 }
 
 static void print_migrations(const struct lh_jv *root)
 {
 	const struct lh_jv *list = lh_jv_get(root, "migrations");
 	size_t n = list && list->type == LH_JARR ? list->len : 0;
-	int width[MIG_COLS];
 
 	if (n == 0) {
 		printf("no migrations\n");
 		return;
 	}
-	char (*rows)[MIG_COLS][64] = calloc(n, sizeof(*rows));
-	if (!rows)
+	char (*cells)[CELL] = calloc(n * MIG_COLS, CELL);
+	if (!cells)
 		return;
-	for (int k = 0; k < MIG_COLS; k++)
-		width[k] = (int)strlen(mig_head[k]);
 	size_t i = 0;
-	for (const struct lh_jv *m = list->child; m; m = m->next, i++) {
-		mig_row(m, rows[i]);
-		for (int k = 0; k < MIG_COLS; k++)
-			if ((int)strlen(rows[i][k]) > width[k])
-				width[k] = (int)strlen(rows[i][k]);
-	}
-	for (int k = 0; k + 1 < MIG_COLS; k++)
-		printf("%-*s  ", width[k], mig_head[k]);
-	printf("%s\n", mig_head[MIG_COLS - 1]);
-	for (i = 0; i < n; i++) {
-		for (int k = 0; k < MIG_COLS; k++) {
-			/* numbers right-aligned, words left-aligned */
-			bool right = k == 3 || (k >= 4 && k <= 8);
-			if (k + 1 == MIG_COLS)
-				printf("%s\n", rows[i][k]);
-			else
-				printf(right ? "%*s  " : "%-*s  ", width[k], rows[i][k]);
-		}
-	}
+	for (const struct lh_jv *m = list->child; m; m = m->next, i++)
+		mig_row(m, cells + i * MIG_COLS);
+	print_table(mig_head, MIG_COLS, cells, n, 0x3f0); /* CH..ELAPSED right-aligned */
+	free(cells);
 	/* why a migration failed is the first thing an operator asks */
-	for (const struct lh_jv *m = list->child; m; m = m->next)
+	for (const struct lh_jv *m = list->child; m; m = m->next) {
+		char id[CELL];
 		if (lh_jv_str(m, "error", NULL))
-			printf("%s: %s\n", lh_jv_str(m, "id", "?"), lh_jv_str(m, "error", ""));
-	free(rows);
+			printf("migration %s (%s): %s\n", cell(m, "id", id, sizeof(id)),
+			       lh_jv_str(m, "route", "-"), lh_jv_str(m, "error", ""));
+	}
 }
+
+#define ROUTE_COLS 5
+static const char *const route_head[ROUTE_COLS] = { "ROUTE", "URI", "TO", "DYNAMIC", "MIGRATIONS" };
 
 static void print_status(const struct lh_jv *r)
 {
-	char a[64], b[64], c[64];
-	const struct lh_jv *wan = lh_jv_get(r, "wan");
+	char a[CELL], b[CELL], c[CELL];
+	const struct lh_jv *wan = lh_jv_get(r, "wan"), *draining = lh_jv_get(r, "draining");
 
-	printf("gateway     %s (%s, up %s, version %s)\n", cell(r, "name", a, sizeof(a)),
-	       lh_jv_str(r, "state", "-"), fmt_duration(lh_jv_num(r, "uptime_s", -1), b, sizeof(b)),
-	       lh_jv_str(r, "version", "-"));
-	printf("wan         %s, %s/%s streams, peer %s, rtt %s ms\n", lh_jv_str(wan, "state", "-"),
-	       cell(wan, "streams_up", a, sizeof(a)), cell(wan, "streams", b, sizeof(b)),
-	       lh_jv_str(wan, "peer", "-"), cell(wan, "rtt_ms", c, sizeof(c)));
-	printf("wan bytes   sent %s, received %s", fmt_bytes(lh_jv_num(wan, "bytes_tx", -1), a, sizeof(a)),
-	       fmt_bytes(lh_jv_num(wan, "bytes_rx", -1), b, sizeof(b)));
-	printf(", awaiting ack %s\n", fmt_bytes(lh_jv_num(wan, "replay_bytes", -1), c, sizeof(c)));
-	printf("routes      %s\n", cell(r, "routes", a, sizeof(a)));
+	printf("gateway     %s (%s)\n", cell(r, "name", a, sizeof(a)),
+	       draining && draining->type == LH_JBOOL && draining->b ? "draining" : "running");
+	printf("wan         session %s, %s/%s streams up\n", cell(wan, "session", a, sizeof(a)),
+	       cell(wan, "streams_up", b, sizeof(b)), cell(wan, "streams", c, sizeof(c)));
+	printf("wan bytes   sent %s, received %s\n", fmt_bytes(lh_jv_num(wan, "tx_bytes", -1), a, sizeof(a)),
+	       fmt_bytes(lh_jv_num(wan, "rx_bytes", -1), b, sizeof(b)));
+	printf("wan faults  %s frames resent, ", cell(wan, "resent", a, sizeof(a)));
+	printf("%s streams lost, %s peers refused\n", cell(wan, "streams_lost", b, sizeof(b)),
+	       cell(wan, "tls_refused", c, sizeof(c)));
 	printf("migrations  %s active, %s completed, %s failed\n", cell(r, "migrations_active", a, sizeof(a)),
-	       cell(r, "migrations_completed", b, sizeof(b)), cell(r, "migrations_failed", c, sizeof(c)));
+	       cell(r, "migrations_ok", b, sizeof(b)), cell(r, "migrations_failed", c, sizeof(c)));
+	const struct lh_jv *routes = lh_jv_get(r, "routes");
+	size_t n = routes && routes->type == LH_JARR ? routes->len : 0;
+	if (n == 0) {
+		printf("routes      none\n");
+		return;
+	}
+	char (*cells)[CELL] = calloc(n * ROUTE_COLS, CELL);
+	if (!cells)
+		return;
+	size_t i = 0;
+	for (const struct lh_jv *rt = routes->child; rt; rt = rt->next, i++) {
+		cell(rt, "name", cells[i * ROUTE_COLS], CELL);
+		cell(rt, "uri", cells[i * ROUTE_COLS + 1], CELL);
+		cell(rt, "to", cells[i * ROUTE_COLS + 2], CELL);
+		cell(rt, "dynamic", cells[i * ROUTE_COLS + 3], CELL);
+		cell(rt, "migrations", cells[i * ROUTE_COLS + 4], CELL);
+	}
+	printf("\n");
+	print_table(route_head, ROUTE_COLS, cells, n, 0x10);
+	free(cells);
 }
 
 /* show-config: the "config" object back in the INI form of CONFIG.md. */
@@ -412,8 +445,7 @@ static int cmd_plain(struct ctl *c, int argc, char **argv)
 	if (c->json) {
 		printf("%s\n", c->line);
 	} else if (strcmp(argv[0], "reload") == 0) {
-		char a[32];
-		printf("reloaded: %s routes\n", cell(c->doc.root, "routes", a, sizeof(a)));
+		printf("reloaded\n");
 	} else {
 		char a[32];
 		printf("draining: %s migrations still active; no new ones are accepted\n",

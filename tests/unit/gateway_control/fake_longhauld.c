@@ -16,28 +16,67 @@ struct fake {
 	bool draining;
 };
 
+/* Shapes as gateway/daemon_ctl.c and migration.c (mig_list_json) produce them; see CONTROL.md. */
 static int fake_status(void *ctx, const struct lh_json_req *req, struct lh_jbuf *r)
 {
 	struct fake *f = ctx;
 	lh_json_str(r, "name", f->cfg.name);
-	lh_json_str(r, "version", "0.1");
-	lh_json_str(r, "state", f->draining ? "draining" : "running");
-	lh_json_double(r, "uptime_s", 3725.4);
+	lh_json_bool(r, "draining", f->draining);
 	lh_json_obj_begin(r, "wan");
-	lh_json_str(r, "state", "up");
-	lh_json_str(r, "peer", "198.19.0.1:7000");
-	lh_json_uint(r, "streams", 8);
+	lh_json_str(r, "session", "00000000c0ffee01");
 	lh_json_uint(r, "streams_up", 7);
-	lh_json_double(r, "rtt_ms", 101.5);
-	lh_json_uint(r, "bytes_tx", 3221225472ull);
-	lh_json_uint(r, "bytes_rx", 1048576);
-	lh_json_uint(r, "replay_bytes", 0);
+	lh_json_uint(r, "streams", f->cfg.wan.streams);
+	lh_json_uint(r, "tx_bytes", 3221225472ull);
+	lh_json_uint(r, "rx_bytes", 1048576);
+	lh_json_uint(r, "frames_tx", 100);
+	lh_json_uint(r, "frames_rx", 90);
+	lh_json_uint(r, "resent", 4);
+	lh_json_uint(r, "streams_lost", 1);
+	lh_json_uint(r, "tls_refused", 0);
 	lh_json_obj_end(r);
-	lh_json_uint(r, "routes", f->cfg.n_routes);
 	lh_json_uint(r, "migrations_active", 1);
-	lh_json_uint(r, "migrations_completed", 12);
+	lh_json_uint(r, "migrations_ok", 12);
 	lh_json_uint(r, "migrations_failed", 1);
+	lh_json_arr_begin(r, "routes");
+	for (size_t i = 0; i < f->cfg.n_routes; i++) {
+		char to[300], uri[300];
+		lh_json_obj_begin(r, NULL);
+		lh_json_str(r, "name", f->cfg.routes[i].name);
+		snprintf(uri, sizeof(uri), "tcp:%s", lh_endpoint_fmt(&f->cfg.routes[i].listen, to, sizeof(to)));
+		lh_json_str(r, "uri", uri);
+		lh_json_str(r, "to", lh_endpoint_fmt(&f->cfg.routes[i].to, to, sizeof(to)));
+		lh_json_bool(r, "dynamic", false);
+		lh_json_uint(r, "migrations", 3);
+		lh_json_obj_end(r);
+	}
+	lh_json_arr_end(r);
 	return 0;
+}
+
+static void fake_mig(struct lh_jbuf *r, unsigned id, const char *dir, const char *route,
+		     const char *phase, const char *error, unsigned nch, uint64_t lan, uint64_t wan,
+		     double rate_mbit, double elapsed)
+{
+	static const char *const kinds[] = { "main", "multifd", "multifd" };
+	lh_json_obj_begin(r, NULL);
+	lh_json_uint(r, "id", id);
+	lh_json_str(r, "direction", dir);
+	lh_json_str(r, "route", route);
+	lh_json_str(r, "destination", "198.19.0.10:4444");
+	lh_json_str(r, "phase", phase);
+	if (error)
+		lh_json_str(r, "error", error);
+	lh_json_uint(r, "channels", nch);
+	lh_json_arr_begin(r, "channel_kinds");
+	for (unsigned i = 0; i < nch && i < 3; i++)
+		lh_json_str(r, NULL, kinds[i]);
+	lh_json_arr_end(r);
+	lh_json_uint(r, "bytes_hypervisor", lan);
+	lh_json_uint(r, "bytes_wan", wan);
+	lh_json_double(r, "ratio", wan ? (double)lan / (double)wan : 0.0);
+	lh_json_double(r, "rate_mbit", rate_mbit);
+	lh_json_double(r, "elapsed_s", elapsed);
+	lh_json_obj_end(r);
 }
 
 static int fake_migrations(void *ctx, const struct lh_json_req *req, struct lh_jbuf *r)
@@ -45,39 +84,17 @@ static int fake_migrations(void *ctx, const struct lh_json_req *req, struct lh_j
 	struct fake *f = ctx;
 	f->migrations_calls++;
 	lh_json_arr_begin(r, "migrations");
-	lh_json_obj_begin(r, NULL);
-	lh_json_str(r, "id", "vm1-7");
-	lh_json_str(r, "route", "vm1");
-	lh_json_str(r, "phase", "streaming");
-	lh_json_uint(r, "channels", 3);
-	lh_json_uint(r, "lan_bytes", 1610612736ull);
-	lh_json_uint(r, "wan_bytes", 201326592ull);
-	lh_json_double(r, "ratio", 0.125);
-	lh_json_double(r, "rate_bps", 116250000.0 + f->migrations_calls);
-	lh_json_double(r, "elapsed_s", 12.9);
-	lh_json_bool(r, "return_path", true);
-	lh_json_null(r, "error");
-	lh_json_obj_end(r);
-	lh_json_obj_begin(r, NULL);
-	lh_json_str(r, "id", "db-2");
-	lh_json_str(r, "route", "db");
-	lh_json_str(r, "phase", "failed");
-	lh_json_uint(r, "channels", 1);
-	lh_json_uint(r, "lan_bytes", 512);
-	lh_json_uint(r, "wan_bytes", 300);
-	lh_json_double(r, "ratio", 0.5859375);
-	lh_json_double(r, "rate_bps", 0);
-	lh_json_double(r, "elapsed_s", 3725);
-	lh_json_bool(r, "return_path", false);
-	lh_json_str(r, "error", "checksum mismatch on channel 0; destination reset");
-	lh_json_obj_end(r);
+	fake_mig(r, 7, "out", "vm1", "streaming", NULL, 3, 1610612736ull, 201326592ull,
+		 930.0 + f->migrations_calls, 12.9);
+	fake_mig(r, 2, "out", "db", "failed", "checksum mismatch on channel 0; destination reset", 1,
+		 512, 0, 0, 3725);
 	lh_json_arr_end(r);
 	return 0;
 }
 
 static int fake_migrate_add(void *ctx, const struct lh_json_req *req, struct lh_jbuf *r)
 {
-	const char *name, *to, *listen = "198.18.1.1:4444", *macs[LH_REQ_MAX_ARRAY];
+	const char *name, *to, *listen = "0.0.0.0:0", *macs[LH_REQ_MAX_ARRAY];
 	struct lh_endpoint ep;
 	char err[256];
 
@@ -88,12 +105,15 @@ static int fake_migrate_add(void *ctx, const struct lh_json_req *req, struct lh_
 	if (lh_endpoint_parse(to, true, &ep, err, sizeof(err)) < 0)
 		return lh_jbuf_fail(r, -EINVAL, "to: %s", err);
 	lh_req_str(req, "listen", &listen);
+	if (lh_endpoint_parse(listen, false, &ep, err, sizeof(err)) < 0)
+		return lh_jbuf_fail(r, -EINVAL, "listen: %s", err);
+	if (ep.port == 0) /* as the daemon does: the kernel picks the port */
+		listen = "198.18.1.1:40001";
 	int n_macs = lh_req_strs(req, "macs", macs, LH_REQ_MAX_ARRAY);
 	int n_ips = lh_req_strs(req, "ips", macs, LH_REQ_MAX_ARRAY);
 	char uri[300];
 	snprintf(uri, sizeof(uri), "tcp:%s", listen);
-	lh_json_str(r, "route", name);
-	lh_json_str(r, "listen", listen);
+	lh_json_str(r, "name", name);
 	lh_json_str(r, "uri", uri);
 	lh_json_int(r, "macs", n_macs);
 	lh_json_int(r, "ips", n_ips);
@@ -112,8 +132,6 @@ static int fake_migrate_del(void *ctx, const struct lh_json_req *req, struct lh_
 
 static int fake_reload(void *ctx, const struct lh_json_req *req, struct lh_jbuf *r)
 {
-	struct fake *f = ctx;
-	lh_json_uint(r, "routes", f->cfg.n_routes);
 	return 0;
 }
 
@@ -121,7 +139,6 @@ static int fake_drain(void *ctx, const struct lh_json_req *req, struct lh_jbuf *
 {
 	struct fake *f = ctx;
 	f->draining = true;
-	lh_json_str(r, "state", "draining");
 	lh_json_uint(r, "migrations_active", 1);
 	return 0;
 }
