@@ -7,7 +7,7 @@ lab=wl-detect
 # Our own probe, independent of wan-lab's: can a netem qdisc be added?
 ns=wl-detect-probe-$$
 ip netns add "$ns"
-if ip -n "$ns" link add p0 type dummy && tc -n "$ns" qdisc add dev p0 root netem delay 1ms 2>/dev/null; then
+if ip -n "$ns" link add p0 type veth peer name p1 && tc -n "$ns" qdisc add dev p0 root netem delay 1ms 2>/dev/null; then
 	expect=netem
 else
 	expect=userspace
