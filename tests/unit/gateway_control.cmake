@@ -23,3 +23,11 @@ add_test(NAME gateway_longhaulctl
 	COMMAND python3 ${LH_TESTS_DIR}/unit/gateway_control/test_longhaulctl.py
 		$<TARGET_FILE:fake_longhauld> $<TARGET_FILE:longhaulctl>)
 set_tests_properties(gateway_longhaulctl PROPERTIES LABELS unit TIMEOUT 120)
+
+# longhaulctl against the real longhauld, in a private network namespace (root).
+if(TARGET longhauld)
+	add_test(NAME gateway_ctl_daemon
+		COMMAND bash ${LH_TESTS_DIR}/unit/gateway_control/test_ctl_daemon.sh
+			$<TARGET_FILE:longhauld> $<TARGET_FILE:longhaulctl>)
+	set_tests_properties(gateway_ctl_daemon PROPERTIES LABELS integration TIMEOUT 120)
+endif()
