@@ -339,8 +339,10 @@ static void cfg_error(struct lh_config_parser *p, unsigned line, const char *fmt
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (e->n < LH_CFG_MAX_ERRORS)
-		snprintf(e->msg[e->n], sizeof(e->msg[0]), "%s:%u: %s", p->file, line, msg);
+	/* a long file name may cut the message short; the line number stays */
+	if (e->n < LH_CFG_MAX_ERRORS &&
+	    snprintf(e->msg[e->n], sizeof(e->msg[0]), "%s:%u: %s", p->file, line, msg) < 0)
+		e->msg[e->n][0] = 0;
 	e->n++;
 }
 

@@ -19,7 +19,7 @@
 
 static struct ev_loop *loop;
 static char dir[] = "/tmp/lh-ctltest-XXXXXX";
-static char sock_path[200];
+static char sock_path[100];
 
 struct fake { int calls; };
 
@@ -290,7 +290,7 @@ static void test_slow_reader(struct lh_control *c)
 
 static void test_open_errors(void)
 {
-	char err[256], path[300];
+	char err[256], path[100];
 	struct fake f = { 0 };
 
 	/* not a socket: refused */

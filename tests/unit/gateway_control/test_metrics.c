@@ -170,7 +170,7 @@ static char *http_get(const char *path, const char *req, size_t req_len)
 
 static void test_http(void)
 {
-	char dir[] = "/tmp/lh-mettest-XXXXXX", path[200], err[256];
+	char dir[] = "/tmp/lh-mettest-XXXXXX", path[100], err[256];
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 
 	loop = ev_default_loop(0);
