@@ -66,6 +66,7 @@ int lh_json_req_parse(struct lh_json_req *req, const char *line, size_t len, cha
 	int rc;
 
 	memset(req, 0, sizeof(*req));
+	req->peer_pid = req->peer_uid = -1;
 	if (len > LH_REQ_MAX_LINE) {
 		snprintf(err, errlen, "request longer than %d bytes", LH_REQ_MAX_LINE);
 		return -E2BIG;
@@ -191,8 +192,17 @@ static int builtin_help(const struct lh_control_cmd *table, size_t n, struct lh_
 	return 0;
 }
 
+static void ctl_dispatch(const struct lh_control_cmd *table, size_t n, void *ctx,
+			 const char *line, size_t len, long peer_pid, long peer_uid, struct lh_jbuf *out);
+
 void lh_control_dispatch(const struct lh_control_cmd *table, size_t n, void *ctx,
 			 const char *line, size_t len, struct lh_jbuf *out)
+{
+	ctl_dispatch(table, n, ctx, line, len, -1, -1, out);
+}
+
+static void ctl_dispatch(const struct lh_control_cmd *table, size_t n, void *ctx,
+			 const char *line, size_t len, long peer_pid, long peer_uid, struct lh_jbuf *out)
 {
 	struct lh_json_req req;
 	char err[200], msg[300];
@@ -207,6 +217,8 @@ void lh_control_dispatch(const struct lh_control_cmd *table, size_t n, void *ctx
 		reply_error(out, msg);
 		goto done;
 	}
+	req.peer_pid = peer_pid;
+	req.peer_uid = peer_uid;
 	for (size_t i = 0; i < n; i++)
 		if (strcmp(table[i].name, req.cmd) == 0)
 			cmd = &table[i];
@@ -255,6 +267,7 @@ struct ctl_client {
 	struct ctl_client *next, *prev;
 	enum ctl_client_state state;
 	int fd;
+	long peer_pid, peer_uid; /* SO_PEERCRED at accept; -1 if unavailable */
 	ev_io rw, ww;
 	bool discarding; /* inside an oversized line: drop bytes up to its newline */
 	char *in;        /* LH_REQ_MAX_LINE + 1 bytes */
@@ -340,7 +353,8 @@ static void ctl_client_request(struct ctl_client *cl, const char *line, size_t l
 		i++;
 	if (i == len) /* blank lines are not requests */
 		return;
-	lh_control_dispatch(cl->srv->table, cl->srv->n, cl->srv->ctx, line, len, &cl->out);
+	ctl_dispatch(cl->srv->table, cl->srv->n, cl->srv->ctx, line, len, cl->peer_pid, cl->peer_uid,
+		     &cl->out);
 }
 
 /* Handles every complete line in the input buffer; keeps the partial tail. */
@@ -440,6 +454,13 @@ static void ctl_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 	}
 	cl->srv = c;
 	cl->fd = fd;
+	struct ucred cred;
+	socklen_t clen = sizeof(cred);
+	cl->peer_pid = cl->peer_uid = -1;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) == 0) {
+		cl->peer_pid = cred.pid;
+		cl->peer_uid = cred.uid;
+	}
 	cl->state = CTL_READING;
 	lh_jbuf_init(&cl->out);
 	ev_io_init(&cl->rw, ctl_client_read_cb, fd, EV_READ);
@@ -451,7 +472,7 @@ static void ctl_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 	c->clients = cl;
 	c->nclients++;
 	ev_io_start(loop, &cl->rw);
-	log_debug("control: client fd %d connected", fd);
+	log_debug("control: client fd %d connected (pid %ld, uid %ld)", fd, cl->peer_pid, cl->peer_uid);
 }
 
 /* Refuses to steal the socket of a running daemon; removes a stale one. */

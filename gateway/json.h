@@ -101,6 +101,8 @@ struct lh_json_req {
 	const char *cmd;
 	const struct lh_jv *args; /* LH_JOBJ, or NULL when absent */
 	struct lh_jdoc doc;
+	/* who sent it (SO_PEERCRED of the control connection, for the audit log); -1 = unknown */
+	long peer_pid, peer_uid;
 };
 
 /* 0, or -EINVAL/-E2BIG with a message naming what is wrong (and where). */

@@ -31,6 +31,9 @@ static int cmd_status(void *ctx, const struct lh_json_req *req, struct lh_jbuf *
 	lh_req_str(req, "who", &who);
 	lh_json_int(reply, "calls", f->calls);
 	lh_json_str(reply, "who", who);
+	/* the server fills in who is on the other end: this very process */
+	if (req->peer_pid != (long)getpid() || req->peer_uid != (long)getuid())
+		return lh_jbuf_fail(reply, -EPERM, "peer credentials missing");
 	return 0;
 }
 
