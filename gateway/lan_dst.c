@@ -187,6 +187,15 @@ void dst_chan_io(struct chan *c, int revents)
 		chan_update_io(c);
 }
 
+/* Channels are numbered by the source in accept order; they open here in classification order. */
+static struct chan *chan_by_idx(struct mig *m, unsigned idx)
+{
+	for (unsigned i = 0; i < m->nch; i++)
+		if (m->ch[i]->idx == idx)
+			return m->ch[i];
+	return NULL;
+}
+
 static void dst_new_chan(struct gw *gw, const struct wan_chan_open *co)
 {
 	struct mig *m = mig_find(gw, MIG_IN, co->mig);
@@ -195,17 +204,17 @@ static void dst_new_chan(struct gw *gw, const struct wan_chan_open *co)
 	if (!m || m->state == MS_FAILED)
 		return;
 	if (co->segment) {
-		if (co->chan >= m->nch)
+		if (!(c = chan_by_idx(m, co->chan)))
 			return;
-		c = m->ch[co->chan];
 		c->stream_id = co->stream_id;
 		c->segment = co->segment;
 		return;
 	}
-	if (co->chan != m->nch || !(c = chan_new(m, -1))) {
-		mig_fail(m, "protocol: CHANNEL_OPEN out of order or too many channels", 1);
+	if (chan_by_idx(m, co->chan) || !(c = chan_new(m, -1))) {
+		mig_fail(m, "protocol: CHANNEL_OPEN for an open channel, or too many channels", 1);
 		return;
 	}
+	c->idx = co->chan;
 	c->kind = co->kind <= LH_CHAN_OPAQUE ? (lh_channel_kind)co->kind : LH_CHAN_OPAQUE;
 	c->mf_id = co->mf_id;
 	c->stream_id = c->stream0 = co->stream_id;
@@ -238,14 +247,18 @@ void dst_rx_msg(struct gw *gw, const struct wan_msg *wm)
 		break;
 	case WAN_CHANNEL_CLOSE:
 		m = mig_find(gw, MIG_IN, wm->u.cclose.mig);
-		if (!m || m->state == MS_FAILED || wm->u.cclose.chan >= m->nch)
+		if (!m || m->state == MS_FAILED)
 			return;
 		if (wm->u.cclose.how) {
 			mig_fail(m, "source side aborted the migration", 1);
 			return;
 		}
-		m->ch[wm->u.cclose.chan]->fwd_eof = 1;
-		dst_chan_io(m->ch[wm->u.cclose.chan], EV_WRITE);
+		struct chan *c = chan_by_idx(m, wm->u.cclose.chan);
+		if (!c)
+			return;
+		c->fwd_eof = 1;
+		if (c->state == CS_OPEN)
+			dst_chan_io(c, EV_WRITE);
 		break;
 	}
 }

@@ -411,8 +411,7 @@ void src_chan_io(struct chan *c, int revents)
 	if (got && got < 16384 && gw->sess)
 		lh_wan_enc_flush(wan_encoder(gw)); /* light traffic (commands, return-path replies): no batching delay */
 	wan_pump(gw);
-	if (budget == 0)
-		ev_feed_event(gw->loop, &c->io, EV_READ); /* more to read: after the other channels */
+	/* budget spent: the socket stays readable (level-triggered), other channels run first */
 	chan_update_io(c);
 }
 

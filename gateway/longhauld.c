@@ -167,7 +167,7 @@ int main(int argc, char **argv)
 	while (gw.routes)
 		route_close(gw.routes, "exiting");
 	wan_stop(&gw, "daemon exiting");
-	mig_tick(&gw);
+	mig_free_all(&gw);
 	SSL_CTX_free(gw.ssl);
 	lh_config_free(&gw.cfg);
 	log_info("longhauld stopped");

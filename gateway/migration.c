@@ -303,6 +303,15 @@ void mig_tick(struct gw *gw)
 	}
 }
 
+void mig_free_all(struct gw *gw)
+{
+	struct mig *m;
+	while ((m = gw->migs)) {
+		gw->migs = m->next;
+		mig_free(m);
+	}
+}
+
 unsigned mig_count_active(const struct gw *gw)
 {
 	unsigned n = 0;

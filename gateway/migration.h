@@ -26,6 +26,9 @@ void mig_tick(struct gw *gw);
 /* Source side: a QEMU connection accepted on a route's listener. */
 void mig_src_accept(struct gw *gw, struct route *r, int fd, const char *peer);
 
+/* Frees every migration (exit; after wan_stop failed the running ones). */
+void mig_free_all(struct gw *gw);
+
 /* Control socket views. */
 void mig_list_json(struct gw *gw, struct lh_jbuf *b);
 unsigned mig_count_active(const struct gw *gw);

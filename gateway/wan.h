@@ -105,6 +105,8 @@ struct wan_session {
 	uint8_t *decbuf;
 	uint32_t peer_window_kib;
 	uint64_t frames_pulled;
+	unsigned rr;                      /* round-robin start for pick_link */
+	int hello_new;                    /* server: the HELLO being sent announces a new session */
 	size_t replay_max;
 	ev_tstamp last_ack_tx;
 	uint64_t ack_sent[3];

@@ -122,8 +122,10 @@ void wan_link_close(struct wan_link *l, const char *reason)
 	if (l->state == WL_DEAD)
 		return;
 
-	if (l->state == WL_UP || l->state == WL_HELLO)
+	if (l->state == WL_UP)
 		log_info("wan: stream %d (%s) closed: %s", l->idx, l->peer, reason);
+	else if (l->state == WL_HELLO)
+		log_warnx("wan: stream %d (%s) refused: %s", l->idx, l->peer, reason);
 	else
 		log_debug("wan: stream %d (%s) closed in %s: %s", l->idx, l->peer,
 			  link_state_names[l->state], reason);
@@ -285,7 +287,13 @@ static int link_read(struct wan_link *l)
 	char why[300];
 	size_t budget = 32u << 20;
 
-	while (budget) {
+	/*
+	 * After the budget, stop at a TLS record boundary: without read-ahead,
+	 * OpenSSL holds no more than the current record, so whatever is left sits
+	 * in the socket and the (level-triggered) watcher brings us back after
+	 * the other watchers had their turn.
+	 */
+	while (budget || SSL_pending(l->ssl) > 0 || l->hdr_got || l->body) {
 		uint8_t *dst;
 		size_t want;
 		if (l->hdr_got < WAN_HDR_LEN) {
@@ -348,8 +356,6 @@ static int link_read(struct wan_link *l)
 				return -1;
 		}
 	}
-	/* budget spent with TLS data still buffered: come back next loop iteration */
-	ev_feed_event(gw->loop, &l->io, EV_READ);
 	return 0;
 }
 

@@ -146,8 +146,10 @@ void wan_session_fail(struct gw *gw, const char *reason)
 static struct wan_link *pick_link(struct wan_session *s)
 {
 	struct wan_link *best = NULL;
-	for (unsigned i = 0; i < s->nlinks; i++) {
-		struct wan_link *l = s->links[i];
+	/* ties (all streams idle) rotate, so every stream carries its share */
+	s->rr++;
+	for (unsigned k = 0; k < s->nlinks; k++) {
+		struct wan_link *l = s->links[(s->rr + k) % s->nlinks];
 		if (l && l->state == WL_UP && (!best || l->queued < best->queued))
 			best = l;
 	}
@@ -319,6 +321,7 @@ void wan_sess_fill_hello(struct gw *gw, struct wan_hello *h, int idx)
 	h->rx_next[WAN_SPACE_BULK] = s ? s->rx[WAN_SPACE_BULK].next : 1;
 	h->rx_next[WAN_SPACE_URGENT] = s ? s->rx[WAN_SPACE_URGENT].next : 1;
 	h->window_kib = WAN_WINDOW_KIB;
+	h->flags = s && s->hello_new ? WAN_HELLO_NEW_SESSION : 0;
 }
 
 static void link_up(struct wan_session *s, struct wan_link *l)
@@ -392,13 +395,9 @@ void wan_sess_link_hello(struct wan_link *l)
 		s->nlinks = (unsigned)l->idx + 1;
 	if (h->streams > s->nlinks && h->streams <= WAN_MAX_LINKS)
 		s->nlinks = h->streams;
+	s->hello_new = created;
 	wan_link_send_hello(l);
-	if (created) {
-		/* patch the flag into the HELLO just queued at the head */
-		struct wan_out *o = ptrq_at(&l->q_urgent, 0);
-		if (o && o->data[0] == WAN_HELLO)
-			o->data[WAN_HDR_LEN + 43] |= WAN_HELLO_NEW_SESSION;
-	}
+	s->hello_new = 0;
 	link_up(s, l);
 }
 

@@ -1,0 +1,28 @@
+# SPDX-License-Identifier: MIT
+# Gateway pair (longhauld) integration tests.
+#   gateway_loopback_*: two daemons on loopback, a synthetic hypervisor pushing the captured QEMU streams
+#                       (captures fixture), a recording sink as destination. No QEMU of their own.
+#   gateway_qemu_*:     real QEMU source and destination in a two-site wan-lab (100 ms RTT, 0.1 % loss).
+find_package(Python3 REQUIRED COMPONENTS Interpreter)
+set(LH_GW_TESTS ${LH_TESTS_DIR}/integration/gateway)
+
+foreach(case IN ITEMS
+		"transfer_plain:transfer:plain-10.0"
+		"transfer_rp:transfer:rp-10.0"
+		"transfer_multifd:transfer:multifd-10.0"
+		"transfer_multifd72:transfer:multifd-7.2"
+		"stream_killed:transfer:multifd-10.0:--kill-stream"
+		"corrupt_frame:corrupt:rp-10.0")
+	string(REPLACE ":" ";" case "${case}")
+	list(GET case 0 name)
+	list(SUBLIST case 1 -1 args)
+	add_test(NAME gateway_loopback_${name}
+		COMMAND Python3::Interpreter ${LH_GW_TESTS}/loopback-test ${args}
+			--longhauld $<TARGET_FILE:longhauld> --captures ${CMAKE_BINARY_DIR}/captures)
+	set_tests_properties(gateway_loopback_${name} PROPERTIES
+		FIXTURES_REQUIRED captures LABELS integration TIMEOUT 180)
+endforeach()
+
+add_test(NAME gateway_loopback_refuse
+	COMMAND Python3::Interpreter ${LH_GW_TESTS}/loopback-test refuse --longhauld $<TARGET_FILE:longhauld>)
+set_tests_properties(gateway_loopback_refuse PROPERTIES LABELS integration TIMEOUT 120)
