@@ -97,6 +97,7 @@ struct wan_session {
 	unsigned nlinks;                  /* slots; client: cfg streams, server: highest index + 1 */
 	struct wan_link *links[WAN_MAX_LINKS];
 	ev_tstamp redial_at[WAN_MAX_LINKS];
+	ev_tstamp backoff[WAN_MAX_LINKS];
 	ev_tstamp down_since;
 	struct tx_space tx[3];
 	struct rx_space rx[3];

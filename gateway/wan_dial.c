@@ -118,8 +118,6 @@ static void dial(struct gw *gw, unsigned idx)
 		return;
 	}
 	gw->sess->links[idx] = l;
-	/* backoff for the next attempt if this one fails */
-	gw->sess->redial_at[idx] = ev_now(gw->loop) + 1.0;
 }
 
 int wan_start(struct gw *gw)

@@ -411,7 +411,12 @@ void wan_sess_link_lost(struct wan_link *l)
 	s->links[l->idx] = NULL;
 	if (l->state == WL_DEAD && l->hello_sent)
 		gw->st.links_lost++;
-	s->redial_at[l->idx] = ev_now(gw->loop) + 1.0;
+	/* a stream that never came up (refused, unreachable) backs off up to 30 s; one that was up retries in 1 s */
+	if (l->state == WL_DEAD && l->hello_sent && l->peer_hello.session)
+		s->backoff[l->idx] = 1.0;
+	else
+		s->backoff[l->idx] = s->backoff[l->idx] ? (s->backoff[l->idx] * 2 > 30 ? 30 : s->backoff[l->idx] * 2) : 1.0;
+	s->redial_at[l->idx] = ev_now(gw->loop) + s->backoff[l->idx];
 	update_state(s);
 	requeue(s, l->idx);
 }

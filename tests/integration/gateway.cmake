@@ -26,3 +26,14 @@ endforeach()
 add_test(NAME gateway_loopback_refuse
 	COMMAND Python3::Interpreter ${LH_GW_TESTS}/loopback-test refuse --longhauld $<TARGET_FILE:longhauld>)
 set_tests_properties(gateway_loopback_refuse PROPERTIES LABELS integration TIMEOUT 120)
+
+# Real QEMU through the pair in the wan-lab (lab "gwt", 100 ms RTT, 0.1 % loss), return-path on.
+foreach(mode IN ITEMS plain multifd badcert corrupt)
+	add_test(NAME gateway_qemu_${mode}
+		COMMAND Python3::Interpreter ${LH_GW_TESTS}/qemu-lab-test ${mode}
+			--longhauld $<TARGET_FILE:longhauld> --wan-lab ${PROJECT_SOURCE_DIR}/netem-scripts/wan-lab
+			--guest-dir ${CMAKE_BINARY_DIR}/guest)
+	set_tests_properties(gateway_qemu_${mode} PROPERTIES
+		FIXTURES_REQUIRED guest RESOURCE_LOCK "qemu_guest;wanlab_gwt" LABELS integration TIMEOUT 600
+		ENVIRONMENT "LH_WANEM=$<TARGET_FILE:lh-wanem>")
+endforeach()
