@@ -1,9 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* WAN frame header: write, parse, bounds (layout in FORMAT.md). */
-#define XXH_INLINE_ALL
-#include <xxhash.h>
 #include "be.h"
 #include "frame.h"
+#include "wan_hash.h"
 
 uint32_t lh_frame_body_check(const uint8_t *body, size_t len)
 {

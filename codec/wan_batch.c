@@ -143,6 +143,11 @@ static int zstd_section(lh_wan_enc *e, int level, uint8_t *dst, size_t cap, size
 		ZSTD_CCtx_reset(e->cctx, ZSTD_reset_session_only);
 		ZSTD_CCtx_setParameter(e->cctx, ZSTD_c_compressionLevel, level);
 		ZSTD_CCtx_setParameter(e->cctx, ZSTD_c_windowLog, LH_WAN_ZSTD_WINDOW_LOG);
+		/* The fast levels index only 2^14 positions, which forgets text lines
+		 * seen a few hundred KiB back; 2^16 (256 KiB of table) finds them:
+		 * measured on the first VM's literals, 15 % smaller at ~5 % more time. */
+		if (level <= 1)
+			ZSTD_CCtx_setParameter(e->cctx, ZSTD_c_hashLog, ENC_ZSTD_FAST_HASH_LOG);
 		e->zlevel = level;
 	}
 	do {

@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <xxhash.h>
+#include "wan_hash.h"
 #include <zstd.h>
 #include "be.h"
 #include "delta.h"

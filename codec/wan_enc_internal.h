@@ -4,7 +4,7 @@
 #define LH_WAN_ENC_INTERNAL_H
 
 #include <stdbool.h>
-#include <xxhash.h>
+#include "wan_hash.h"
 #include <zstd.h>
 #include "lastver.h"
 #include "lh_wan.h"
@@ -17,6 +17,7 @@
 #define ENC_VM_BLOCKS 1024          /* RAM block names remembered per VM */
 #define ENC_STREAM_BLOCKS 1024      /* parser block indexes mapped per stream */
 #define ENC_MAX_STREAMS 4096
+#define ENC_ZSTD_FAST_HASH_LOG 16   /* zstd hash table for levels <= 1 (see zstd_section) */
 
 typedef enum {
 	ES_PARSED = 1,   /* bytes go through the stream's parser */
