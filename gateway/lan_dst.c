@@ -339,6 +339,19 @@ void mig_rx_frame(struct gw *gw, const lh_wan_frame_info *info, const uint8_t *d
 				mig_fail(m, "out of memory holding the stream end", 1);
 				return;
 			}
+		} else if (!c->out.len && c->state == CS_OPEN && c->fd >= 0) {
+			/* nothing queued: write straight from the decoder's buffer, queue only the rest */
+			ssize_t w = send(c->fd, data, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+			size_t done = w > 0 ? (size_t)w : 0;
+			c->fwd_bytes += done;
+			m->lan_bytes += done;
+			gw->st.lan_tx_bytes += done;
+			if (done < n && bbuf_add(&c->out, data + done, n - done) < 0) {
+				mig_fail(m, "out of memory queueing decoded bytes", 1);
+				return;
+			}
+			if (done)
+				send_credit(c, 0);
 		} else if (bbuf_add(&c->out, data, n) < 0) {
 			mig_fail(m, "out of memory queueing decoded bytes", 1);
 			return;

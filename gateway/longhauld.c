@@ -2,6 +2,7 @@
 /* longhauld: the gateway daemon (args, --check, signals, the loop, housekeeping, wiring). */
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <openssl/ssl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -138,6 +139,10 @@ int main(int argc, char **argv)
 	}
 	log_init("longhauld", gw.cfg.log_level, fg);
 	signal(SIGPIPE, SIG_IGN);
+	/* WAN messages are up to ~1 MiB each: keep them on the heap instead of an
+	 * mmap + page faults + munmap per message */
+	mallopt(M_MMAP_THRESHOLD, 64 << 20);
+	mallopt(M_TRIM_THRESHOLD, 256 << 20);
 	gw.config_path = path;
 	gw.loop = EV_DEFAULT;
 	read_test_env(&gw);

@@ -107,6 +107,7 @@ struct wan_session {
 	uint32_t peer_window_kib;
 	uint64_t frames_pulled;
 	unsigned rr;                      /* round-robin start for pick_link */
+	double pressure;                  /* smoothed link pressure 0..100 for the codec */
 	int hello_new;                    /* server: the HELLO being sent announces a new session */
 	size_t replay_max;
 	ev_tstamp last_ack_tx;

@@ -178,6 +178,26 @@ void wan_tick(struct gw *gw)
 		wan_session_fail(gw, "WAN loss beyond budget (no stream for 30 s)");
 		return;
 	}
+	/*
+	 * Link pressure for the codec's auto level, every 100 ms: how full the
+	 * streams' send queues are. Full queues mean the WAN is the bottleneck
+	 * (spend CPU to save bytes); empty ones mean the CPU is (send literals
+	 * with little or no zstd). Smoothed so the level does not flap.
+	 */
+	if (gw->ticks % 10 == 0) {
+		size_t q = 0;
+		unsigned up = 0;
+		for (unsigned i = 0; i < s->nlinks; i++)
+			if (s->links[i] && s->links[i]->state == WL_UP) {
+				q += s->links[i]->queued;
+				up++;
+			}
+		double fill = up ? (double)q / ((double)up * WAN_LINK_QMAX) : 1.0;
+		if (fill > 1.0)
+			fill = 1.0;
+		s->pressure = 0.7 * s->pressure + 0.3 * fill * 100.0;
+		lh_wan_enc_set_param(s->enc, LH_WAN_P_LINK_PRESSURE, (int64_t)(s->pressure + 0.5));
+	}
 	/* acknowledge what was applied but not yet acknowledged, at least every 20 ms */
 	if ((s->rx[1].next - 1 != s->ack_sent[1] || s->rx[2].next - 1 != s->ack_sent[2]) &&
 	    now - s->last_ack_tx >= 0.02) {

@@ -69,6 +69,7 @@ static struct wan_session *sess_new(struct gw *gw, uint64_t id, int is_client)
 	s->id = id;
 	s->is_client = is_client;
 	s->state = WS_DOWN;
+	s->pressure = 50;
 	s->down_since = ev_now(gw->loop);
 	s->nlinks = is_client ? gw->cfg.wan.streams : 0;
 	s->replay_max = (size_t)(gw->cfg.wan.max_replay_mb ? gw->cfg.wan.max_replay_mb : 256) << 20;

@@ -1,0 +1,12 @@
+# SPDX-License-Identifier: MIT
+# Gateway benchmark: direct QEMU vs through the longhauld pair on the wan-lab (1 Gbit/s, 100 ms, 0.1 % loss;
+# direct capped at 3 minutes and reported as a bound), plus loopback throughput with incompressible bytes.
+# Prints a table; it measures and does not fail on a missed target.
+find_package(Python3 REQUIRED COMPONENTS Interpreter)
+add_test(NAME bench_gateway
+	COMMAND Python3::Interpreter ${LH_TESTS_DIR}/bench/gateway/bench-gateway
+		--longhauld $<TARGET_FILE:longhauld> --wan-lab ${PROJECT_SOURCE_DIR}/netem-scripts/wan-lab
+		--guest-dir ${CMAKE_BINARY_DIR}/guest --direct-cap 180)
+set_tests_properties(bench_gateway PROPERTIES
+	FIXTURES_REQUIRED guest RESOURCE_LOCK "qemu_guest;wanlab_gwb" LABELS bench TIMEOUT 1200
+	ENVIRONMENT "LH_WANEM=$<TARGET_FILE:lh-wanem>")
