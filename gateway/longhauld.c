@@ -153,6 +153,7 @@ int main(int argc, char **argv)
 	if (wan_start(&gw) < 0)
 		fatalx("cannot start the WAN side");
 	daemon_ctl_open(&gw);
+	daemon_metrics_open(&gw);
 
 	ev_timer_init(&gw.tick, gw_tick_cb, 0.01, 0.01);
 	gw.tick.data = &gw;
@@ -169,6 +170,7 @@ int main(int argc, char **argv)
 	ev_run(gw.loop, 0);
 
 	daemon_ctl_close(&gw, "exiting");
+	daemon_metrics_close(&gw, "exiting");
 	while (gw.routes)
 		route_close(gw.routes, "exiting");
 	wan_stop(&gw, "daemon exiting");

@@ -30,7 +30,7 @@ def make_certs(dirpath):
 class Gateway:
     def __init__(self, name, workdir, longhauld, certs, cert=None, peer_name=None, wan_listen=None,
                  wan_peer=None, streams=4, routes=(), env=None, netns=None, store_mb=256, extra_wan="",
-                 log_level="debug"):
+                 log_level="debug", metrics=None):
         self.name = name
         self.workdir = workdir
         self.longhauld = longhauld
@@ -41,7 +41,8 @@ class Gateway:
         self.ctl = os.path.join(workdir, name + ".sock")
         self.conf = os.path.join(workdir, name + ".conf")
         cert = cert or name
-        lines = ["[gateway]", "name = " + name, "control_socket = " + self.ctl, "log_level = " + log_level, "",
+        lines = ["[gateway]", "name = " + name, "control_socket = " + self.ctl, "log_level = " + log_level] + (
+            ["metrics_listen = " + metrics] if metrics else []) + ["",
                  "[wan]", "streams = %d" % streams,
                  "cert = %s/%s.pem" % (certs, cert), "key = %s/%s.key" % (certs, cert),
                  "ca = %s/ca.pem" % certs, "peer_name = " + peer_name, "rtt_ms = 100", "bdp_mbit = 1000"]
@@ -57,6 +58,7 @@ class Gateway:
         with open(self.conf, "w") as f:
             f.write("\n".join(lines))
         self.proc = None
+        self.metrics_addr = metrics
 
     def start(self):
         cmd = [self.longhauld, "-d", "--config", self.conf]
@@ -102,6 +104,25 @@ class Gateway:
             buf += d
         s.close()
         return json.loads(buf)
+
+    def metrics(self, hostport, timeout=5.0):
+        """Scrapes GET /metrics; returns {name: value} for unlabelled series."""
+        host, port = hostport.rsplit(":", 1)
+        s = socket.create_connection((host, int(port)), timeout=timeout)
+        s.sendall(b"GET /metrics HTTP/1.0\r\n\r\n")
+        buf = b""
+        while True:
+            d = s.recv(65536)
+            if not d:
+                break
+            buf += d
+        s.close()
+        out = {}
+        for line in buf.decode(errors="replace").split("\r\n\r\n", 1)[-1].splitlines():
+            if line and not line.startswith("#"):
+                k, _, v = line.rpartition(" ")
+                out[k] = float(v)
+        return out
 
     def stop(self, sig=signal.SIGINT, timeout=5.0):
         if not self.proc or self.proc.poll() is not None:
