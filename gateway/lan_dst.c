@@ -311,7 +311,7 @@ static void gate_check(struct mig *m)
 	dst_chan_io(mc, EV_WRITE);
 }
 
-void mig_rx_frame(struct gw *gw, const lh_wan_frame_info *info, const uint8_t *data, size_t n)
+void mig_rx_frame(struct gw *gw, const lh_wan_frame_info *info, const uint8_t *data, size_t n, size_t frame_len)
 {
 	struct mig *m = NULL;
 	unsigned seg = 0;
@@ -320,6 +320,7 @@ void mig_rx_frame(struct gw *gw, const lh_wan_frame_info *info, const uint8_t *d
 
 	if (!c || m->state == MS_FAILED)
 		return; /* a stream of a migration that already failed */
+	m->wan_bytes += frame_len + WAN_HDR_LEN;
 	switch (info->type) {
 	case LH_WAN_FRAME_DATA:
 		if (c->kind == LH_CHAN_MAIN && seg == 0 && c->rxparser) {

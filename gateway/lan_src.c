@@ -232,15 +232,11 @@ static int classify(struct chan *c)
 			has_main |= m->ch[i]->kind == LH_CHAN_MAIN;
 		c->kind = has_main ? LH_CHAN_PREEMPT : LH_CHAN_OPAQUE;
 	}
-	if (!m->nch || c == m->ch[0] || !m->result_sent) {
+	if (!m->opened) {
 		/* MIGRATION_OPEN once per migration, before its first CHANNEL_OPEN */
-		char dest[300];
-		if (!m->result_sent) {
-			snprintf(dest, sizeof(dest), "%s", m->dest);
-			if (wan_send(gw, WAN_MIGRATION_OPEN, p, wan_enc_mopen(p, m->id, m->route, dest), NULL, 0) < 0)
-				goto fail;
-			m->result_sent = 1; /* on the source side: "MIGRATION_OPEN sent" */
-		}
+		if (wan_send(gw, WAN_MIGRATION_OPEN, p, wan_enc_mopen(p, m->id, m->route, m->dest), NULL, 0) < 0)
+			goto fail;
+		m->opened = 1;
 	}
 	if (open_segment(c, 0, c->kind) < 0)
 		goto fail;
@@ -251,8 +247,10 @@ static int classify(struct chan *c)
 		lh_parser_set_param(c->parser, LH_P_CHANNEL, LH_CHAN_MAIN);
 	}
 	c->state = CS_OPEN;
-	log_info("migration out#%u: channel %u is %s%s", m->id, c->idx, lh_channel_name(c->kind),
-		 c->kind == LH_CHAN_MULTIFD ? "" : "");
+	if (c->kind == LH_CHAN_MULTIFD)
+		log_info("migration out#%u: channel %u is multifd channel %u", m->id, c->idx, c->mf_id);
+	else
+		log_info("migration out#%u: channel %u is %s", m->id, c->idx, lh_channel_name(c->kind));
 	return 1;
 fail:
 	mig_fail(m, "cannot open the channel's codec stream", 1);

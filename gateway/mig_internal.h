@@ -90,6 +90,7 @@ struct mig {
 	unsigned nch;
 	int connecting;         /* destination: a connect is in progress */
 	int gate_open;
+	int opened;             /* source: MIGRATION_OPEN sent */
 	int result_sent, result_seen;
 	ev_tstamp t_start, t_cut, t_end;
 	uint64_t lan_bytes;     /* source: from QEMU; destination: to QEMU */

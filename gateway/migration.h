@@ -13,7 +13,7 @@
 struct route;
 
 /* Decoded codec frame (receiving gateway): OPEN/DATA/END/ABORT of a channel segment. */
-void mig_rx_frame(struct gw *gw, const lh_wan_frame_info *info, const uint8_t *data, size_t n);
+void mig_rx_frame(struct gw *gw, const lh_wan_frame_info *info, const uint8_t *data, size_t n, size_t frame_len);
 /* Protocol messages about migrations (both directions). */
 void mig_rx_msg(struct gw *gw, const struct wan_msg *m);
 /* The WAN session ended: every migration fails (destination connections reset). */

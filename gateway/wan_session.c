@@ -464,7 +464,7 @@ static int apply(struct gw *gw, struct wan_session *s, struct rx_msg *m)
 			wan_session_fail(gw, err);
 			return -1;
 		}
-		mig_rx_frame(gw, &info, s->decbuf, (size_t)n);
+		mig_rx_frame(gw, &info, s->decbuf, (size_t)n, m->h.len);
 	} else {
 		if (wan_msg_decode(m->h.type, m->data, m->h.len, &wm, err, sizeof(err)) < 0) {
 			wan_session_fail(gw, err);

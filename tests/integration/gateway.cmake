@@ -37,3 +37,17 @@ foreach(mode IN ITEMS plain multifd badcert corrupt)
 		FIXTURES_REQUIRED guest RESOURCE_LOCK "qemu_guest;wanlab_gwt" LABELS integration TIMEOUT 600
 		ENVIRONMENT "LH_WANEM=$<TARGET_FILE:lh-wanem>")
 endforeach()
+
+# Fuzzer for the WAN protocol decoders (peer input), clang only; a finding fails the test.
+if(LH_HAVE_LIBFUZZER)
+	add_executable(fuzz_wan_proto ${LH_GW_TESTS}/fuzz_wan_proto.c)
+	target_include_directories(fuzz_wan_proto PRIVATE ${PROJECT_SOURCE_DIR})
+	target_compile_options(fuzz_wan_proto PRIVATE -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all)
+	target_link_options(fuzz_wan_proto PRIVATE -fsanitize=fuzzer,address,undefined)
+	# new inputs go to a corpus in the build tree, never into the seed directory
+	file(MAKE_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR}/fuzz_wan_proto_corpus)
+	add_test(NAME fuzz_gateway_wan_proto
+		COMMAND fuzz_wan_proto -max_total_time=30 -max_len=4096
+			${CMAKE_CURRENT_BINARY_DIR}/fuzz_wan_proto_corpus ${LH_GW_TESTS}/fuzz_seed)
+	set_tests_properties(fuzz_gateway_wan_proto PROPERTIES LABELS fuzz TIMEOUT 120)
+endif()
