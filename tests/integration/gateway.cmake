@@ -23,9 +23,11 @@ foreach(case IN ITEMS
 		FIXTURES_REQUIRED captures LABELS integration TIMEOUT 180)
 endforeach()
 
-add_test(NAME gateway_loopback_refuse
-	COMMAND Python3::Interpreter ${LH_GW_TESTS}/loopback-test refuse --longhauld $<TARGET_FILE:longhauld>)
-set_tests_properties(gateway_loopback_refuse PROPERTIES LABELS integration TIMEOUT 120)
+foreach(case IN ITEMS refuse daemon)
+	add_test(NAME gateway_loopback_${case}
+		COMMAND Python3::Interpreter ${LH_GW_TESTS}/loopback-test ${case} --longhauld $<TARGET_FILE:longhauld>)
+	set_tests_properties(gateway_loopback_${case} PROPERTIES LABELS integration TIMEOUT 120)
+endforeach()
 
 # Real QEMU through the pair in the wan-lab (lab "gwt", 100 ms RTT, 0.1 % loss), return-path on.
 foreach(mode IN ITEMS plain multifd badcert corrupt)
