@@ -1,12 +1,15 @@
 # SPDX-License-Identifier: MIT
 # netstate integration tests (root, network namespaces, 198.18.0.0/15 only):
 #   netstate_fdb_moves     netlink operations against the real kernel, one namespace
-#   netstate_cutover_move  a guest moves between two VXLAN-stretched sites (100 ms RTT):
+#   netstate_cutover_move  a guest moves between two VXLAN-stretched sites of the WAN lab
+#                          (lab `nst`, 100 ms RTT), once with lhnetctl cutover and once without:
 #                          outage, TCP survival, FDB/ARP state, GARP/NA/RARP rounds in a pcap
 set(ns_it ${LH_TESTS_DIR}/integration/netstate)
 add_test(NAME netstate_fdb_moves COMMAND bash ${ns_it}/fdb-moves.sh $<TARGET_FILE:lhnetctl>)
 add_test(NAME netstate_cutover_move
 	COMMAND bash ${ns_it}/cutover-move.sh $<TARGET_FILE:lhnetctl>
+		${PROJECT_SOURCE_DIR}/netem-scripts/wan-lab
 		${CMAKE_BINARY_DIR}/integration/netstate-cutover-move)
 set_tests_properties(netstate_fdb_moves netstate_cutover_move PROPERTIES
 	LABELS integration TIMEOUT 180 SKIP_RETURN_CODE 77 RUN_SERIAL TRUE)
+set_tests_properties(netstate_cutover_move PROPERTIES ENVIRONMENT "LH_WANEM=$<TARGET_FILE:lh-wanem>")

@@ -3,6 +3,11 @@
 # Checks a pcap taken on the destination bridge: GARP request+reply per IPv4, unsolicited NA
 # (override set, solicited clear, valid checksum) per IPv6, RARP per MAC, optional gateway GARP
 # unicast to the guest, grouped into rounds at the expected offsets. Exit 1 with reasons.
+# --strict: every ARP/RARP/ICMPv6 frame sent from the guest MAC must be one of those announcements
+# (the guest itself stayed silent). --expect-silent: there must be no such frame at all (a move
+# without cutover). Both look only at --window FROM,TO (epoch seconds; default the whole capture):
+# the guest's own IPv6 NUD probes, seconds later, are normal and outside the move's window.
+# --resume-at EPOCH reports how long after the guest resumed round 0 (or its first frame) went out.
 import argparse, ipaddress, json, struct, sys
 
 ap = argparse.ArgumentParser()
@@ -13,6 +18,10 @@ ap.add_argument('--rounds', default='0,50,200,450,800')
 ap.add_argument('--gateway-ip')
 ap.add_argument('--gateway-mac')
 ap.add_argument('--tolerance-ms', type=float, default=25.0)
+ap.add_argument('--resume-at', type=float)
+ap.add_argument('--strict', action='store_true')
+ap.add_argument('--expect-silent', action='store_true')
+ap.add_argument('--window', default='0,inf')
 args = ap.parse_args()
 
 mac = bytes.fromhex(args.mac.replace(':', ''))
@@ -76,9 +85,49 @@ def classify(f):
         return ('na %s' % ipaddress.ip_address(target)) if ok else 'bad-na'
     return None
 
-frames = [(t, classify(f)) for t, f in read_pcap(args.pcap)]
-frames = [(t, k) for t, k in frames if k]
+win_from, win_to = (float(x) for x in args.window.split(','))
+
+def is_answer(f):
+    """An ARP reply to one asker, or a solicited NA: the guest answering, not speaking first."""
+    et = struct.unpack('!H', f[12:14])[0]
+    if et == 0x0806 and len(f) >= 42:
+        return struct.unpack('!H', f[20:22])[0] == 2 and f[28:32] != f[38:42]
+    return (et == 0x86dd and len(f) >= 59 and f[20] == 58 and f[54] == 136 and bool(f[58] & 0x40))
+
+def from_guest(t, f):
+    """An ARP/RARP/IPv6 frame the guest sent of its own accord inside the window."""
+    return (win_from <= t <= win_to and len(f) >= 14 and f[6:12] == mac and
+            struct.unpack('!H', f[12:14])[0] in (0x0806, 0x8035, 0x86dd) and not is_answer(f))
+
+captured = read_pcap(args.pcap)
+def describe(f):
+    et = struct.unpack('!H', f[12:14])[0]
+    if et == 0x0800 and len(f) >= 34:
+        proto, ihl = f[23], (f[14] & 15) * 4
+        if proto == 6 and len(f) >= 14 + ihl + 14:
+            sport, dport, seq = struct.unpack('!HHI', f[14 + ihl:22 + ihl])
+            return 'ipv4 tcp %d>%d seq %d' % (sport, dport, seq)
+        return 'ipv4 proto %d' % proto
+    return 'ethertype 0x%04x' % et
+
+if args.expect_silent:
+    own = [(t, f) for t, f in captured if from_guest(t, f)]
+    out = {'frames_captured': len(captured), 'own_arp_rarp_ipv6_from_guest_in_window': len(own)}
+    if args.resume_at is not None:
+        # What the guest sent first after resuming: the frame that relearns the bridges.
+        first = next(((t, f) for t, f in captured if t > args.resume_at and f[6:12] == mac), None)
+        out['first_guest_frame_after_resume'] = (
+            {'after_ms': round((first[0] - args.resume_at) * 1000, 1), 'what': describe(first[1])}
+            if first else None)
+    print(json.dumps(out))
+    sys.exit(1 if own else 0)
+frames = [(t, classify(f)) for t, f in captured]
 problems = []
+if args.strict:
+    other = [t for t, f in captured if from_guest(t, f) and not classify(f)]
+    if other:
+        problems.append('%d ARP/RARP/IPv6 frames the guest sent of its own accord' % len(other))
+frames = [(t, k) for t, k in frames if k]
 if not frames:
     sys.exit('no announcement frames in %s' % args.pcap)
 if any(k == 'bad-na' for _, k in frames):
@@ -104,5 +153,7 @@ for i, r in enumerate(rounds):
         problems.append('round %d at %.1f ms, want %.0f +- %.0f' % (i, r['at_ms'], offsets[i] - offsets[0], args.tolerance_ms))
 summary = {'rounds': [{'at_ms': round(r['at_ms'], 1), 'frames': len(r['kinds'])} for r in rounds],
            'frame_kinds_per_round': want, 'problems': problems}
+if args.resume_at is not None:
+    summary['round0_after_resume_ms'] = round((t0 - args.resume_at) * 1000, 1)
 print(json.dumps(summary))
 sys.exit(1 if problems else 0)
