@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include "wan_hash.h"
+#define ZSTD_STATIC_LINKING_ONLY /* buffer-less compression over the Z ring (wan_batch.c) */
 #include <zstd.h>
 #include "lastver.h"
 #include "lh_wan.h"
@@ -17,7 +18,11 @@
 #define ENC_VM_BLOCKS 1024          /* RAM block names remembered per VM */
 #define ENC_STREAM_BLOCKS 1024      /* parser block indexes mapped per stream */
 #define ENC_MAX_STREAMS 4096
-#define ENC_ZSTD_FAST_HASH_LOG 16   /* zstd hash table for levels <= 1 (see zstd_section) */
+#define ENC_ZSTD_FAST_HASH_LOG 16   /* zstd hash table for levels <= 1 (see zstd_begin) */
+/* Z sections are assembled in a ring that zstd compresses in place: 4 MiB of
+ * zstd window + the frame being built + slack, so the history a frame may
+ * reference is never overwritten while it is still inside the window. */
+#define ENC_ZRING ((8u << 20) + LH_WAN_FRAME_RAW_MAX)
 
 typedef enum {
 	ES_PARSED = 1,   /* bytes go through the stream's parser */
@@ -48,7 +53,7 @@ typedef struct {
 typedef struct {
 	bool open;
 	enc_stream *s;
-	uint8_t *ops, *z, *r;       /* ops, Z section (pre-zstd), R section */
+	uint8_t *ops, *z, *r;       /* ops, Z section (pre-zstd, inside the Z ring), R section */
 	size_t ops_len, z_len, r_len;
 	size_t raw_len;             /* stream bytes covered */
 	int64_t prev_dst;           /* last stored slot in this frame (for zigzag deltas) */
@@ -71,7 +76,10 @@ struct lh_wan_enc {
 
 	enc_batch b;
 	ZSTD_CCtx *cctx;            /* one zstd stream for the session's Z sections */
+	uint8_t *zring;             /* ENC_ZRING bytes: the Z sections of recent frames, in order */
+	size_t zpos;                /* where the open batch's Z section starts in zring */
 	int zlevel;                 /* level of the open zstd frame, 0 = none */
+	bool zstale;                /* a raw Z section overwrote ring bytes: end the zstd frame first */
 	uint8_t *dbuf[2];           /* delta candidates */
 
 	uint8_t *q;                 /* queued frames [q_start, q_end) */

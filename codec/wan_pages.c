@@ -34,15 +34,10 @@ static bool all_zero(const uint8_t *p)
 static bool looks_random(const uint8_t *p)
 {
 	uint64_t seen[4] = { 0 };
-	int distinct = 0;
-	for (size_t i = 0; i < PS; i += PS / 256) {
-		uint8_t v = p[i];
-		uint64_t bit = 1ull << (v & 63);
-		if (!(seen[v >> 6] & bit)) {
-			seen[v >> 6] |= bit;
-			distinct++;
-		}
-	}
+	for (size_t i = 0; i < PS; i += PS / 256)
+		seen[p[i] >> 6] |= 1ull << (p[i] & 63);
+	int distinct = __builtin_popcountll(seen[0]) + __builtin_popcountll(seen[1]) +
+		       __builtin_popcountll(seen[2]) + __builtin_popcountll(seen[3]);
 	return distinct > 150;
 }
 

@@ -513,6 +513,42 @@ static void test_levels(void)
 	free(s);
 }
 
+/*
+ * The encoder builds Z sections in a ring that zstd reads in place; a level
+ * change, or a raw section while a zstd frame is open, must end that frame.
+ * 24+ MiB of stream (several laps of the ring) with the level switching
+ * between no zstd, 1 and 3 in 2 MiB steps must still decode byte for byte.
+ */
+static void test_level_switches_over_ring(void)
+{
+	synth_cfg c;
+	uint8_t *s;
+	synth_default(&c);
+	c.pages = 10000;
+	c.random_frac = 0.05;
+	size_t len = synth_stream(&c, &s);
+	/* 12 MiB without zstd (more than a lap of the ring) between zstd stretches */
+	const int64_t pressure[] = { 50, 50, 0, 0, 0, 5, 5, 0, 50, 70, 50, 5 };
+	lh_wan_enc *e = lh_wan_enc_create();
+	vec frames = { 0 }, outs[8] = { 0 };
+	lh_wan_enc_set_param(e, LH_WAN_P_STORE_MB, 16);
+	lh_wan_enc_open(e, 1, 1, LH_CHAN_AUTO, NULL);
+	size_t chunk = 2u << 20;
+	for (size_t off = 0, i = 0; off < len; off += chunk, i++) {
+		lh_wan_enc_set_param(e, LH_WAN_P_LINK_PRESSURE, pressure[i % 12]);
+		feed_all(e, 1, s + off, len - off < chunk ? len - off : chunk, 1 << 20, &frames);
+	}
+	CHECK(lh_wan_enc_end(e, 1, NULL) == 0);
+	pull_all(e, &frames);
+	CHECK(len > (24u << 20)); /* several laps of the 9 MiB ring */
+	CHECK(decode_all(&frames, outs, NULL) == 0);
+	CHECK(outs[1].len == len && !memcmp(outs[1].b, s, len));
+	free(frames.b);
+	free_outs(outs);
+	lh_wan_enc_free(e);
+	free(s);
+}
+
 int main(void)
 {
 	test_varint_delta();
@@ -523,6 +559,7 @@ int main(void)
 	test_bad_frames();
 	test_abort_and_api();
 	test_levels();
+	test_level_switches_over_ring();
 	if (failures) {
 		fprintf(stderr, "codec_wan: %d checks failed\n", failures);
 		return 1;
