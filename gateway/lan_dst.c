@@ -165,7 +165,12 @@ void dst_chan_io(struct chan *c, int revents)
 	if (revents & EV_READ) {
 		uint8_t buf[DST_RP_READ], hdr[16];
 		/* return path: relay at once, message by message, ahead of bulk */
+		c->blocked = 0;
 		for (int i = 0; i < 16 && !c->rev_eof; i++) {
+			if (!wan_urgent_room(gw)) {
+				c->blocked = 1; /* dst_tick resumes once the peer acknowledged */
+				break;
+			}
 			ssize_t n = recv(c->fd, buf, sizeof(buf), 0);
 			if (n < 0 && (errno == EAGAIN || errno == EINTR))
 				break;
@@ -383,6 +388,11 @@ void dst_tick(struct mig *m)
 	if (m->state == MS_FAILED || m->state == MS_DONE)
 		return;
 	for (unsigned i = 0; i < m->nch; i++)
-		if (m->ch[i]->state == CS_OPEN)
+		if (m->ch[i]->state == CS_OPEN) {
 			send_credit(m->ch[i], 0);
+			if (m->ch[i]->blocked && wan_urgent_room(m->gw))
+				dst_chan_io(m->ch[i], EV_READ);
+			if (m->state == MS_FAILED)
+				return;
+		}
 }

@@ -13,6 +13,7 @@
 #include "gateway/wan_session.h"
 
 #define SRC_READ_BUDGET (2u << 20) /* bytes per channel per callback: fairness between channels */
+#define SRC_RP_MAX (64u << 20)     /* return-path bytes queued towards one source QEMU */
 
 static uint32_t next_stream_id(struct gw *gw)
 {
@@ -437,6 +438,11 @@ void src_rx_msg(struct gw *gw, const struct wan_msg *wm)
 		c = m->ch[wm->u.rdata.chan];
 		if (c->fd < 0)
 			return;
+		if (c->out.len > SRC_RP_MAX) {
+			/* the source QEMU does not read its return path: stop before memory does */
+			mig_fail(m, "source QEMU does not read the return path (64 MiB queued)", 1);
+			return;
+		}
 		if (wm->u.rdata.len && bbuf_add(&c->out, wm->u.rdata.data, wm->u.rdata.len) < 0) {
 			mig_fail(m, "out of memory queueing return-path bytes", 1);
 			return;

@@ -125,7 +125,8 @@ void chan_update_io(struct chan *c)
 		if (c->state == CS_CONNECTING)
 			ev = EV_WRITE;
 		else {
-			int want_read = c->m->dir == MIG_OUT ? (!c->fwd_eof && !c->blocked) : !c->rev_eof;
+			int want_read = c->m->dir == MIG_OUT ? !c->fwd_eof : !c->rev_eof;
+			want_read = want_read && !c->blocked;
 			if (want_read)
 				ev |= EV_READ;
 			if (c->out.len || (c->m->dir == MIG_IN && c->fwd_eof && !c->shut_wr) ||

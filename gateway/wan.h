@@ -108,6 +108,8 @@ struct wan_session {
 	uint64_t frames_pulled;
 	unsigned rr;                      /* round-robin start for pick_link */
 	double pressure;                  /* smoothed link pressure 0..100 for the codec */
+	double cpu_t;                     /* process CPU seconds at cpu_at */
+	ev_tstamp cpu_at;
 	int hello_new;                    /* server: the HELLO being sent announces a new session */
 	size_t replay_max;
 	ev_tstamp last_ack_tx;

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -195,7 +196,20 @@ void wan_tick(struct gw *gw)
 		double fill = up ? (double)q / ((double)up * WAN_LINK_QMAX) : 1.0;
 		if (fill > 1.0)
 			fill = 1.0;
-		s->pressure = 0.7 * s->pressure + 0.3 * fill * 100.0;
+		/* and how busy our one thread is: a loop near 100 % CPU cannot afford heavier zstd */
+		struct rusage ru;
+		double cpu = 0.0, busy;
+		if (getrusage(RUSAGE_SELF, &ru) == 0) {
+			double t = ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec +
+				   ru.ru_stime.tv_usec / 1e6;
+			if (s->cpu_at > 0 && now > s->cpu_at)
+				cpu = (t - s->cpu_t) / (now - s->cpu_at);
+			s->cpu_t = t;
+			s->cpu_at = now;
+		}
+		busy = cpu > 1.0 ? 1.0 : cpu;
+		double target = 100.0 * (fill > 1.0 - busy ? fill : 1.0 - busy);
+		s->pressure = 0.7 * s->pressure + 0.3 * target;
 		lh_wan_enc_set_param(s->enc, LH_WAN_P_LINK_PRESSURE, (int64_t)(s->pressure + 0.5));
 	}
 	/* acknowledge what was applied but not yet acknowledged, at least every 20 ms */

@@ -246,6 +246,13 @@ void wan_drain_encoder(struct gw *gw)
 	pump(gw, 1);
 }
 
+int wan_urgent_room(struct gw *gw)
+{
+	struct wan_session *s = gw->sess;
+	const struct tx_space *t = s ? &s->tx[WAN_SPACE_URGENT] : NULL;
+	return t && t->replay.n < WAN_RING / 2 && t->replay_bytes < (64u << 20);
+}
+
 int wan_can_feed(struct gw *gw)
 {
 	struct wan_session *s = gw->sess;

@@ -22,6 +22,8 @@ int wan_ready(const struct gw *gw);
 lh_wan_enc *wan_encoder(struct gw *gw);
 /* The encoder may take more stream bytes now (its frame queue is short and the replay buffer has room). */
 int wan_can_feed(struct gw *gw);
+/* Return-path data may be queued (the urgent replay buffer is below its bound). */
+int wan_urgent_room(struct gw *gw);
 /* Moves encoded frames into WAN messages as far as the streams and the replay buffer allow. */
 void wan_pump(struct gw *gw);
 /* Moves every encoded frame into WAN messages now, whatever the limits (ordering points, full encoder). */
