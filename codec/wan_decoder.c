@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "wan_hash.h"
+#define ZSTD_STATIC_LINKING_ONLY /* buffer-less decompression into the Z ring */
 #include <zstd.h>
 #include "be.h"
 #include "delta.h"
@@ -14,6 +15,11 @@
 #include "pagestore.h"
 
 #define DEC_MAX_STREAMS 4096
+/* Z sections are decompressed in place into a ring (see decompress_z): the
+ * largest zstd window we accept (8 MiB), the frame being decoded (<= 1 MiB),
+ * and a second frame's worth, so that even right after a wrap every byte an
+ * 8 MiB window can reach lies behind the region being overwritten. */
+#define DEC_ZRING ((1u << LH_WAN_ZSTD_WINDOW_LOG_MAX) + 2 * LH_WAN_FRAME_RAW_MAX + (256u << 10))
 #define PS LH_WAN_PAGE_SIZE
 
 typedef struct {
@@ -31,7 +37,9 @@ struct lh_wan_dec {
 	dec_stream **streams;
 	uint32_t nstreams, cap;
 	ZSTD_DCtx *dctx;
-	uint8_t *zbuf;          /* decompressed Z section */
+	bool zframe_start;      /* dctx expects a zstd frame header next */
+	uint8_t *zring;         /* DEC_ZRING: decompressed Z sections, in order (zstd's history) */
+	size_t zpos;            /* where the next Z section goes in zring */
 	uint64_t nframes;
 	lh_wan_stats stats;
 	lh_wan_error err;
@@ -57,10 +65,10 @@ lh_wan_dec *lh_wan_dec_create(void)
 	if (!d)
 		return NULL;
 	d->max_store_mb = 65536;
+	d->zframe_start = true;
 	d->dctx = ZSTD_createDCtx();
-	d->zbuf = malloc(LH_WAN_FRAME_RAW_MAX);
-	if (!d->dctx || !d->zbuf ||
-	    ZSTD_isError(ZSTD_DCtx_setParameter(d->dctx, ZSTD_d_windowLogMax, LH_WAN_ZSTD_WINDOW_LOG_MAX))) {
+	d->zring = malloc(DEC_ZRING);
+	if (!d->dctx || !d->zring || ZSTD_isError(ZSTD_decompressBegin(d->dctx))) {
 		lh_wan_dec_free(d);
 		return NULL;
 	}
@@ -78,7 +86,7 @@ void lh_wan_dec_free(lh_wan_dec *d)
 	free(d->streams);
 	lh_store_fini(&d->st);
 	ZSTD_freeDCtx(d->dctx);
-	free(d->zbuf);
+	free(d->zring);
 	free(d);
 }
 
@@ -382,6 +390,59 @@ static long run_ops(lh_wan_dec *d, const lh_frame_hdr *h, const data_sections *d
 #undef NEED_OUT
 }
 
+/*
+ * The session's zstd stream: this section holds whole zstd blocks (the
+ * encoder ends every section at a block boundary) and decompresses to
+ * z_raw bytes. zstd's buffer-less API writes them straight into the ring,
+ * where the ops read them: no copy out of a zstd-owned window buffer
+ * (~6 % of decode time). Each section lands contiguously; when it would not
+ * fit before the ring's end it starts again at 0, and zstd keeps the previous
+ * contiguous run as history. Window sizes over 8 MiB are refused.
+ */
+static long decompress_z(lh_wan_dec *d, const lh_frame_hdr *h, const data_sections *ds, const uint8_t **z)
+{
+	const uint8_t *in = ds->z;
+	size_t left = ds->z_len, got = 0;
+
+	if (d->zpos + ds->z_raw > DEC_ZRING)
+		d->zpos = 0;
+	uint8_t *out = d->zring + d->zpos;
+	while (left > 0) {
+		size_t need = ZSTD_nextSrcSizeToDecompress(d->dctx);
+		if (need == 0) {
+			/* the previous zstd frame ended (a level change): the next one starts here */
+			ZSTD_decompressBegin(d->dctx);
+			d->zframe_start = true;
+			continue;
+		}
+		if (d->zframe_start) {
+			ZSTD_frameHeader fh;
+			size_t hr = ZSTD_getFrameHeader(&fh, in, left);
+			if (hr != 0)
+				return fail(d, -LH_E_CORRUPT, h->stream_id, "Z section: %s",
+					    ZSTD_isError(hr) ? ZSTD_getErrorName(hr) : "zstd frame header cut short");
+			if (fh.frameType == ZSTD_frame && fh.windowSize > (1ull << LH_WAN_ZSTD_WINDOW_LOG_MAX))
+				return fail(d, -LH_E_LIMIT, h->stream_id, "Z section: zstd window of %llu bytes",
+					    (unsigned long long)fh.windowSize);
+			d->zframe_start = false;
+		}
+		if (need > left)
+			return fail(d, -LH_E_TRUNCATED, h->stream_id, "Z section ends inside a zstd block");
+		size_t n = ZSTD_decompressContinue(d->dctx, out + got, ds->z_raw - got, in, need);
+		if (ZSTD_isError(n))
+			return fail(d, -LH_E_CORRUPT, h->stream_id, "Z section: %s", ZSTD_getErrorName(n));
+		got += n;
+		in += need;
+		left -= need;
+	}
+	if (got != ds->z_raw)
+		return fail(d, -LH_E_BAD_LENGTH, h->stream_id, "Z section gave %zu bytes, header says %llu", got,
+			    (unsigned long long)ds->z_raw);
+	d->zpos += got;
+	*z = out;
+	return 0;
+}
+
 static long do_data(lh_wan_dec *d, const lh_frame_hdr *h, const uint8_t *b, dec_stream *s, uint8_t *dst)
 {
 	data_sections ds;
@@ -391,22 +452,8 @@ static long do_data(lh_wan_dec *d, const lh_frame_hdr *h, const uint8_t *b, dec_
 	if ((r = split_data(d, h, b, &ds)) < 0)
 		return r;
 	if (ds.flags & LH_DATA_F_ZSTD) {
-		/* the session's zstd stream: this section ends at a flush point */
-		ZSTD_inBuffer in = { ds.z, ds.z_len, 0 };
-		ZSTD_outBuffer out = { d->zbuf, ds.z_raw, 0 };
-		while (in.pos < in.size) {
-			size_t ip = in.pos, op = out.pos;
-			size_t zr = ZSTD_decompressStream(d->dctx, &out, &in);
-			if (ZSTD_isError(zr))
-				return fail(d, -LH_E_CORRUPT, h->stream_id, "Z section: %s", ZSTD_getErrorName(zr));
-			if (in.pos == ip && out.pos == op)
-				return fail(d, -LH_E_BAD_LENGTH, h->stream_id, "Z section holds more than %llu bytes",
-					    (unsigned long long)ds.z_raw);
-		}
-		if (out.pos != ds.z_raw)
-			return fail(d, -LH_E_BAD_LENGTH, h->stream_id, "Z section gave %zu bytes, header says %llu",
-				    out.pos, (unsigned long long)ds.z_raw);
-		z = d->zbuf;
+		if ((r = decompress_z(d, h, &ds, &z)) < 0)
+			return r;
 	} else {
 		z = ds.z;
 	}
