@@ -15,6 +15,7 @@
 #include "pagestore.h"
 
 #define DEC_MAX_STREAMS 4096
+#define DEC_HASH_STEP (16u << 10) /* output hashed in pieces of at least this size */
 /* Z sections are decompressed in place into a ring (see decompress_z): the
  * largest zstd window we accept (8 MiB), the frame being decoded (<= 1 MiB),
  * and a second frame's worth, so that even right after a wrap every byte an
@@ -280,8 +281,9 @@ static int dst_slot(lh_wan_dec *d, uint32_t sid, uint64_t zz, int64_t *prev, uin
 
 /* Runs the op list; every read and write is bounds-checked against the sections and dst. */
 static long run_ops(lh_wan_dec *d, const lh_frame_hdr *h, const data_sections *ds, const uint8_t *z,
-		    uint8_t *out)
+		    uint8_t *out, XXH3_state_t *hash)
 {
+	size_t hashed = 0;
 	const uint32_t sid = h->stream_id;
 	const uint8_t *op = ds->ops, *end = ds->ops + ds->ops_len;
 	size_t o = 0, zp = 0, rp = 0, k;
@@ -380,11 +382,17 @@ static long run_ops(lh_wan_dec *d, const lh_frame_hdr *h, const data_sections *d
 		default:
 			return fail(d, -LH_E_CORRUPT, sid, "unknown op 0x%02x", code);
 		}
+		/* hash the output while it is still in L1 (after the frame it is not) */
+		if (o - hashed >= DEC_HASH_STEP) {
+			XXH3_128bits_update(hash, out + hashed, o - hashed);
+			hashed = o;
+		}
 	}
 	if (o != olen || zp != ds->z_raw || rp != ds->r_len)
 		return fail(d, -LH_E_BAD_LENGTH, sid,
 			    "ops produced %zu of %zu bytes, used %zu of %llu Z and %zu of %llu R bytes", o, olen, zp,
 			    (unsigned long long)ds->z_raw, rp, (unsigned long long)ds->r_len);
+	XXH3_128bits_update(hash, out + hashed, o - hashed);
 	return (long)o;
 #undef GETV
 #undef NEED_OUT
@@ -457,9 +465,8 @@ static long do_data(lh_wan_dec *d, const lh_frame_hdr *h, const uint8_t *b, dec_
 	} else {
 		z = ds.z;
 	}
-	if ((r = run_ops(d, h, &ds, z, dst)) < 0)
+	if ((r = run_ops(d, h, &ds, z, dst, s->hash)) < 0)
 		return r;
-	XXH3_128bits_update(s->hash, dst, (size_t)r);
 	s->bytes += (uint64_t)r;
 	d->stats.bytes_out += (uint64_t)r;
 	return r;
