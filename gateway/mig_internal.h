@@ -96,6 +96,8 @@ struct mig {
 	uint64_t lan_bytes;     /* source: from QEMU; destination: to QEMU */
 	uint64_t wan_bytes;     /* frame bytes of its streams (source: encoder stats) */
 	uint64_t raw_bytes;
+	uint64_t progress_mark;  /* bytes moved at progress_at (stall detection) */
+	ev_tstamp progress_at;
 };
 
 struct mig *mig_new(struct gw *gw, enum mig_dir dir, uint32_t id, const char *route, const char *dest);

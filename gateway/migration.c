@@ -12,7 +12,8 @@
 #include "gateway/route.h"
 #include "gateway/wan_session.h"
 
-#define MIG_KEEP_S 120.0 /* finished migrations stay listed this long */
+#define MIG_KEEP_S 120.0   /* finished migrations stay listed this long */
+#define MIG_STALL_S 300.0  /* no byte moved in either direction this long: fail (the source keeps the guest) */
 
 static const char *const state_names[] = {
 	[MS_OPEN] = "streaming", [MS_CUT] = "verifying", [MS_RELEASED] = "released",
@@ -295,6 +296,17 @@ void mig_tick(struct gw *gw)
 			*pp = m->next;
 			mig_free(m);
 			continue;
+		}
+		if (m->state != MS_DONE && m->state != MS_FAILED) {
+			uint64_t moved = m->lan_bytes + m->raw_bytes;
+			for (unsigned i = 0; i < m->nch; i++)
+				moved += m->ch[i]->rev_bytes;
+			if (moved != m->progress_mark || !m->progress_at) {
+				m->progress_mark = moved;
+				m->progress_at = now;
+			} else if (now - m->progress_at > MIG_STALL_S) {
+				mig_fail(m, "stalled: no byte moved for 300 s", 1);
+			}
 		}
 		if (m->dir == MIG_OUT)
 			src_tick(m);

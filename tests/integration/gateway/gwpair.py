@@ -4,6 +4,7 @@
 Standard library only. Every daemon is killed by its own pid when the pair stops (use as a context manager).
 A gateway can run inside a network namespace (netns=NAME: started with `ip netns exec NAME`).
 """
+import ctypes
 import os
 import re
 import signal
@@ -12,6 +13,14 @@ import subprocess
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def _die_with_parent():
+    """Runs in the child before exec: the daemon gets SIGKILL if the test harness dies (timeout, kill)."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 def free_port(host="127.0.0.1"):
@@ -65,7 +74,8 @@ class Gateway:
         if self.netns:
             cmd = ["ip", "netns", "exec", self.netns] + cmd
         self.logf = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(cmd, stdout=self.logf, stderr=subprocess.STDOUT, env=self.env)
+        self.proc = subprocess.Popen(cmd, stdout=self.logf, stderr=subprocess.STDOUT, env=self.env,
+                                     preexec_fn=_die_with_parent)
         return self
 
     def log(self):
