@@ -8,6 +8,7 @@
 # without cutover). Both look only at --window FROM,TO (epoch seconds; default the whole capture):
 # the guest's own IPv6 NUD probes, seconds later, are normal and outside the move's window.
 # --resume-at EPOCH reports how long after the guest resumed round 0 (or its first frame) went out.
+# --list only prints every announcement-shaped frame (any sender) with its time after --resume-at.
 import argparse, ipaddress, json, struct, sys
 
 ap = argparse.ArgumentParser()
@@ -22,6 +23,7 @@ ap.add_argument('--resume-at', type=float)
 ap.add_argument('--strict', action='store_true')
 ap.add_argument('--expect-silent', action='store_true')
 ap.add_argument('--window', default='0,inf')
+ap.add_argument('--list', action='store_true')
 args = ap.parse_args()
 
 mac = bytes.fromhex(args.mac.replace(':', ''))
@@ -110,6 +112,12 @@ def describe(f):
         return 'ipv4 proto %d' % proto
     return 'ethertype 0x%04x' % et
 
+if args.list:
+    # Every announcement-shaped frame about the guest, by time after --resume-at (or the first one).
+    base = args.resume_at if args.resume_at is not None else (captured[0][0] if captured else 0)
+    print(json.dumps([{'at_ms': round((t - base) * 1000, 1), 'kind': classify(f)}
+                      for t, f in captured if classify(f)]))
+    sys.exit(0)
 if args.expect_silent:
     own = [(t, f) for t, f in captured if from_guest(t, f)]
     out = {'frames_captured': len(captured), 'own_arp_rarp_ipv6_from_guest_in_window': len(own)}

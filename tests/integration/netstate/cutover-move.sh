@@ -73,6 +73,7 @@ port_on() { # NS BR PORT PEERNS PEERNAME
 }
 
 # --- the WAN lab: 100 ms RTT; WAN MTU 1600 so VXLAN's 50 bytes never fragment a 1500-byte frame
+lab down >/dev/null 2>&1 || true   # a lab left by a killed run would keep its old bridges
 lab up --profile 100ms --mtu 1600 >&2 || fail "wan-lab up"
 status=$(lab status --json) || fail "wan-lab status"
 read -r NS_A NS_B A_VTEP B_VTEP WAN_MTU < <(python3 -c '
@@ -128,6 +129,10 @@ run_move() { # RUN(netstate|control|control-ping) I
 	# forwards copies, so the hosts compute them themselves, as with a real NIC path.
 	nsx $nc ethtool -K eth0 tx off >/dev/null
 	nsx $ng ethtool -K eth0 tx off >/dev/null
+	# The client re-verifies its IPv6 neighbours only after 60 s: otherwise its NUD probe (from its
+	# link-local address, ~5 s after the priming ping below) makes the guest probe back 5 s later,
+	# which can land inside the move and would be the guest transmitting of its own accord.
+	nsx $nc sysctl -qw net.ipv6.neigh.eth0.delay_first_probe_time=60
 	ip -n $nc addr add $client_ip/24 dev eth0
 	ip -n $nc addr add $client_ip6/64 dev eth0 nodad
 	ip -n $ng addr add $guest_ip/24 dev eth0
