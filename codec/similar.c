@@ -35,13 +35,13 @@ void lh_sim_features(const uint8_t *page, size_t n, uint32_t f[LH_SIM_FEATURES])
 		memcpy(&w, page + 8 * i, 8);
 		uint64_t sh = w ^ (prev << 17 | prev >> 47) * 0x94D049BB133111EBull;
 		prev = w;
-		sh ^= sh >> 29;
 		picked[np] = sh;
 		/* zero words say nothing about resemblance */
 		np += (size_t)((sh >> 62) == 0 && w != 0);
 	}
 	for (size_t i = 0; i < np; i++) {
 		uint64_t sh = picked[i];
+		sh ^= sh >> 29; /* keeps the top bits the sampling looked at */
 		for (int k = 0; k < LH_SIM_RAW; k++) {
 			uint64_t h = sh * mul[k];
 			h ^= h >> 32;

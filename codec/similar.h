@@ -11,7 +11,8 @@
 
 /*
  * Raw feature k is the largest value of h_k(s) over the page's shingles s
- * (two consecutive aligned 8-byte words), for independent hash functions h_k
+ * (two consecutive aligned 8-byte words; only the content-defined quarter
+ * whose shingle hash has its top two bits clear), for independent hash functions h_k
  * (a min-hash sketch). An edit changes feature k only when it touches the
  * shingle that held the maximum, or creates a new maximum, so a page with a
  * few edited words keeps most features of the page it came from, wherever
