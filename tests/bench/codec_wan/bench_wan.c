@@ -315,10 +315,14 @@ int main(int argc, char **argv)
 			return 2;
 		vm_in *v = &vms[nvm++];
 		memset(v, 0, sizeof(*v));
-		snprintf(v->name, sizeof(v->name), "%s", argv[i]);
 		for (char *s = NULL, *tok = strtok_r(argv[i], ",", &s); tok && v->nfiles < MAX_FILES;
 		     tok = strtok_r(NULL, ",", &s))
 			v->files[v->nfiles++] = tok;
+		/* shown as the first file's directory and the number of channels */
+		const char *f0 = v->files[0], *slash = strrchr(f0, '/');
+		int dl = slash ? (int)(slash - f0) : 0;
+		snprintf(v->name, sizeof(v->name), "%.*s%s (%d file%s)", dl, f0, dl ? "" : ".", v->nfiles,
+			 v->nfiles == 1 ? "" : "s");
 	}
 	if (!nvm) {
 		fprintf(stderr, "usage: bench_wan [--store-mb N] VM1_FILE[,FILE...] [VM2...]\n");
