@@ -42,6 +42,11 @@ typedef enum {
 	LH_WAN_P_FRAME_RAW = 4,     /* stream bytes per DATA frame, 64 KiB..1 MiB (default 1 MiB) */
 	LH_WAN_P_RESEMBLANCE = 5,   /* 1 (default): delta new pages against similar stored pages */
 	LH_WAN_P_DELTA_PREV = 6,    /* 1 (default): delta re-sent pages against their previous version */
+	LH_WAN_P_STORE_COMMIT = 7,  /* 1: commit (prefault) all store memory when the session starts (encoder:
+	                               first stream; decoder: HELLO) instead of page by page as it fills.
+	                               Default 0. A gateway session starts long before its first migration;
+	                               committing then keeps the kernel's page zeroing (~10 % of decoding a
+	                               fresh store) off the migration's path. RSS is then the whole store. */
 } lh_wan_param;
 
 /* Bounds of a parameter; 0 or LH_E_PARAM for an unknown one. */

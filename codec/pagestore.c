@@ -64,6 +64,18 @@ void lh_store_fini(lh_pagestore *st)
 	memset(st, 0, sizeof(*st));
 }
 
+void lh_store_commit(lh_pagestore *st)
+{
+	size_t n = (size_t)st->nslots * LH_WAN_PAGE_SIZE;
+#ifdef MADV_POPULATE_WRITE
+	if (madvise(st->data, n, MADV_POPULATE_WRITE) == 0)
+		return;
+#endif
+	/* older kernels: touch one byte per 4 KiB page (the memory is all-zero already) */
+	for (size_t i = 0; i < n; i += 4096)
+		((volatile uint8_t *)st->data)[i] = 0;
+}
+
 uint32_t lh_store_find(const lh_pagestore *st, uint64_t hlo, uint64_t hhi, const uint8_t *page)
 {
 	for (uint32_t s = st->bucket[hlo & st->bucket_mask]; s != LH_STORE_NONE; s = st->meta[s].next) {

@@ -31,6 +31,8 @@ typedef struct {
 /* Allocates a store of nslots pages; with_index for the encoder. 0 or LH_E_NOMEM. */
 int lh_store_init(lh_pagestore *st, uint32_t nslots, bool with_index);
 void lh_store_fini(lh_pagestore *st);
+/* Commits every page of the store's data now (the kernel zeroes them here, not on first write). */
+void lh_store_commit(lh_pagestore *st);
 
 static inline uint8_t *lh_store_page(const lh_pagestore *st, uint32_t slot)
 {

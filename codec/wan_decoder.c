@@ -33,6 +33,7 @@ typedef struct {
 
 struct lh_wan_dec {
 	int64_t max_store_mb;
+	bool store_commit;      /* LH_WAN_P_STORE_COMMIT: commit the store at HELLO */
 	bool have_hello;
 	lh_pagestore st;
 	dec_stream **streams;
@@ -96,11 +97,14 @@ int lh_wan_dec_set_param(lh_wan_dec *d, lh_wan_param p, int64_t v)
 	int64_t lo, hi;
 	if (lh_wan_param_bounds(p, &lo, &hi) < 0 || v < lo || v > hi)
 		return -LH_E_PARAM;
-	if (p != LH_WAN_P_STORE_MB)
+	if (p != LH_WAN_P_STORE_MB && p != LH_WAN_P_STORE_COMMIT)
 		return 0; /* encoder-side parameters have no effect here */
 	if (d->have_hello)
 		return -LH_E_STATE;
-	d->max_store_mb = v;
+	if (p == LH_WAN_P_STORE_COMMIT)
+		d->store_commit = v;
+	else
+		d->max_store_mb = v;
 	return 0;
 }
 
@@ -164,6 +168,8 @@ static int do_hello(lh_wan_dec *d, const lh_frame_hdr *h, const uint8_t *b)
 			    (long long)d->max_store_mb);
 	if (lh_store_init(&d->st, slots, false) < 0)
 		return fail(d, -LH_E_NOMEM, 0, "store of %u pages", slots);
+	if (d->store_commit)
+		lh_store_commit(&d->st);
 	d->have_hello = true;
 	return 0;
 }

@@ -64,7 +64,7 @@ typedef struct {
 struct lh_wan_enc {
 	/* parameters */
 	int64_t store_mb, level, pressure, frame_raw;
-	bool resemblance, delta_prev;
+	bool resemblance, delta_prev, store_commit;
 	bool started;               /* HELLO queued, store allocated, params frozen */
 
 	lh_pagestore st;

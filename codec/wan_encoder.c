@@ -19,11 +19,12 @@ static const struct {
 	[LH_WAN_P_FRAME_RAW] = { 64 << 10, LH_WAN_FRAME_RAW_MAX },
 	[LH_WAN_P_RESEMBLANCE] = { 0, 1 },
 	[LH_WAN_P_DELTA_PREV] = { 0, 1 },
+	[LH_WAN_P_STORE_COMMIT] = { 0, 1 },
 };
 
 int lh_wan_param_bounds(lh_wan_param p, int64_t *lo, int64_t *hi)
 {
-	if (p < LH_WAN_P_STORE_MB || p > LH_WAN_P_DELTA_PREV)
+	if (p < LH_WAN_P_STORE_MB || p > LH_WAN_P_STORE_COMMIT)
 		return -LH_E_PARAM;
 	*lo = bounds[p].lo;
 	*hi = bounds[p].hi;
@@ -130,6 +131,11 @@ int lh_wan_enc_set_param(lh_wan_enc *e, lh_wan_param p, int64_t v)
 	case LH_WAN_P_FRAME_RAW: e->frame_raw = v; break;
 	case LH_WAN_P_RESEMBLANCE: e->resemblance = v; break;
 	case LH_WAN_P_DELTA_PREV: e->delta_prev = v; break;
+	case LH_WAN_P_STORE_COMMIT:
+		if (e->started)
+			return -LH_E_STATE;
+		e->store_commit = v;
+		break;
 	}
 	return 0;
 }
@@ -172,6 +178,8 @@ static int start_session(lh_wan_enc *e)
 
 	if (lh_store_init(&e->st, slots, true) < 0 || lh_lastver_init(&e->lv, slots) < 0)
 		return lh__enc_fail(e, -LH_E_NOMEM, 0, 0, "page store of %lld MiB", (long long)e->store_mb);
+	if (e->store_commit)
+		lh_store_commit(&e->st);
 	lh_put32(lh_put32(lh_put32(body, PS), slots), 0);
 	if ((r = lh__queue_frame(e, NULL, LH_FT_HELLO, 0, body, sizeof(body))) < 0)
 		return lh__enc_fail(e, r, 0, 0, "queueing HELLO");

@@ -378,11 +378,16 @@ int main(int argc, char **argv)
 			free(fr.b);
 	}
 
-	/* decode everything, in order (best of REPS fresh decoders); END frames verify every stream */
+	/* decode everything, in order (best of REPS fresh decoders); END frames verify every stream.
+	 * [0]: the store is committed page by page as it fills (the kernel zeroes each page on first
+	 * write, inside the timed decode). [1]: LH_WAN_P_STORE_COMMIT, the store committed at HELLO,
+	 * as a gateway session does long before its first migration: HELLO is timed on its own. */
 	uint64_t out_bytes = 0;
-	tspan dec_t = { 0, 0 };
-	for (int rep = 0; rep < REPS; rep++) {
+	tspan dec_t[2] = { { 0, 0 }, { 0, 0 } }, hello_t = { 0, 0 };
+	for (int rep = 0; rep < 2 * REPS; rep++) {
+		int commit = rep & 1;
 		lh_wan_dec *d = lh_wan_dec_create();
+		lh_wan_dec_set_param(d, LH_WAN_P_STORE_COMMIT, commit);
 		out_bytes = 0;
 		tspan t0 = tnow();
 		for (size_t at = 0; at < frames.len;) {
@@ -396,8 +401,12 @@ int main(int argc, char **argv)
 			}
 			out_bytes += (uint64_t)r;
 			at += (size_t)n;
+			if (commit && info.type == LH_WAN_FRAME_HELLO) {
+				tbest(&hello_t, tsince(t0), rep < 2);
+				t0 = tnow();
+			}
 		}
-		tbest(&dec_t, tsince(t0), rep == 0);
+		tbest(&dec_t[commit], tsince(t0), rep < 2);
 		lh_wan_dec_free(d);
 	}
 
@@ -460,7 +469,10 @@ int main(int argc, char **argv)
 		       vms[k].z_t.cpu / vms[k].enc_t.cpu, vms[k].z_t.wall / vms[k].enc_t.wall);
 	printf("  all:  encode %.0f MB/s vs zstd -1 -T1 %.0f MB/s: %.2fx\n", traw / 1e6 / tenc, traw / 1e6 / tz, tz / tenc);
 	printf("  decode %.2f GB/s of output [%.2f] (%llu bytes from fresh decoders, every stream's XXH3-128 verified)\n",
-	       out_bytes / 1e9 / dec_t.cpu, out_bytes / 1e9 / dec_t.wall, (unsigned long long)out_bytes);
+	       out_bytes / 1e9 / dec_t[0].cpu, out_bytes / 1e9 / dec_t[0].wall, (unsigned long long)out_bytes);
+	printf("  decode %.2f GB/s of output [%.2f] with the store committed at HELLO (LH_WAN_P_STORE_COMMIT; "
+	       "HELLO took %.0f ms CPU)\n",
+	       out_bytes / 1e9 / dec_t[1].cpu, out_bytes / 1e9 / dec_t[1].wall, hello_t.cpu * 1e3);
 	printf("peak RSS of this process %.0f MiB (it also holds the inputs and all frames: %.0f MiB)\n",
 	       ru.ru_maxrss / 1024.0, (traw + frames.len) / 1048576.0);
 
@@ -479,8 +491,11 @@ int main(int argc, char **argv)
 	target("re-sent pages: literal+zstd / delta", tr.dbytes[0] ? (double)zl0 / tr.dbytes[0] : 0, ">=", 20, "");
 	snprintf(note, sizeof(note), "(wall: %.2fx)", vms[0].z_t.wall / vms[0].enc_t.wall);
 	target("VM 1: encode speed / zstd -1 -T1 speed (CPU)", vms[0].z_t.cpu / vms[0].enc_t.cpu, ">=", 1.0, note);
-	snprintf(note, sizeof(note), "(wall: %.2f GB/s)", out_bytes / 1e9 / dec_t.wall);
-	target("decode GB/s of output (CPU)", out_bytes / 1e9 / dec_t.cpu, ">=", 2.0, note);
+	snprintf(note, sizeof(note), "(wall: %.2f GB/s)", out_bytes / 1e9 / dec_t[0].wall);
+	target("decode GB/s of output (CPU), fresh store", out_bytes / 1e9 / dec_t[0].cpu, ">=", 2.0, note);
+	snprintf(note, sizeof(note), "(wall: %.2f GB/s; committing %lld MiB at HELLO: %.0f ms)",
+		 out_bytes / 1e9 / dec_t[1].wall, (long long)store_mb, hello_t.cpu * 1e3);
+	target("decode GB/s of output (CPU), store committed at HELLO", out_bytes / 1e9 / dec_t[1].cpu, ">=", 2.0, note);
 	printf("  memory: see lhcodec's peak RSS below (run-bench)\n");
 	return 0;
 }

@@ -549,6 +549,53 @@ static void test_level_switches_over_ring(void)
 	free(s);
 }
 
+/* LH_WAN_P_STORE_COMMIT: both sides commit the store up front; only before the session starts. */
+static void test_store_commit(void)
+{
+	synth_cfg c;
+	uint8_t *s;
+	synth_default(&c);
+	c.pages = 300;
+	size_t len = synth_stream(&c, &s);
+	lh_wan_enc *e = lh_wan_enc_create();
+	vec frames = { 0 }, outs[8] = { 0 };
+	int64_t lo, hi;
+	CHECK(lh_wan_param_bounds(LH_WAN_P_STORE_COMMIT, &lo, &hi) == 0 && lo == 0 && hi == 1);
+	CHECK(lh_wan_enc_set_param(e, LH_WAN_P_STORE_COMMIT, 2) == -LH_E_PARAM);
+	CHECK(lh_wan_enc_set_param(e, LH_WAN_P_STORE_MB, 4) == 0);
+	CHECK(lh_wan_enc_set_param(e, LH_WAN_P_STORE_COMMIT, 1) == 0);
+	CHECK(lh_wan_enc_open(e, 1, 1, LH_CHAN_AUTO, NULL) == 0);
+	CHECK(lh_wan_enc_set_param(e, LH_WAN_P_STORE_COMMIT, 0) == -LH_E_STATE);
+	feed_all(e, 1, s, len, 1 << 20, &frames);
+	CHECK(lh_wan_enc_end(e, 1, NULL) == 0);
+	pull_all(e, &frames);
+
+	lh_wan_dec *d = lh_wan_dec_create();
+	uint8_t *out = malloc(LH_WAN_FRAME_RAW_MAX);
+	size_t got = 0;
+	int ok = 1;
+	CHECK(lh_wan_dec_set_param(d, LH_WAN_P_STORE_COMMIT, 1) == 0);
+	for (size_t at = 0; at < frames.len && ok;) {
+		long n = lh_wan_frame_size(frames.b + at, frames.len - at);
+		long r = n > 0 ? lh_wan_dec_frame(d, frames.b + at, (size_t)n, out, LH_WAN_FRAME_RAW_MAX, NULL) : -1;
+		if (r < 0 || got + (size_t)r > len || (r > 0 && memcmp(out, s + got, (size_t)r))) {
+			ok = 0;
+			break;
+		}
+		if (at == 0)
+			CHECK(lh_wan_dec_set_param(d, LH_WAN_P_STORE_COMMIT, 0) == -LH_E_STATE);
+		got += (size_t)r;
+		at += (size_t)n;
+	}
+	CHECK(ok && got == len);
+	free(out);
+	lh_wan_dec_free(d);
+	free(frames.b);
+	free_outs(outs);
+	lh_wan_enc_free(e);
+	free(s);
+}
+
 int main(void)
 {
 	test_varint_delta();
@@ -560,6 +607,7 @@ int main(void)
 	test_abort_and_api();
 	test_levels();
 	test_level_switches_over_ring();
+	test_store_commit();
 	if (failures) {
 		fprintf(stderr, "codec_wan: %d checks failed\n", failures);
 		return 1;
