@@ -14,6 +14,7 @@
 
 #define SRC_READ_BUDGET (2u << 20) /* bytes per channel per callback: fairness between channels */
 #define SRC_RP_MAX (64u << 20)     /* return-path bytes queued towards one source QEMU */
+#define SRC_SILENT_S 0.2           /* a channel silent this long after main exists is postcopy preempt */
 
 static uint32_t next_stream_id(struct gw *gw)
 {
@@ -57,6 +58,7 @@ void mig_src_accept(struct gw *gw, struct route *r, int fd, const char *peer)
 		return;
 	}
 	c->state = CS_CLASSIFY;
+	c->t_accept = ev_now(gw->loop);
 	c->rbuf = malloc(SRC_RBUF);
 	c->credit_limit = wan_peer_window(gw);
 	if (!c->rbuf) {
@@ -206,14 +208,21 @@ static void cut_at_eof(struct chan *mc)
 	mig_set_state(m, MS_CUT, "main channel reached EOF: segments cut for verification");
 }
 
-static int classify(struct chan *c)
+/*
+ * Classifies a channel by its first bytes (qemu-migration-format.md 4.1).
+ * force: the channel stayed silent; QEMU's postcopy-preempt channel sends
+ * nothing until the first urgent page, yet the destination must see it
+ * connected before that, so a silent channel that joins a migration with a
+ * main channel is the preempt channel.
+ */
+static int classify(struct chan *c, int force)
 {
 	struct mig *m = c->m;
 	struct gw *gw = m->gw;
 	const uint8_t *b = c->rbuf;
 	uint8_t p[600];
 
-	if (c->rlen < 4 && !c->fwd_eof)
+	if (c->rlen < 4 && !c->fwd_eof && !force)
 		return 0;
 	if (c->rlen >= 4 && !memcmp(b, "QEVM", 4)) {
 		c->kind = LH_CHAN_MAIN;
@@ -374,7 +383,7 @@ void src_chan_io(struct chan *c, int revents)
 			return;
 		}
 		if (n == 0) {
-			if (c->state == CS_CLASSIFY && classify(c) < 0)
+			if (c->state == CS_CLASSIFY && classify(c, 0) < 0)
 				return;
 			while (c->rlen && c->state == CS_OPEN) {
 				/* flush what is left within credit; the rest waits for CREDIT */
@@ -396,7 +405,7 @@ void src_chan_io(struct chan *c, int revents)
 		gw->st.lan_rx_bytes += (size_t)n;
 		budget = budget > (size_t)n ? budget - (size_t)n : 0;
 		if (c->state == CS_CLASSIFY) {
-			int r = classify(c);
+			int r = classify(c, 0);
 			if (r < 0)
 				return;
 		}
@@ -478,7 +487,17 @@ void src_tick(struct mig *m)
 		return;
 	/* an open batch waits at most one tick (10 ms) */
 	lh_wan_enc_flush(wan_encoder(gw));
+	int has_main = 0;
 	for (unsigned i = 0; i < m->nch; i++)
-		if (m->ch[i]->blocked)
-			src_chan_io(m->ch[i], 0);
+		has_main |= m->ch[i]->kind == LH_CHAN_MAIN;
+	for (unsigned i = 0; i < m->nch && m->state != MS_FAILED; i++) {
+		struct chan *c = m->ch[i];
+		if (c->state == CS_CLASSIFY && has_main && ev_now(gw->loop) - c->t_accept > SRC_SILENT_S) {
+			if (classify(c, 1) < 0)
+				return;
+			src_chan_io(c, 0);
+		} else if (c->blocked) {
+			src_chan_io(c, 0);
+		}
+	}
 }

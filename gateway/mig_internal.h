@@ -61,6 +61,7 @@ struct chan {
 	int shut_wr;            /* we shut our write side */
 	struct bbuf out;        /* bytes to write to QEMU (source: return path; destination: stream) */
 	/* source side */
+	ev_tstamp t_accept;
 	uint8_t *rbuf;
 	size_t rlen;
 	uint64_t credit_limit;
