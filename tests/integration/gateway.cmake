@@ -30,7 +30,7 @@ foreach(case IN ITEMS refuse daemon opaque)
 endforeach()
 
 # Real QEMU through the pair in the wan-lab (lab "gwt", 100 ms RTT, 0.1 % loss), return-path on.
-foreach(mode IN ITEMS plain multifd postcopy preempt badcert corrupt)
+foreach(mode IN ITEMS plain multifd postcopy preempt killstream badcert corrupt)
 	add_test(NAME gateway_qemu_${mode}
 		COMMAND Python3::Interpreter ${LH_GW_TESTS}/qemu-lab-test ${mode}
 			--longhauld $<TARGET_FILE:longhauld> --wan-lab ${PROJECT_SOURCE_DIR}/netem-scripts/wan-lab
