@@ -194,12 +194,16 @@ typedef struct {
 	lh_wan_stats st;
 } vm_in;
 
-static void encode_run(vm_in *vms, int nvm, int64_t store_mb, trace_ctx *tr, vec *frames, tspan *times)
+/* commit: LH_WAN_P_STORE_COMMIT, and the first open (which starts the session and commits the
+ * store) is left out of the first VM's time, as for a gateway session started long before. */
+static void encode_run(vm_in *vms, int nvm, int64_t store_mb, int commit, trace_ctx *tr, vec *frames,
+		       tspan *times)
 {
 	static uint8_t frame[LH_WAN_FRAME_MAX];
 	lh_wan_enc *e = lh_wan_enc_create();
 	uint32_t sid = 1;
 	lh_wan_enc_set_param(e, LH_WAN_P_STORE_MB, store_mb);
+	lh_wan_enc_set_param(e, LH_WAN_P_STORE_COMMIT, commit);
 	if (tr)
 		lh_wan_enc_set_trace(e, trace_cb, tr);
 	for (int k = 0; k < nvm; k++) {
@@ -207,8 +211,11 @@ static void encode_run(vm_in *vms, int nvm, int64_t store_mb, trace_ctx *tr, vec
 		/* the WAN encoding: this VM's channels round-robin in 1 MiB pieces, as they arrive live */
 		size_t before = frames->len, off[MAX_FILES] = { 0 };
 		tspan t0 = tnow();
-		for (int f = 0; f < v->nfiles; f++)
+		for (int f = 0; f < v->nfiles; f++) {
 			lh_wan_enc_open(e, sid + (uint32_t)f, (uint32_t)k + 1, LH_CHAN_AUTO, v->files[f]);
+			if (commit && k == 0 && f == 0)
+				t0 = tnow();
+		}
 		for (int busy = 1; busy;) {
 			busy = 0;
 			for (int f = 0; f < v->nfiles; f++) {
@@ -352,6 +359,7 @@ int main(int argc, char **argv)
 		v->R = zstd1(kept.b, kept.len, NULL);
 		free(kept.b);
 	}
+	tspan enc1_commit_t = { 0, 0 };
 	/* Speed, interleaved so both face the same load: zstd -1 of the raw capture file by file (how it
 	 * would travel without longhaul), then the WAN encoding of the VMs in order through one fresh
 	 * store (the first VM pays for committing store pages). Best of REPS for each. */
@@ -369,9 +377,13 @@ int main(int argc, char **argv)
 		}
 		tspan t[16];
 		vec fr = { 0 };
-		encode_run(vms, nvm, store_mb, rep == 0 ? &tr : NULL, &fr, t);
+		encode_run(vms, nvm, store_mb, 0, rep == 0 ? &tr : NULL, &fr, t);
 		for (int k = 0; k < nvm; k++)
 			tbest(&vms[k].enc_t, t[k], rep == 0);
+		vec fc = { 0 };
+		encode_run(vms, nvm, store_mb, 1, NULL, &fc, t);
+		tbest(&enc1_commit_t, t[0], rep == 0);
+		free(fc.b);
 		if (rep == 0)
 			frames = fr;
 		else
@@ -467,6 +479,8 @@ int main(int argc, char **argv)
 		       k + 1, vms[k].raw / 1e6 / vms[k].enc_t.cpu, vms[k].raw / 1e6 / vms[k].enc_t.wall,
 		       vms[k].raw / 1e6 / vms[k].z_t.cpu, vms[k].raw / 1e6 / vms[k].z_t.wall,
 		       vms[k].z_t.cpu / vms[k].enc_t.cpu, vms[k].z_t.wall / vms[k].enc_t.wall);
+	printf("  VM 1 with the store committed at session start (LH_WAN_P_STORE_COMMIT): encode %.0f MB/s: %.2fx\n",
+	       vms[0].raw / 1e6 / enc1_commit_t.cpu, vms[0].z_t.cpu / enc1_commit_t.cpu);
 	printf("  all:  encode %.0f MB/s vs zstd -1 -T1 %.0f MB/s: %.2fx\n", traw / 1e6 / tenc, traw / 1e6 / tz, tz / tenc);
 	printf("  decode %.2f GB/s of output [%.2f] (%llu bytes from fresh decoders, every stream's XXH3-128 verified)\n",
 	       out_bytes / 1e9 / dec_t[0].cpu, out_bytes / 1e9 / dec_t[0].wall, (unsigned long long)out_bytes);
@@ -491,6 +505,7 @@ int main(int argc, char **argv)
 	target("re-sent pages: literal+zstd / delta", tr.dbytes[0] ? (double)zl0 / tr.dbytes[0] : 0, ">=", 20, "");
 	snprintf(note, sizeof(note), "(wall: %.2fx)", vms[0].z_t.wall / vms[0].enc_t.wall);
 	target("VM 1: encode speed / zstd -1 -T1 speed (CPU)", vms[0].z_t.cpu / vms[0].enc_t.cpu, ">=", 1.0, note);
+	target("VM 1: the same, store committed at session start", vms[0].z_t.cpu / enc1_commit_t.cpu, ">=", 1.0, "");
 	snprintf(note, sizeof(note), "(wall: %.2f GB/s)", out_bytes / 1e9 / dec_t[0].wall);
 	target("decode GB/s of output (CPU), fresh store", out_bytes / 1e9 / dec_t[0].cpu, ">=", 2.0, note);
 	snprintf(note, sizeof(note), "(wall: %.2f GB/s; committing %lld MiB at HELLO: %.0f ms)",
