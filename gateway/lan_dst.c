@@ -98,7 +98,7 @@ static void connect_next(struct mig *m)
 		return;
 	}
 	best->fd = fd;
-	best->state = CS_CONNECTING;
+	chan_set_state(best, CS_CONNECTING, "its turn to connect");
 	m->connecting = 1;
 	chan_update_io(best);
 	(void)gw;
@@ -146,7 +146,7 @@ void dst_chan_io(struct chan *c, int revents)
 			mig_fail(m, why, 1);
 			return;
 		}
-		c->state = CS_OPEN;
+		chan_set_state(c, CS_OPEN, "connected to the destination");
 		m->connecting = 0;
 		log_debug("migration in#%u: channel %u (%s) connected to %s", m->id, c->idx,
 			  lh_channel_name(c->kind), m->dest);
@@ -223,7 +223,7 @@ static void dst_new_chan(struct gw *gw, const struct wan_chan_open *co)
 	c->kind = co->kind <= LH_CHAN_OPAQUE ? (lh_channel_kind)co->kind : LH_CHAN_OPAQUE;
 	c->mf_id = co->mf_id;
 	c->stream_id = c->stream0 = co->stream_id;
-	c->state = CS_WAIT;
+	chan_set_state(c, CS_WAIT, "opened by the source gateway");
 	c->credit_sent = WAN_WINDOW_KIB_BYTES;
 	if (c->kind == LH_CHAN_MAIN && (c->rxparser = lh_parser_create()))
 		lh_parser_set_param(c->rxparser, LH_P_CHANNEL, LH_CHAN_MAIN);

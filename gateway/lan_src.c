@@ -57,7 +57,7 @@ void mig_src_accept(struct gw *gw, struct route *r, int fd, const char *peer)
 		close(fd);
 		return;
 	}
-	c->state = CS_CLASSIFY;
+	chan_set_state(c, CS_CLASSIFY, "accepted");
 	c->t_accept = ev_now(gw->loop);
 	c->rbuf = malloc(SRC_RBUF);
 	c->credit_limit = wan_peer_window(gw);
@@ -256,7 +256,7 @@ static int classify(struct chan *c, int force)
 			goto fail;
 		lh_parser_set_param(c->parser, LH_P_CHANNEL, LH_CHAN_MAIN);
 	}
-	c->state = CS_OPEN;
+	chan_set_state(c, CS_OPEN, "classified");
 	if (c->kind == LH_CHAN_MULTIFD)
 		log_info("migration out#%u: channel %u is multifd channel %u", m->id, c->idx, c->mf_id);
 	else

@@ -106,6 +106,8 @@ void mig_set_state(struct mig *m, enum mig_state s, const char *why);
 /* The one teardown for a migration that failed: resets its QEMU connections, tells the peer. */
 void mig_fail(struct mig *m, const char *reason, int tell_peer);
 struct chan *chan_new(struct mig *m, int fd);
+/* The only way a channel changes state: logs the transition (debug). */
+void chan_set_state(struct chan *c, enum chan_state s, const char *why);
 /* Event mask from the channel's state (read wanted, bytes to write). */
 void chan_update_io(struct chan *c);
 /* Resets (SO_LINGER 0) or closes the channel's socket. */

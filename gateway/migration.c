@@ -104,6 +104,20 @@ static void chan_io_cb(struct ev_loop *loop, ev_io *w, int revents)
 		dst_chan_io(c, revents);
 }
 
+static const char *const chan_state_names[] = {
+	[CS_CLASSIFY] = "classify", [CS_WAIT] = "wait", [CS_CONNECTING] = "connecting", [CS_OPEN] = "open",
+	[CS_CLOSED] = "closed",
+};
+
+void chan_set_state(struct chan *c, enum chan_state s, const char *why)
+{
+	if (c->state == s)
+		return;
+	log_debug("migration %s#%u: channel %u (%s) %s -> %s: %s", c->m->dir == MIG_OUT ? "out" : "in", c->m->id,
+		  c->idx, lh_channel_name(c->kind), chan_state_names[c->state], chan_state_names[s], why);
+	c->state = s;
+}
+
 struct chan *chan_new(struct mig *m, int fd)
 {
 	struct chan *c;
@@ -158,7 +172,7 @@ void chan_close_fd(struct chan *c, int reset)
 	}
 	close(c->fd);
 	c->fd = -1;
-	c->state = CS_CLOSED;
+	chan_set_state(c, CS_CLOSED, reset ? "reset" : "closed");
 }
 
 int chan_flush_out(struct chan *c)
