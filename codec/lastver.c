@@ -15,14 +15,15 @@ int lh_lastver_init(lh_lastver *lv, uint32_t nslots)
 	uint32_t n = 2;
 	while (n < nslots * 2u && n < (1u << 30))
 		n <<= 1;
-	lv->tab = calloc(n, sizeof(*lv->tab));
+	lv->tab = lh_big_zalloc((size_t)n * sizeof(*lv->tab));
 	lv->mask = n - 1;
 	return lv->tab ? 0 : -LH_E_NOMEM;
 }
 
 void lh_lastver_fini(lh_lastver *lv)
 {
-	free(lv->tab);
+	if (lv->tab)
+		lh_big_free(lv->tab, ((size_t)lv->mask + 1) * sizeof(*lv->tab));
 	lv->tab = NULL;
 }
 

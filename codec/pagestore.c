@@ -15,12 +15,9 @@ static uint32_t pow2_at_least(uint32_t n)
 	return p;
 }
 
-/*
- * Zeroed memory that is only committed when touched, in 2 MiB pages where
- * the kernel allows: the store fills slot by slot, and one fault per 2 MiB
- * instead of per 4 KiB is a visible share of encode and decode time.
- */
-static void *big_zalloc(size_t n)
+/* The store fills slot by slot: one fault per 2 MiB instead of per 4 KiB is a
+ * visible share of encode and decode time. */
+void *lh_big_zalloc(size_t n)
 {
 	void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (p == MAP_FAILED)
@@ -29,25 +26,38 @@ static void *big_zalloc(size_t n)
 	return p;
 }
 
+void lh_big_free(void *p, size_t n)
+{
+	if (p)
+		munmap(p, n);
+}
+
+static size_t meta_bytes(const lh_pagestore *st) { return (size_t)st->nslots * sizeof(*st->meta); }
+static size_t bucket_bytes(const lh_pagestore *st) { return ((size_t)st->bucket_mask + 1) * sizeof(uint32_t); }
+static size_t ftab_bytes(const lh_pagestore *st)
+{
+	return ((size_t)st->fmask + 1) * LH_SIM_FEATURES * sizeof(uint32_t);
+}
+
 int lh_store_init(lh_pagestore *st, uint32_t nslots, bool with_index)
 {
 	memset(st, 0, sizeof(*st));
 	st->nslots = nslots;
-	st->data = big_zalloc((size_t)nslots * LH_WAN_PAGE_SIZE);
+	st->data = lh_big_zalloc((size_t)nslots * LH_WAN_PAGE_SIZE);
 	if (!st->data)
 		goto nomem;
 	if (!with_index)
 		return 0;
 	uint32_t nb = pow2_at_least(nslots);
 	uint32_t nf = pow2_at_least(nslots) * 2;
-	st->meta = calloc(nslots, sizeof(*st->meta));
-	st->bucket = malloc((size_t)nb * sizeof(uint32_t));
-	st->ftab = calloc((size_t)nf * LH_SIM_FEATURES, sizeof(uint32_t));
-	if (!st->meta || !st->bucket || !st->ftab)
-		goto nomem;
-	memset(st->bucket, 0xFF, (size_t)nb * sizeof(uint32_t));
 	st->bucket_mask = nb - 1;
 	st->fmask = nf - 1;
+	st->meta = lh_big_zalloc(meta_bytes(st));
+	st->bucket = lh_big_zalloc(bucket_bytes(st));
+	st->ftab = lh_big_zalloc(ftab_bytes(st));
+	if (!st->meta || !st->bucket || !st->ftab)
+		goto nomem;
+	memset(st->bucket, 0xFF, bucket_bytes(st));
 	return 0;
 nomem:
 	lh_store_fini(st);
@@ -56,11 +66,10 @@ nomem:
 
 void lh_store_fini(lh_pagestore *st)
 {
-	if (st->data)
-		munmap(st->data, (size_t)st->nslots * LH_WAN_PAGE_SIZE);
-	free(st->meta);
-	free(st->bucket);
-	free(st->ftab);
+	lh_big_free(st->data, (size_t)st->nslots * LH_WAN_PAGE_SIZE);
+	lh_big_free(st->meta, meta_bytes(st));
+	lh_big_free(st->bucket, bucket_bytes(st));
+	lh_big_free(st->ftab, ftab_bytes(st));
 	memset(st, 0, sizeof(*st));
 }
 

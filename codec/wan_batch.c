@@ -11,7 +11,7 @@ int lh__batch_init(lh_wan_enc *e)
 {
 	enc_batch *b = &e->b;
 	b->ops = malloc(ENC_OPS_CAP);
-	e->zring = malloc(ENC_ZRING);
+	e->zring = lh_big_zalloc(ENC_ZRING);
 	b->z = e->zring;
 	b->r = malloc(LH_WAN_FRAME_RAW_MAX);
 	return b->ops && e->zring && b->r ? 0 : -LH_E_NOMEM;
@@ -20,7 +20,7 @@ int lh__batch_init(lh_wan_enc *e)
 void lh__batch_fini(lh_wan_enc *e)
 {
 	free(e->b.ops);
-	free(e->zring);
+	lh_big_free(e->zring, ENC_ZRING);
 	free(e->b.r);
 	free(e->q);
 }

@@ -69,7 +69,7 @@ lh_wan_dec *lh_wan_dec_create(void)
 	d->max_store_mb = 65536;
 	d->zframe_start = true;
 	d->dctx = ZSTD_createDCtx();
-	d->zring = malloc(DEC_ZRING);
+	d->zring = lh_big_zalloc(DEC_ZRING);
 	if (!d->dctx || !d->zring || ZSTD_isError(ZSTD_decompressBegin(d->dctx))) {
 		lh_wan_dec_free(d);
 		return NULL;
@@ -88,7 +88,7 @@ void lh_wan_dec_free(lh_wan_dec *d)
 	free(d->streams);
 	lh_store_fini(&d->st);
 	ZSTD_freeDCtx(d->dctx);
-	free(d->zring);
+	lh_big_free(d->zring, DEC_ZRING);
 	free(d);
 }
 
