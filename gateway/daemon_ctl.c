@@ -4,12 +4,26 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "gateway/audit.h"
 #include "gateway/control.h"
 #include "gateway/daemon.h"
 #include "gateway/log.h"
 #include "gateway/migration.h"
 #include "gateway/route.h"
 #include "gateway/wan_session.h"
+
+/* One audit record for an operator action. */
+static void audit_action(struct gw *gw, const char *event, const char *route, const char *detail)
+{
+	struct lh_jbuf *b;
+	if (!gw->audit || !(b = lh_audit_begin(gw->audit, event)))
+		return;
+	if (route)
+		lh_json_str(b, "route", route);
+	if (detail)
+		lh_json_str(b, "detail", detail);
+	lh_audit_commit(gw->audit);
+}
 
 int gw_reload(struct gw *gw, char *err, size_t errlen)
 {
@@ -33,6 +47,7 @@ int gw_reload(struct gw *gw, char *err, size_t errlen)
 	log_set_level(nc.log_level);
 	lh_config_free(&nc);
 	log_info("reload: routes re-read from %s", gw->config_path);
+	audit_action(gw, "reload", NULL, gw->config_path);
 	return 0;
 }
 
@@ -42,6 +57,7 @@ void gw_drain(struct gw *gw, const char *why)
 		return;
 	gw->draining = 1;
 	log_info("drain (%s): no new migrations; %u running", why, mig_count_active(gw));
+	audit_action(gw, "drain", NULL, why);
 	routes_stop_accepting(gw);
 }
 
@@ -116,6 +132,7 @@ static int cmd_migrate_add(void *ctx, const struct lh_json_req *req, struct lh_j
 		return lh_jbuf_fail(b, -EEXIST, "%s", err);
 	lh_json_str(b, "name", r->cfg.name);
 	lh_json_str(b, "uri", route_uri(r, uri, sizeof(uri)));
+	audit_action(gw, "route-add", r->cfg.name, to);
 	return 0;
 }
 
@@ -128,6 +145,7 @@ static int cmd_migrate_del(void *ctx, const struct lh_json_req *req, struct lh_j
 		return lh_jbuf_fail(b, -EINVAL, "migrate-del needs name");
 	if (!(r = route_find(gw, name)))
 		return lh_jbuf_fail(b, -ENOENT, "no route %s", name);
+	audit_action(gw, "route-del", name, NULL);
 	route_close(r, "removed through the control socket");
 	return 0;
 }
@@ -162,6 +180,8 @@ static const struct lh_control_cmd daemon_cmds[] = {
 int daemon_ctl_open(struct gw *gw)
 {
 	char err[300];
+	if (gw->cfg.audit_path[0] && !(gw->audit = lh_audit_open(gw->cfg.audit_path, err, sizeof(err))))
+		log_warnx("audit log %s: %s", gw->cfg.audit_path, err);
 	if (!gw->cfg.control_path[0])
 		return 0;
 	gw->ctl = lh_control_open(gw->loop, gw->cfg.control_path, daemon_cmds,

@@ -17,6 +17,7 @@ struct lh_control;
 struct lh_metrics;
 struct lh_metrics_http;
 struct lh_metric;
+struct lh_audit;
 
 /* Session-wide counters (metrics, status). */
 struct gw_stats {
@@ -50,6 +51,7 @@ struct gw {
 	struct lh_control *ctl;
 	struct lh_metrics *metrics;
 	struct lh_metrics_http *metrics_http;
+	struct lh_audit *audit;        /* NULL without [gateway] audit_log */
 	/* test-only fault injection (WAN-PROTOCOL.md), from the environment */
 	uint64_t test_corrupt_frame;
 	int test_kill_stream;

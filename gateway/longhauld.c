@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "gateway/audit.h"
 #include "gateway/daemon.h"
 #include "gateway/log.h"
 #include "gateway/migration.h"
@@ -175,6 +176,8 @@ int main(int argc, char **argv)
 		route_close(gw.routes, "exiting");
 	wan_stop(&gw, "daemon exiting");
 	mig_free_all(&gw);
+	if (gw.audit)
+		lh_audit_close(gw.audit, "exiting"); /* after the last migration-end record */
 	SSL_CTX_free(gw.ssl);
 	lh_config_free(&gw.cfg);
 	log_info("longhauld stopped");

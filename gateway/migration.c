@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "gateway/audit.h"
 #include "gateway/log.h"
 #include "gateway/mig_internal.h"
 #include "gateway/route.h"
@@ -57,6 +58,27 @@ void bbuf_free(struct bbuf *b)
 	memset(b, 0, sizeof(*b));
 }
 
+/* Audit trail record for a migration event (start, end); no-op without an audit log. */
+static void mig_audit(struct mig *m, const char *event)
+{
+	struct lh_jbuf *b;
+	if (!m->gw->audit || !(b = lh_audit_begin(m->gw->audit, event)))
+		return;
+	lh_json_uint(b, "migration", m->id);
+	lh_json_str(b, "direction", m->dir == MIG_OUT ? "out" : "in");
+	lh_json_str(b, "route", m->route);
+	lh_json_str(b, "destination", m->dest);
+	if (m->state == MS_DONE || m->state == MS_FAILED) {
+		lh_json_str(b, "result", m->state == MS_DONE ? "ok" : "failed");
+		if (m->why[0])
+			lh_json_str(b, "error", m->why);
+		lh_json_uint(b, "bytes_hypervisor", m->lan_bytes);
+		lh_json_uint(b, "bytes_wan", m->wan_bytes);
+		lh_json_double(b, "elapsed_s", m->t_end - m->t_start);
+	}
+	lh_audit_commit(m->gw->audit);
+}
+
 struct mig *mig_new(struct gw *gw, enum mig_dir dir, uint32_t id, const char *route, const char *dest)
 {
 	struct mig *m = calloc(1, sizeof(*m));
@@ -73,6 +95,7 @@ struct mig *mig_new(struct gw *gw, enum mig_dir dir, uint32_t id, const char *ro
 	gw->migs = m;
 	log_info("migration %s#%u (%s): started, destination %s", dir == MIG_OUT ? "out" : "in", id, route,
 		 dest);
+	mig_audit(m, "migration-start");
 	return m;
 }
 
@@ -91,6 +114,7 @@ void mig_set_state(struct mig *m, enum mig_state s, const char *why)
 			m->gw->st.migs_failed++;
 		if (m->r && m->r->cur == m)
 			m->r->cur = NULL;
+		mig_audit(m, "migration-end");
 	}
 }
 

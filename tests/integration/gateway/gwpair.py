@@ -50,7 +50,9 @@ class Gateway:
         self.ctl = os.path.join(workdir, name + ".sock")
         self.conf = os.path.join(workdir, name + ".conf")
         cert = cert or name
-        lines = ["[gateway]", "name = " + name, "control_socket = " + self.ctl, "log_level = " + log_level] + (
+        self.audit = os.path.join(workdir, name + ".audit")
+        lines = ["[gateway]", "name = " + name, "control_socket = " + self.ctl, "log_level = " + log_level,
+                 "audit_log = " + self.audit] + (
             ["metrics_listen = " + metrics] if metrics else []) + ["",
                  "[wan]", "streams = %d" % streams,
                  "cert = %s/%s.pem" % (certs, cert), "key = %s/%s.key" % (certs, cert),
