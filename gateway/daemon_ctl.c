@@ -92,6 +92,8 @@ static int cmd_status(void *ctx, const struct lh_json_req *req, struct lh_jbuf *
 		lh_json_str(b, "uri", route_uri(r, uri, sizeof(uri)));
 		lh_json_str(b, "to", lh_endpoint_fmt(&r->cfg.to, to, sizeof(to)));
 		lh_json_bool(b, "dynamic", r->dynamic);
+		lh_json_uint(b, "macs", r->cfg.n_macs);
+		lh_json_uint(b, "ips", r->cfg.n_ips);
 		lh_json_uint(b, "migrations", r->migrations);
 		lh_json_obj_end(b);
 	}
@@ -126,6 +128,20 @@ static int cmd_migrate_add(void *ctx, const struct lh_json_req *req, struct lh_j
 		return lh_jbuf_fail(b, -EINVAL, "to: %s", err);
 	if (lh_endpoint_parse(listen, false, &rc.listen, err, sizeof(err)) < 0)
 		return lh_jbuf_fail(b, -EINVAL, "listen: %s", err);
+	/* the guest's identity for the cutover (netstate) */
+	const char *list[LH_CFG_ROUTE_MAX_MACS > LH_CFG_ROUTE_MAX_IPS ? LH_CFG_ROUTE_MAX_MACS : LH_CFG_ROUTE_MAX_IPS];
+	int n = lh_req_strs(req, "macs", list, LH_CFG_ROUTE_MAX_MACS);
+	if (n == -EINVAL)
+		return lh_jbuf_fail(b, -EINVAL, "macs: an array of at most %d MAC addresses", LH_CFG_ROUTE_MAX_MACS);
+	for (int i = 0; i < n; i++, rc.n_macs++)
+		if (ns_mac_parse(list[i], rc.macs[i]) < 0)
+			return lh_jbuf_fail(b, -EINVAL, "macs: `%s' is not a MAC address", list[i]);
+	n = lh_req_strs(req, "ips", list, LH_CFG_ROUTE_MAX_IPS);
+	if (n == -EINVAL)
+		return lh_jbuf_fail(b, -EINVAL, "ips: an array of at most %d IP addresses", LH_CFG_ROUTE_MAX_IPS);
+	for (int i = 0; i < n; i++, rc.n_ips++)
+		if (ns_ip_parse(list[i], &rc.ips[i]) < 0)
+			return lh_jbuf_fail(b, -EINVAL, "ips: `%s' is not an IP address", list[i]);
 	if (gw->draining)
 		return lh_jbuf_fail(b, -EBUSY, "draining");
 	if (!(r = route_add(gw, &rc, 1, err, sizeof(err))))
