@@ -10,7 +10,8 @@ destinations tell channels apart by connection order only). The bytes read for c
 as soon as the destination connection is up. Each connection is pumped in both directions by its own
 threads, so one stalled channel never blocks another (the destination runs multifd in lock-step).
 
-Loopback or namespace use only. Also a CLI: python3 capture_relay.py --listen 127.0.0.1:0 --dest 127.0.0.1:P --out DIR
+Inside a test's own network namespace only (tests/lib/in-netns). Also a CLI:
+python3 capture_relay.py --listen 198.18.254.1:0 --dest 198.18.254.1:P --out DIR
 """
 import argparse
 import os
@@ -56,7 +57,7 @@ class Conn:
 
 
 class CaptureRelay:
-    def __init__(self, dest, out_dir, listen=("127.0.0.1", 0), connect_timeout=10.0, classify_timeout=30.0):
+    def __init__(self, dest, out_dir, listen=None, connect_timeout=10.0, classify_timeout=30.0):
         self.dest = dest
         self.out_dir = out_dir
         os.makedirs(out_dir, exist_ok=True)
@@ -64,7 +65,7 @@ class CaptureRelay:
         self.classify_timeout = classify_timeout
         self.lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.lsock.bind(listen)
+        self.lsock.bind(listen or (dest[0], 0))
         self.lsock.listen(16)
         self.port = self.lsock.getsockname()[1]
         self.conns = []
@@ -248,7 +249,7 @@ class CaptureRelay:
 
 def main():
     ap = argparse.ArgumentParser(description="Relay QEMU migration connections and tee each one to a file.")
-    ap.add_argument("--listen", default="127.0.0.1:0", help="HOST:PORT to listen on (port 0: pick one)")
+    ap.add_argument("--listen", default="198.18.254.1:0", help="HOST:PORT to listen on (port 0: pick one)")
     ap.add_argument("--dest", required=True, help="HOST:PORT of the destination QEMU's -incoming")
     ap.add_argument("--out", required=True, help="directory for main.bin, multifd-N.bin, ...")
     ap.add_argument("--timeout", type=float, default=600, help="exit after this many seconds")

@@ -9,7 +9,7 @@ or call Guest.stop()). Typical use:
                       lh={"mem": 64, "seed": 1}) as src:
         src.wait_serial(r"LH-READY", 60)
         src.qmp.set_capabilities({"multifd": True})
-        src.qmp.migrate("tcp:127.0.0.1:4444")
+        src.qmp.migrate(f"tcp:{lhqemu.TEST_HOST}:4444")
         src.qmp.wait_migration(120)
 """
 import ctypes
@@ -20,6 +20,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 
@@ -328,10 +329,22 @@ class Guest:
                 pass
 
 
-def free_tcp_port(host="127.0.0.1"):
+# Tests talk TCP only inside a network namespace of their own, on an address from 198.18.0.0/15
+# (tests/lib/in-netns sets LH_TEST_HOST). require_private_netns() re-runs a script there when it is not.
+TEST_HOST = os.environ.get("LH_TEST_HOST", "")
+IN_NETNS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "in-netns")
+
+
+def require_private_netns():
+    """Re-exec the running script under tests/lib/in-netns unless it already runs there."""
+    if not os.environ.get("LH_TEST_HOST"):
+        os.execv(IN_NETNS, [IN_NETNS, sys.executable] + sys.argv)
+
+
+def free_tcp_port(host=None):
     """An ephemeral port that was free a moment ago (prefer port 0 + asking the listener)."""
     with socket.socket() as s:
-        s.bind((host, 0))
+        s.bind((host or TEST_HOST, 0))
         return s.getsockname()[1]
 
 
@@ -364,10 +377,11 @@ def migration_summary(info):
     }
 
 
-def prepare_pair(src, dst, caps=None, params=None, dst_uri="tcp:127.0.0.1:0"):
+def prepare_pair(src, dst, caps=None, params=None, dst_uri=None):
     """Set the same capabilities (and multifd-channels) on both ends, the rest of params on the source,
     then start the destination listening. Returns the destination's TCP port (None for non-TCP URIs)."""
     params = dict(params or {})
+    dst_uri = dst_uri or f"tcp:{TEST_HOST}:0"
     src.qmp.set_capabilities(caps)
     if dst is not None:
         dst.qmp.set_capabilities(caps)
