@@ -301,7 +301,7 @@ static void gate_check(struct mig *m)
 		if (m->ch[i]->kind == LH_CHAN_MAIN)
 			mc = m->ch[i];
 	}
-	if (!mc || mc->segment == 0 || m->gate_open)
+	if (!mc || mc->segment == 0 || (mc->segment & WAN_SEG_UNGATED) || m->gate_open)
 		return;
 	m->gate_open = 1;
 	held = mc->held.len;
@@ -340,7 +340,7 @@ void mig_rx_frame(struct gw *gw, const lh_wan_frame_info *info, const uint8_t *d
 				return;
 			}
 		}
-		if (c->kind == LH_CHAN_MAIN && seg > 0 && !m->gate_open) {
+		if (c->kind == LH_CHAN_MAIN && seg > 0 && !(seg & WAN_SEG_UNGATED) && !m->gate_open) {
 			if (bbuf_add(&c->held, data, n) < 0) {
 				mig_fail(m, "out of memory holding the stream end", 1);
 				return;

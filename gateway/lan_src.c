@@ -111,6 +111,7 @@ static int main_event_cb(void *opaque, const lh_event *ev)
 		fx->err = r;
 		return 1;
 	}
+	c->covered += ev->raw_len;
 	return 0;
 }
 
@@ -267,6 +268,40 @@ fail:
 	return -1;
 }
 
+/*
+ * Main's parser gave up (a stream it cannot follow): the bytes it already
+ * handed on stay in their segment, which ends here; the rest of the channel
+ * travels as plain bytes in a new segment. Before the EOF cut that segment is
+ * marked ungated: nobody can find the EOF in it, so holding it back would
+ * stall the migration. The migration then runs without an integrity gate.
+ */
+static int parser_fallback(struct chan *c, int err)
+{
+	struct mig *m = c->m;
+	struct gw *gw = m->gw;
+	const lh_parse_error *pe = lh_parser_error(c->parser);
+	uint16_t seg = (uint16_t)((c->segment & ~WAN_SEG_UNGATED) + 1);
+	lh_wan_stats st;
+
+	log_warnx("migration out#%u (%s): main channel: parser gave up at offset %llu (%s: %s); the rest travels as "
+		  "plain bytes%s", m->id, m->route, (unsigned long long)pe->offset, lh_err_name(err), pe->detail,
+		  c->segment ? "" : ", WITHOUT the integrity gate");
+	if (lh_wan_enc_end(wan_encoder(gw), c->stream_id, &st) == 0)
+		add_stats(m, &st);
+	if (!c->segment)
+		seg |= WAN_SEG_UNGATED;
+	if (open_segment(c, seg, LH_CHAN_OPAQUE) < 0 ||
+	    enc_feed_all(gw, c->stream_id, c->pend.p + c->pend.off, c->pend.len) < 0) {
+		mig_fail(m, "cannot continue the main channel as plain bytes", 1);
+		return -1;
+	}
+	c->covered += c->pend.len;
+	bbuf_free(&c->pend);
+	lh_parser_free(c->parser);
+	c->parser = NULL;
+	return 0;
+}
+
 /* Pushes buffered bytes into the encoder within the channel's credit. 0, or -1 when failed. */
 static int push(struct chan *c)
 {
@@ -281,9 +316,29 @@ static int push(struct chan *c)
 		return 0;
 	if (c->parser) {
 		struct feed_ctx fx = { .c = c };
+		uint64_t before = c->covered, old_fed = c->fed;
 		int r = lh_parser_feed(c->parser, c->rbuf, n, main_event_cb, &fx);
 		if (m->state == MS_FAILED || !gw->sess)
 			return -1;
+		c->fed += n;
+		/* keep the bytes the parser holds but has not handed on: [covered, fed) */
+		int kept;
+		if (c->covered >= old_fed) {
+			bbuf_eat(&c->pend, c->pend.len);
+			kept = bbuf_add(&c->pend, c->rbuf + (c->covered - old_fed), (size_t)(c->fed - c->covered));
+		} else {
+			bbuf_eat(&c->pend, (size_t)(c->covered - before));
+			kept = bbuf_add(&c->pend, c->rbuf, n);
+		}
+		if (kept < 0) {
+			mig_fail(m, "out of memory keeping the parser's look-ahead", 1);
+			return -1;
+		}
+		if (r < 0 && fx.err >= 0) {
+			if (parser_fallback(c, r) < 0)
+				return -1;
+			r = 0;
+		}
 		if (r < 0 || fx.err < 0) {
 			const lh_parse_error *pe = lh_parser_error(c->parser);
 			snprintf(why, sizeof(why), "main channel: %s at offset %llu: %s",

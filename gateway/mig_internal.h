@@ -68,6 +68,8 @@ struct chan {
 	int blocked;
 	int seg_ended;          /* current segment ended at the cut; the next bytes open a new one */
 	lh_parser *parser;      /* main: finds the EOF byte */
+	uint64_t fed, covered;  /* main: bytes given to the parser / handed on in its events */
+	struct bbuf pend;       /* main: bytes [covered, fed), still inside the parser (for a fallback) */
 	/* destination side */
 	uint32_t stream0;       /* codec stream of segment 0 */
 	int seg0_ok;            /* segment 0 END verified */

@@ -319,6 +319,7 @@ static void mig_free(struct mig *m)
 		bbuf_free(&c->out);
 		bbuf_free(&c->held);
 		free(c->rbuf);
+		bbuf_free(&c->pend);
 		lh_parser_free(c->parser);
 		lh_parser_free(c->rxparser);
 		free(c);

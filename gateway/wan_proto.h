@@ -71,6 +71,9 @@ struct wan_msg {
 };
 
 #define WAN_CHAN_ALL 0xffff
+/* CHANNEL_OPEN segment flag: main's parser gave up before the EOF; this segment is plain bytes, never held
+ * by the integrity gate (the gate cannot find the EOF in a stream nobody can parse). */
+#define WAN_SEG_UNGATED 0x8000
 
 /* Payload encoders: write into out (cap >= 600 for all but RETURN_DATA), return the length. */
 size_t wan_enc_hello(uint8_t *out, const struct wan_hello *h);
