@@ -213,6 +213,9 @@ static void dst_new_chan(struct gw *gw, const struct wan_chan_open *co)
 			return;
 		c->stream_id = co->stream_id;
 		c->segment = co->segment;
+		if (co->segment & WAN_SEG_UNGATED)
+			log_warnx("migration in#%u (%s): the source gateway could not parse the main channel; it arrives as "
+				  "plain bytes WITHOUT the integrity gate", m->id, m->route);
 		return;
 	}
 	if (chan_by_idx(m, co->chan) || !(c = chan_new(m, -1))) {
