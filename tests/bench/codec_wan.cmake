@@ -11,7 +11,8 @@ set_tests_properties(wan_captures PROPERTIES
 	FIXTURES_SETUP wan_captures FIXTURES_REQUIRED guest RESOURCE_LOCK qemu_guest LABELS bench TIMEOUT 900)
 
 add_test(NAME bench_wan
-	COMMAND Python3::Interpreter ${LH_TESTS_DIR}/bench/codec_wan/run-bench
+	COMMAND ${LH_TESTS_DIR}/bench/record ${CMAKE_BINARY_DIR}/bench-results bench_wan
+		${Python3_EXECUTABLE} ${LH_TESTS_DIR}/bench/codec_wan/run-bench
 		--bench $<TARGET_FILE:bench_wan> --lhcodec $<TARGET_FILE:lhcodec> ${LH_WAN_CAPTURES})
 set_tests_properties(bench_wan PROPERTIES LABELS bench TIMEOUT 900 FIXTURES_REQUIRED wan_captures)
 
