@@ -393,8 +393,8 @@ static int fall_back(lh_wan_enc *e, enc_stream *s)
 	s->state = ES_PASSTHRU;
 	s->stats.parse_fallbacks++;
 	e->stats.parse_fallbacks++;
-	if ((r = lh__batch_lit(e, s, s->pend + s->pend_len - left, left)) < 0)
-		return r;
+	if (left > 0 && (r = lh__batch_lit(e, s, s->pend + s->pend_len - left, left)) < 0)
+		return r; /* (left == 0 may come with no pend buffer at all) */
 	s->emitted += left;
 	s->pend_len = 0;
 	return 0;
