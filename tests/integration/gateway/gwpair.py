@@ -13,6 +13,17 @@ import subprocess
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+IN_NETNS = os.path.join(HERE, "..", "..", "lib", "in-netns")
+# Loopback pairs run only inside a network namespace of their own, on an address from 198.18.0.0/15
+# (tests/lib/in-netns sets LH_TEST_HOST); require_private_netns() re-runs a script there.
+HOST = os.environ.get("LH_TEST_HOST", "")
+
+
+def require_private_netns():
+    """Re-exec the running script under tests/lib/in-netns unless it already runs there."""
+    if not os.environ.get("LH_TEST_HOST"):
+        import sys
+        os.execv(IN_NETNS, [IN_NETNS, sys.executable] + sys.argv)
 
 
 def _die_with_parent():
@@ -23,9 +34,9 @@ def _die_with_parent():
         pass
 
 
-def free_port(host="127.0.0.1"):
+def free_port(host=None):
     s = socket.socket()
-    s.bind((host, 0))
+    s.bind((host or HOST, 0))
     port = s.getsockname()[1]
     s.close()
     return port
