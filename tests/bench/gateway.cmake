@@ -2,9 +2,9 @@
 # Gateway benchmark: direct QEMU vs through the longhauld pair on the wan-lab (1 Gbit/s, 100 ms, 0.1 % loss;
 # direct capped at 3 minutes and reported as a bound), plus loopback throughput with incompressible bytes.
 # Prints a table; it measures and does not fail on a missed target.
-find_package(Python3 REQUIRED COMPONENTS Interpreter)
 add_test(NAME bench_gateway
-	COMMAND Python3::Interpreter ${LH_TESTS_DIR}/bench/gateway/bench-gateway
+	COMMAND ${LH_TESTS_DIR}/bench/record ${CMAKE_BINARY_DIR}/bench-results bench_gateway
+		${Python3_EXECUTABLE} ${LH_TESTS_DIR}/bench/gateway/bench-gateway
 		--longhauld $<TARGET_FILE:longhauld> --wan-lab ${PROJECT_SOURCE_DIR}/netem-scripts/wan-lab
 		--guest-dir ${CMAKE_BINARY_DIR}/guest --direct-cap 180)
 set_tests_properties(bench_gateway PROPERTIES
