@@ -240,11 +240,7 @@ static int top_section(lh_parser *p, const uint8_t *b, size_t n, size_t *used)
 		return r;
 	*used = len;
 	p->cur_section_id = ev.u.section.section_id;
-	p->cur_section_type = type;
-	p->cur_section_is_ram = is_ram;
 	if (is_ram && !p->tail) {
-		p->ram_section_id = ev.u.section.section_id;
-		p->have_ram_section = true;
 		p->state = ST_RAM_RECORD;
 	} else {
 		/* Device state has no length prefix: from here on, only re-sync by footer. */

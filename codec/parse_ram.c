@@ -67,11 +67,8 @@ int lh__st_ram_record(lh_parser *p, const uint8_t *b, size_t n, size_t *used)
 		if ((r = lh__emit(p, &ev)) < 0)
 			return r;
 		*used = 8;
-		if (p->chan != LH_CHAN_PREEMPT) {
-			if (p->cur_section_type == LH_SEC_END && p->cur_section_is_ram)
-				p->ram_ended = true;
+		if (p->chan != LH_CHAN_PREEMPT)
 			p->state = ST_SECTION_FOOTER;
-		}
 		return 0;
 	case LH_RAM_MULTIFD_FLUSH:
 		ev.type = LH_EV_RAM_MULTIFD_FLUSH;

@@ -11,7 +11,6 @@
 #define LH_CARRY_CAP (128 * 1024 + 1024)
 #define LH_MAX_BLOCKS 512
 #define LH_MAX_SECTIONS 2048
-#define LH_TAIL_LOOKAHEAD 280 /* footer(5) + longest next section header(1+4+1+255+8) */
 #define LH_MF_MAX_PAGES 512   /* 512 KiB packet / 1 KiB pages */
 
 /* Where the parser is; each state has one handler. */
@@ -61,12 +60,8 @@ struct lh_parser {
 	bool ignore_shared;
 	uint64_t postcopy_pagesize_summary;
 	uint32_t cur_section_id;    /* section whose payload we are in */
-	uint8_t cur_section_type;
-	bool cur_section_is_ram;
 	lh_section_info sections[LH_MAX_SECTIONS];
 	uint32_t n_sections;
-	uint32_t ram_section_id;
-	bool have_ram_section, ram_ended;
 
 	/* RAM */
 	lh_ramblock *blocks;        /* LH_MAX_BLOCKS entries */
