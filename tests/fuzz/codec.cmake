@@ -14,4 +14,11 @@ if(LH_HAVE_LIBFUZZER)
 		COMMAND fuzz_parser -max_total_time=60 -timeout=10 -rss_limit_mb=1024 -max_len=300000
 			-print_final_stats=1 ${corpus} ${seeds})
 	set_tests_properties(fuzz_parser PROPERTIES LABELS fuzz TIMEOUT 180 FIXTURES_REQUIRED parser_seeds)
+
+	# Return-path scanner (gateway: destination's SHUT); no seeds needed, the format is 4-byte headers.
+	add_executable(fuzz_rp ${LH_TESTS_DIR}/fuzz/codec/fuzz_rp.c)
+	target_link_libraries(fuzz_rp PRIVATE lhcodec_fuzzlib)
+	target_link_options(fuzz_rp PRIVATE -fsanitize=fuzzer)
+	add_test(NAME fuzz_rp COMMAND fuzz_rp -max_total_time=15 -max_len=512 -print_final_stats=1)
+	set_tests_properties(fuzz_rp PROPERTIES LABELS fuzz TIMEOUT 60)
 endif()

@@ -11,3 +11,9 @@ set_tests_properties(codec_parser_vectors PROPERTIES LABELS unit TIMEOUT 300)
 
 add_executable(lh_gen_vectors ${LH_TESTS_DIR}/unit/codec/gen_vectors.c)
 target_link_libraries(lh_gen_vectors PRIVATE lh_test_vectors)
+
+# Return-path scanner (the gateway's "destination accepted" signal): real byte sequences, every split.
+add_executable(test_rp ${LH_TESTS_DIR}/unit/codec/test_rp.c)
+target_link_libraries(test_rp PRIVATE lhcodec_lib)
+add_test(NAME codec_rp_scanner COMMAND test_rp)
+set_tests_properties(codec_rp_scanner PROPERTIES LABELS unit TIMEOUT 60)
