@@ -472,8 +472,15 @@ static void cfg_route_key(struct lh_config_parser *p, const char *key, const cha
 			cfg_error(p, p->line, "route %s: more than %d ips", r->name, LH_CFG_ROUTE_MAX_IPS);
 		else
 			r->ips[r->n_ips++] = ip;
+	} else if (strcmp(key, "segment") == 0) {
+		if (r->segment[0])
+			cfg_error(p, p->line, "route %s: segment given twice", r->name);
+		else if (strlen(val) >= sizeof(r->segment))
+			cfg_error(p, p->line, "route %s: segment: name longer than %zu", r->name, sizeof(r->segment) - 1);
+		else
+			snprintf(r->segment, sizeof(r->segment), "%s", val);
 	} else {
-		cfg_error(p, p->line, "route %s: unknown key `%s' (listen, to, mac, ip)", r->name, key);
+		cfg_error(p, p->line, "route %s: unknown key `%s' (listen, to, mac, ip, segment)", r->name, key);
 	}
 }
 
@@ -604,6 +611,8 @@ int lh_config_parse_finish(struct lh_config_parser *p)
 		    endpoint_same(&r->listen, &cfg->metrics_listen))
 			cfg_error(p, r->line, "route %s: listen %s is already used by [wan] or metrics",
 				  r->name, lh_endpoint_fmt(&r->listen, a, sizeof(a)));
+		if (r->segment[0] && !lh_config_segment(cfg, r->segment))
+			cfg_error(p, r->line, "route %s: segment %s is not defined", r->name, r->segment);
 	}
 	if (endpoint_same(&cfg->wan.listen, &cfg->metrics_listen))
 		cfg_error(p, p->sec_seen[0], "metrics_listen equals wan.listen");
@@ -611,6 +620,11 @@ int lh_config_parse_finish(struct lh_config_parser *p)
 		struct ns_err e = { 0 };
 		if (ns_segment_cfg_check(&cfg->segments[i], &e) < 0)
 			cfg_error(p, p->seg_line[i], "%s", e.msg);
+		/* the peer names a migration's segment by VNI (WAN-PROTOCOL.md, MIGRATION_OPEN) */
+		for (size_t j = 0; j < i; j++)
+			if (cfg->segments[j].vni && cfg->segments[j].vni == cfg->segments[i].vni)
+				cfg_error(p, p->seg_line[i], "segment %s: vni %u is also segment %s's",
+					  cfg->segments[i].name, cfg->segments[i].vni, cfg->segments[j].name);
 	}
 	return p->errs->n ? -EINVAL : 0;
 }
@@ -627,6 +641,29 @@ static void cfg_check_files(struct lh_config_parser *p)
 			cfg_error(p, p->seen[i], "%s.%s: %s: %s", section_names[o->sec], o->key, path,
 				  strerror(errno));
 	}
+}
+
+const struct ns_segment_cfg *lh_config_segment(const struct lh_config *cfg, const char *name)
+{
+	for (size_t i = 0; i < cfg->n_segments; i++)
+		if (strcmp(cfg->segments[i].name, name) == 0)
+			return &cfg->segments[i];
+	return NULL;
+}
+
+const struct ns_segment_cfg *lh_config_route_segment(const struct lh_config *cfg, const struct lh_route_cfg *r)
+{
+	if (r->segment[0])
+		return lh_config_segment(cfg, r->segment);
+	return cfg->n_segments == 1 ? &cfg->segments[0] : NULL;
+}
+
+const struct ns_segment_cfg *lh_config_segment_by_vni(const struct lh_config *cfg, uint32_t vni)
+{
+	for (size_t i = 0; i < cfg->n_segments; i++)
+		if (cfg->segments[i].vni == vni)
+			return &cfg->segments[i];
+	return NULL;
 }
 
 int lh_config_load(const char *path, struct lh_config *cfg, struct lh_config_errors *errs)

@@ -22,6 +22,7 @@ static void route_json(const struct lh_route_cfg *r, struct lh_jbuf *b)
 	for (unsigned i = 0; i < r->n_ips; i++)
 		lh_json_str(b, NULL, ns_ip_fmt(&r->ips[i], buf, sizeof(buf)));
 	lh_json_arr_end(b);
+	lh_json_str(b, "segment", r->segment);
 	lh_json_obj_end(b);
 }
 
@@ -40,6 +41,10 @@ static void segment_json(const struct ns_segment_cfg *s, struct lh_jbuf *b)
 	for (unsigned i = 0; i < s->n_remotes; i++)
 		lh_json_str(b, NULL, ns_ip_fmt(&s->remotes[i], buf, sizeof(buf)));
 	lh_json_arr_end(b);
+	char rounds[NS_ANNOUNCE_MAX_ROUNDS * 8];
+	lh_json_str(b, "announce_rounds", ns_segment_rounds_fmt(s, rounds, sizeof(rounds)));
+	lh_json_str(b, "gateway_ip", s->announce_gateway ? ns_ip_fmt(&s->gateway_ip, buf, sizeof(buf)) : "");
+	lh_json_str(b, "gateway_mac", s->announce_gateway ? ns_mac_fmt(s->gateway_mac, buf) : "");
 	lh_json_obj_end(b);
 }
 
@@ -109,6 +114,8 @@ void lh_config_write_ini(const struct lh_config *cfg, FILE *out)
 			fprintf(out, "mac = %s\n", ns_mac_fmt(r->macs[m], buf));
 		for (unsigned m = 0; m < r->n_ips; m++)
 			fprintf(out, "ip = %s\n", ns_ip_fmt(&r->ips[m], buf, sizeof(buf)));
+		if (r->segment[0])
+			fprintf(out, "segment = %s\n", r->segment);
 	}
 	for (size_t i = 0; i < cfg->n_segments; i++) {
 		const struct ns_segment_cfg *s = &cfg->segments[i];
@@ -119,6 +126,12 @@ void lh_config_write_ini(const struct lh_config *cfg, FILE *out)
 			ns_ip_fmt(&s->local, buf, sizeof(buf)), s->port);
 		for (unsigned m = 0; m < s->n_remotes; m++)
 			fprintf(out, "remote = %s\n", ns_ip_fmt(&s->remotes[m], buf, sizeof(buf)));
+		char rounds[NS_ANNOUNCE_MAX_ROUNDS * 8];
+		fprintf(out, "announce_rounds = %s\n", ns_segment_rounds_fmt(s, rounds, sizeof(rounds)));
+		if (s->announce_gateway) {
+			fprintf(out, "gateway_ip = %s\n", ns_ip_fmt(&s->gateway_ip, buf, sizeof(buf)));
+			fprintf(out, "gateway_mac = %s\n", ns_mac_fmt(s->gateway_mac, buf));
+		}
 	}
 }
 
@@ -133,7 +146,10 @@ static bool segment_equal(const struct ns_segment_cfg *a, const struct ns_segmen
 {
 	if (strcmp(a->name, b->name) || strcmp(a->bridge, b->bridge) || strcmp(a->dev, b->dev) ||
 	    a->vni != b->vni || a->port != b->port || !ns_ip_equal(&a->local, &b->local) ||
-	    a->n_remotes != b->n_remotes)
+	    a->n_remotes != b->n_remotes || a->n_rounds != b->n_rounds ||
+	    memcmp(a->rounds_ms, b->rounds_ms, sizeof(a->rounds_ms)) ||
+	    a->announce_gateway != b->announce_gateway || !ns_ip_equal(&a->gateway_ip, &b->gateway_ip) ||
+	    memcmp(a->gateway_mac, b->gateway_mac, NS_MAC_LEN))
 		return false;
 	for (unsigned i = 0; i < a->n_remotes; i++)
 		if (!ns_ip_equal(&a->remotes[i], &b->remotes[i]))

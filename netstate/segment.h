@@ -3,6 +3,7 @@
 #ifndef NETSTATE_SEGMENT_H
 #define NETSTATE_SEGMENT_H
 
+#include "netstate/announce.h"
 #include "netstate/common.h"
 
 struct ns_nl;
@@ -22,18 +23,32 @@ struct ns_segment_cfg {
 	uint16_t port;         /* UDP port, default 4789 */
 	struct ns_ip remotes[NS_SEGMENT_MAX_REMOTES];
 	unsigned n_remotes;
+	/* cutover policy for guests on this segment (announce.h) */
+	unsigned rounds_ms[NS_ANNOUNCE_MAX_ROUNDS]; /* default 0, 50, 200, 450, 800 */
+	unsigned n_rounds;
+	bool announce_gateway;        /* gateway_ip and gateway_mac both set */
+	struct ns_ip gateway_ip;      /* the segment's IPv4 default gateway */
+	uint8_t gateway_mac[NS_MAC_LEN];
 };
 
 void ns_segment_cfg_init(struct ns_segment_cfg *c, const char *name);
 /*
  * Applies one `key = value` line of a [segment NAME] section. Keys: bridge,
- * vni, local, port, remote (repeatable), device. Returns 0 or -EINVAL with a
+ * vni, local, port, remote (repeatable), device, and the cutover policy:
+ * announce_rounds ("0,50,200,450,800"), gateway_ip + gateway_mac (a GARP for
+ * the default gateway towards the guest). Returns 0 or -EINVAL with a
  * message naming the key and value.
  */
 int ns_segment_cfg_set(struct ns_segment_cfg *c, const char *key, const char *value,
 		       struct ns_err *err);
-/* Checks completeness (bridge, vni, local, >= 1 remote, same families) and fills defaults. */
+/* Checks completeness (bridge, vni, local, >= 1 remote, same families, gateway_ip and
+ * gateway_mac both or neither) and fills defaults. */
 int ns_segment_cfg_check(struct ns_segment_cfg *c, struct ns_err *err);
+/* "0,50,200" of rounds_ms (buf >= 16 * 6). */
+const char *ns_segment_rounds_fmt(const struct ns_segment_cfg *c, char *buf, size_t len);
+/* The announcement plan of a guest on this segment: its identity, rounds and gateway GARP. */
+void ns_segment_plan(const struct ns_segment_cfg *c, const struct ns_guest *g,
+		     struct ns_announce_plan *out);
 
 /*
  * Makes the segment exist: VXLAN device (learning off, no default remote)

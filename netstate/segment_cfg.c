@@ -3,6 +3,7 @@
 #include "netstate/segment.h"
 
 #include <errno.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,10 @@ void ns_segment_cfg_init(struct ns_segment_cfg *c, const char *name)
 	memset(c, 0, sizeof(*c));
 	snprintf(c->name, sizeof(c->name), "%s", name ? name : "");
 	c->port = NS_VXLAN_DEFAULT_PORT;
+	struct ns_announce_plan plan;
+	ns_announce_plan_init(&plan);
+	memcpy(c->rounds_ms, plan.rounds_ms, sizeof(c->rounds_ms));
+	c->n_rounds = plan.n_rounds;
 }
 
 static bool parse_uint(const char *s, unsigned long max, unsigned long *out)
@@ -87,7 +92,32 @@ int ns_segment_cfg_set(struct ns_segment_cfg *c, const char *key, const char *va
 		c->remotes[c->n_remotes++] = ip;
 		return 0;
 	}
-	return ns_fail(err, -EINVAL, "segment %s: unknown key `%s'", c->name, key);
+	if (strcmp(key, "announce_rounds") == 0) {
+		struct ns_announce_plan plan;
+		struct ns_err e = { 0 };
+
+		memset(&plan, 0, sizeof(plan)); /* rounds past n_rounds compare equal */
+		if (ns_rounds_parse(value, &plan, &e) < 0)
+			return ns_fail(err, -EINVAL, "segment %s: announce_%s", c->name, e.msg);
+		memcpy(c->rounds_ms, plan.rounds_ms, sizeof(c->rounds_ms));
+		c->n_rounds = plan.n_rounds;
+		return 0;
+	}
+	if (strcmp(key, "gateway_ip") == 0) {
+		if (ns_ip_parse(value, &c->gateway_ip) < 0 || c->gateway_ip.family != AF_INET)
+			return ns_fail(err, -EINVAL, "segment %s: gateway_ip: `%s' is not an IPv4 address",
+				       c->name, value);
+		return 0;
+	}
+	if (strcmp(key, "gateway_mac") == 0) {
+		if (ns_mac_parse(value, c->gateway_mac) < 0 || (c->gateway_mac[0] & 1) ||
+		    !memcmp(c->gateway_mac, "\0\0\0\0\0\0", NS_MAC_LEN))
+			return ns_fail(err, -EINVAL, "segment %s: gateway_mac: `%s' is not a unicast MAC address",
+				       c->name, value);
+		return 0;
+	}
+	return ns_fail(err, -EINVAL, "segment %s: unknown key `%s' (bridge, vni, local, remote, port, device, "
+		       "announce_rounds, gateway_ip, gateway_mac)", c->name, key);
 }
 
 int ns_segment_cfg_check(struct ns_segment_cfg *c, struct ns_err *err)
@@ -109,7 +139,40 @@ int ns_segment_cfg_check(struct ns_segment_cfg *c, struct ns_err *err)
 			return ns_fail(err, -EINVAL, "segment %s: remote #%u equals local",
 				       c->name, i + 1);
 	}
+	bool gw_mac = memcmp(c->gateway_mac, "\0\0\0\0\0\0", NS_MAC_LEN) != 0;
+	if (gw_mac != (c->gateway_ip.family != 0))
+		return ns_fail(err, -EINVAL, "segment %s: gateway_ip and gateway_mac go together",
+			       c->name);
+	c->announce_gateway = gw_mac;
 	if (!c->dev[0])
 		snprintf(c->dev, sizeof(c->dev), "lhvx%u", c->vni);
 	return 0;
+}
+
+const char *ns_segment_rounds_fmt(const struct ns_segment_cfg *c, char *buf, size_t len)
+{
+	size_t used = 0;
+
+	buf[0] = 0;
+	for (unsigned i = 0; i < c->n_rounds && used < len; i++) {
+		int n = snprintf(buf + used, len - used, "%s%u", i ? "," : "", c->rounds_ms[i]);
+		if (n < 0)
+			break;
+		used += (size_t)n;
+	}
+	return buf;
+}
+
+void ns_segment_plan(const struct ns_segment_cfg *c, const struct ns_guest *g,
+		     struct ns_announce_plan *out)
+{
+	ns_announce_plan_init(out);
+	out->guest = *g;
+	if (c->n_rounds) {
+		memcpy(out->rounds_ms, c->rounds_ms, sizeof(out->rounds_ms));
+		out->n_rounds = c->n_rounds;
+	}
+	out->gateway = c->announce_gateway;
+	out->gateway_ip = c->gateway_ip;
+	memcpy(out->gateway_mac, c->gateway_mac, NS_MAC_LEN);
 }

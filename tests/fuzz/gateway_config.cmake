@@ -4,7 +4,8 @@
 if(LH_HAVE_LIBFUZZER)
 	set(gw_dir ${PROJECT_SOURCE_DIR}/gateway)
 	set(gw_fuzz_config_src ${gw_dir}/config.c ${gw_dir}/config_show.c ${gw_dir}/json.c ${gw_dir}/log.c
-		${PROJECT_SOURCE_DIR}/netstate/common.c ${PROJECT_SOURCE_DIR}/netstate/segment_cfg.c)
+		${PROJECT_SOURCE_DIR}/netstate/common.c ${PROJECT_SOURCE_DIR}/netstate/segment_cfg.c
+		${PROJECT_SOURCE_DIR}/netstate/announce_sched.c ${PROJECT_SOURCE_DIR}/netstate/announce_frames.c)
 	set(gw_fuzz_request_src ${gw_dir}/control.c ${gw_dir}/json.c ${gw_dir}/log.c)
 	set(gw_fuzz_http_src ${gw_dir}/json.c ${gw_dir}/log.c)
 	foreach(f config request http)

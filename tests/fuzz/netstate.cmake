@@ -5,7 +5,7 @@ if(LH_HAVE_LIBFUZZER)
 	set(ns_dir ${PROJECT_SOURCE_DIR}/netstate)
 	set(ns_fuzz_learn_src ${ns_dir}/learn.c ${ns_dir}/common.c)
 	set(ns_fuzz_nlparse_src ${ns_dir}/nlparse.c ${ns_dir}/common.c)
-	set(ns_fuzz_segcfg_src ${ns_dir}/segment_cfg.c ${ns_dir}/common.c)
+	set(ns_fuzz_segcfg_src ${ns_dir}/segment_cfg.c ${ns_dir}/common.c ${ns_dir}/announce_sched.c ${ns_dir}/announce_frames.c)
 	foreach(f learn nlparse segcfg)
 		add_executable(fuzz_netstate_${f} ${LH_TESTS_DIR}/fuzz/netstate/fuzz_${f}.c
 			${ns_fuzz_${f}_src})

@@ -219,7 +219,7 @@ static const struct bad_case bad[] = {
 	{ WAN_OK "[route r]\nmac = 01:00:5e:00:00:01\n", "mac: `01:00:5e:00:00:01' is not a unicast MAC" },
 	{ WAN_OK "[route r]\nmac = 52:54:00\n", "is not a unicast MAC" },
 	{ WAN_OK "[route r]\nip = 300.1.1.1\n", "ip: `300.1.1.1' is not an IP address" },
-	{ WAN_OK "[route r]\nport = 1\n", "route r: unknown key `port' (listen, to, mac, ip)" },
+	{ WAN_OK "[route r]\nport = 1\n", "route r: unknown key `port' (listen, to, mac, ip, segment)" },
 	{ WAN_OK "[route a]\nlisten = 198.18.0.9:1\nto = h:1\n[route b]\nlisten = 198.18.0.9:1\nto = h:2\n",
 	  "t.conf:10: route b: listen 198.18.0.9:1 is also route a's" },
 	{ WAN_OK "[route a]\nlisten = 198.18.0.1:7000\nto = h:1\n", "is already used by [wan] or metrics" },
@@ -228,6 +228,13 @@ static const struct bad_case bad[] = {
 	{ WAN_OK "[segment s]\nbridge = br0\nvni = 1\nlocal = 198.18.0.1\nremote = 198.18.0.2\n[segment s]\n",
 	  "segment s already defined at line 7" },
 	{ WAN_OK "[segment averyveryveryverylongsegmentname]\n", "at most 31" },
+#define SEG_OK "bridge = br0\nvni = 7\nlocal = 198.18.0.1\nremote = 198.18.0.2\n"
+	{ WAN_OK "[segment s]\n" SEG_OK "announce_rounds = 0,50,20\n", "segment s: announce_rounds: `0,50,20': offsets must not decrease" },
+	{ WAN_OK "[segment s]\n" SEG_OK "gateway_ip = 2001:db8::1\n", "gateway_ip: `2001:db8::1' is not an IPv4 address" },
+	{ WAN_OK "[segment s]\n" SEG_OK "gateway_ip = 198.18.0.254\n", "t.conf:7: segment s: gateway_ip and gateway_mac go together" },
+	{ WAN_OK "[segment s]\n" SEG_OK "gateway_mac = ff:ff:ff:ff:ff:ff\n", "gateway_mac: `ff:ff:ff:ff:ff:ff' is not a unicast MAC" },
+	{ WAN_OK "[segment s]\n" SEG_OK "[segment t]\n" SEG_OK, "t.conf:12: segment t: vni 7 is also segment s's" },
+	{ WAN_OK "[route r]\nlisten = 198.18.0.9:1\nto = h:1\nsegment = lan\n", "t.conf:7: route r: segment lan is not defined" },
 };
 
 static void test_errors(void)
