@@ -3,6 +3,7 @@
 #include "gateway/wan_proto.h"
 
 #include <errno.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -120,13 +121,80 @@ size_t wan_enc_credit(uint8_t *out, uint32_t mig, uint16_t chan, uint64_t limit)
 	return 16;
 }
 
-size_t wan_enc_mopen(uint8_t *out, uint32_t mig, const char *route, const char *dest)
+size_t wan_enc_mopen(uint8_t *out, const struct wan_mopen *mo)
 {
+	const struct ns_guest *g = &mo->guest;
 	size_t n = 4;
-	put32(out, mig);
-	n += put_str8(out + n, route);
-	n += put_str8(out + n, dest);
+
+	put32(out, mo->mig);
+	n += put_str8(out + n, mo->route);
+	n += put_str8(out + n, mo->dest);
+	put32(out + n, mo->vni);
+	n += 4;
+	out[n++] = (uint8_t)g->n_macs;
+	for (unsigned i = 0; i < g->n_macs; i++, n += NS_MAC_LEN)
+		memcpy(out + n, g->macs[i], NS_MAC_LEN);
+	out[n++] = (uint8_t)g->n_ips;
+	for (unsigned i = 0; i < g->n_ips; i++) {
+		size_t al = ns_ip_len(&g->ips[i].ip);
+		out[n++] = g->ips[i].mac_index;
+		out[n++] = al == 4 ? 4 : 6;
+		memcpy(out + n, g->ips[i].ip.a, al);
+		n += al;
+	}
 	return n;
+}
+
+/* The identity tail of MIGRATION_OPEN (optional: a payload may end after the destination). */
+static int get_identity(const uint8_t *p, size_t len, size_t off, struct wan_mopen *mo, char *err,
+			size_t errlen)
+{
+	struct ns_guest *g = &mo->guest;
+
+	if (off == len)
+		return 0;
+	if (len - off < 5) {
+		snprintf(err, errlen, "MIGRATION_OPEN: identity at offset %zu: %zu bytes, needs 5", off, len - off);
+		return -EPROTO;
+	}
+	mo->vni = get32(p + off);
+	g->n_macs = p[off + 4];
+	off += 5;
+	if (g->n_macs > NS_GUEST_MAX_MACS || len - off < g->n_macs * (size_t)NS_MAC_LEN + 1) {
+		snprintf(err, errlen, "MIGRATION_OPEN: %u MACs (at most %d) do not fit the payload", g->n_macs,
+			 NS_GUEST_MAX_MACS);
+		return -EPROTO;
+	}
+	for (unsigned i = 0; i < g->n_macs; i++, off += NS_MAC_LEN)
+		memcpy(g->macs[i], p + off, NS_MAC_LEN);
+	g->n_ips = p[off++];
+	if (g->n_ips > NS_GUEST_MAX_IPS) {
+		snprintf(err, errlen, "MIGRATION_OPEN: %u IPs, at most %d", g->n_ips, NS_GUEST_MAX_IPS);
+		return -EPROTO;
+	}
+	for (unsigned i = 0; i < g->n_ips; i++) {
+		struct ns_guest_ip *gi = &g->ips[i];
+		size_t al;
+		if (len - off < 2 || (p[off + 1] != 4 && p[off + 1] != 6) || p[off] >= g->n_macs) {
+			snprintf(err, errlen, "MIGRATION_OPEN: IP #%u at offset %zu: bad MAC index or family", i, off);
+			return -EPROTO;
+		}
+		gi->mac_index = p[off];
+		gi->ip.family = p[off + 1] == 4 ? AF_INET : AF_INET6;
+		al = p[off + 1] == 4 ? 4 : 16;
+		off += 2;
+		if (len - off < al) {
+			snprintf(err, errlen, "MIGRATION_OPEN: IP #%u runs past the payload", i);
+			return -EPROTO;
+		}
+		memcpy(gi->ip.a, p + off, al);
+		off += al;
+	}
+	if (off != len) {
+		snprintf(err, errlen, "MIGRATION_OPEN: %zu trailing bytes", len - off);
+		return -EPROTO;
+	}
+	return 0;
 }
 
 size_t wan_enc_copen(uint8_t *out, const struct wan_chan_open *c)
@@ -179,6 +247,8 @@ static int get_str8(const uint8_t *p, size_t len, size_t *off, char dst[256])
 	if (*off >= len || *off + 1 + p[*off] > len)
 		return -1;
 	size_t n = p[*off];
+	if (memchr(p + *off + 1, 0, n))
+		return -1; /* a NUL inside would silently cut the name */
 	memcpy(dst, p + *off + 1, n);
 	dst[n] = 0;
 	*off += 1 + n;
@@ -231,9 +301,11 @@ int wan_msg_decode(int type, const uint8_t *p, size_t len, struct wan_msg *m, ch
 	case WAN_MIGRATION_OPEN:
 		m->u.mopen.mig = get32(p);
 		if (get_str8(p, len, &off, m->u.mopen.route) || get_str8(p, len, &off, m->u.mopen.dest)) {
-			snprintf(err, errlen, "MIGRATION_OPEN: string runs past the payload");
+			snprintf(err, errlen, "MIGRATION_OPEN: route or destination runs past the payload or contains NUL");
 			return -EPROTO;
 		}
+		if (get_identity(p, len, off, &m->u.mopen, err, errlen) < 0)
+			return -EPROTO;
 		break;
 	case WAN_CHANNEL_OPEN:
 		m->u.copen.mig = get32(p);
@@ -257,7 +329,7 @@ int wan_msg_decode(int type, const uint8_t *p, size_t len, struct wan_msg *m, ch
 		m->u.reset.mig = get32(p);
 		m->u.reset.chan = get16(p + 4);
 		if (get_str8(p, len, &off, m->u.reset.reason)) {
-			snprintf(err, errlen, "CHANNEL_RESET: reason runs past the payload");
+			snprintf(err, errlen, "CHANNEL_RESET: reason runs past the payload or contains NUL");
 			return -EPROTO;
 		}
 		break;
@@ -265,7 +337,7 @@ int wan_msg_decode(int type, const uint8_t *p, size_t len, struct wan_msg *m, ch
 		m->u.result.mig = get32(p);
 		m->u.result.ok = p[4];
 		if (get_str8(p, len, &off, m->u.result.reason)) {
-			snprintf(err, errlen, "MIGRATION_RESULT: reason runs past the payload");
+			snprintf(err, errlen, "MIGRATION_RESULT: reason runs past the payload or contains NUL");
 			return -EPROTO;
 		}
 		break;

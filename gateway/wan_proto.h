@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "netstate/common.h"
+
 #define WAN_HDR_LEN 16
 #define WAN_MSG_MAX ((1u << 20) + 65536) /* payload limit = LH_WAN_FRAME_MAX */
 #define WAN_PROTO_VERSION 1
@@ -53,6 +55,16 @@ struct wan_chan_open {
 	uint16_t segment;
 };
 
+/* MIGRATION_OPEN: the migration, and the guest's L2 identity for the cutover (vni 0 = none). */
+struct wan_mopen {
+	uint32_t mig;
+	char route[256];
+	char dest[256];
+	uint32_t vni;
+	struct ns_guest guest;
+};
+#define WAN_MOPEN_MAX (4 + 2 * 256 + 4 + 1 + NS_GUEST_MAX_MACS * 6 + 1 + NS_GUEST_MAX_IPS * 18)
+
 /* Decoded payload of any message except WAN_FRAME (whose payload is a codec frame). */
 struct wan_msg {
 	int type;
@@ -60,7 +72,7 @@ struct wan_msg {
 		struct wan_hello hello;
 		struct { uint64_t seq[3]; } ack;
 		struct { uint32_t mig; uint16_t chan; uint64_t limit; } credit;
-		struct { uint32_t mig; char route[256]; char dest[256]; } mopen;
+		struct wan_mopen mopen;
 		struct wan_chan_open copen;
 		struct { uint32_t mig; uint16_t chan; uint8_t how; } cclose;
 		struct { uint32_t mig; uint16_t chan; uint8_t fin; const uint8_t *data; size_t len; } rdata;
@@ -79,7 +91,8 @@ struct wan_msg {
 size_t wan_enc_hello(uint8_t *out, const struct wan_hello *h);
 size_t wan_enc_ack(uint8_t *out, uint64_t bulk, uint64_t urgent);
 size_t wan_enc_credit(uint8_t *out, uint32_t mig, uint16_t chan, uint64_t limit);
-size_t wan_enc_mopen(uint8_t *out, uint32_t mig, const char *route, const char *dest);
+/* out cap >= WAN_MOPEN_MAX */
+size_t wan_enc_mopen(uint8_t *out, const struct wan_mopen *mo);
 size_t wan_enc_copen(uint8_t *out, const struct wan_chan_open *c);
 size_t wan_enc_cclose(uint8_t *out, uint32_t mig, uint16_t chan, uint8_t how);
 /* Header part of RETURN_DATA (7 bytes); the data follows it. */

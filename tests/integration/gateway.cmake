@@ -44,6 +44,7 @@ endforeach()
 if(LH_HAVE_LIBFUZZER)
 	add_executable(fuzz_wan_proto ${LH_GW_TESTS}/fuzz_wan_proto.c)
 	target_include_directories(fuzz_wan_proto PRIVATE ${PROJECT_SOURCE_DIR})
+	target_link_libraries(fuzz_wan_proto PRIVATE lhnetstate)
 	target_compile_options(fuzz_wan_proto PRIVATE -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all)
 	target_link_options(fuzz_wan_proto PRIVATE -fsanitize=fuzzer,address,undefined)
 	# new inputs go to a corpus in the build tree, never into the seed directory
