@@ -7,6 +7,7 @@
 #include "gateway/audit.h"
 #include "gateway/control.h"
 #include "gateway/daemon.h"
+#include "gateway/l2.h"
 #include "gateway/log.h"
 #include "gateway/migration.h"
 #include "gateway/route.h"
@@ -94,10 +95,13 @@ static int cmd_status(void *ctx, const struct lh_json_req *req, struct lh_jbuf *
 		lh_json_bool(b, "dynamic", r->dynamic);
 		lh_json_uint(b, "macs", r->cfg.n_macs);
 		lh_json_uint(b, "ips", r->cfg.n_ips);
+		const struct ns_segment_cfg *sc = lh_config_route_segment(&gw->cfg, &r->cfg);
+		lh_json_str(b, "segment", sc ? sc->name : "");
 		lh_json_uint(b, "migrations", r->migrations);
 		lh_json_obj_end(b);
 	}
 	lh_json_arr_end(b);
+	gw_l2_status_json(gw, b);
 	return 0;
 }
 
@@ -142,6 +146,13 @@ static int cmd_migrate_add(void *ctx, const struct lh_json_req *req, struct lh_j
 	for (int i = 0; i < n; i++, rc.n_ips++)
 		if (ns_ip_parse(list[i], &rc.ips[i]) < 0)
 			return lh_jbuf_fail(b, -EINVAL, "ips: `%s' is not an IP address", list[i]);
+	const char *seg = NULL;
+	if (lh_req_str(req, "segment", &seg) == -EINVAL)
+		return lh_jbuf_fail(b, -EINVAL, "segment must be a string");
+	if (seg && !lh_config_segment(&gw->cfg, seg))
+		return lh_jbuf_fail(b, -ENOENT, "segment %s is not configured", seg);
+	if (seg)
+		snprintf(rc.segment, sizeof(rc.segment), "%s", seg);
 	if (gw->draining)
 		return lh_jbuf_fail(b, -EBUSY, "draining");
 	if (!(r = route_add(gw, &rc, 1, err, sizeof(err))))
@@ -184,13 +195,22 @@ static int cmd_drain(void *ctx, const struct lh_json_req *req, struct lh_jbuf *b
 	return 0;
 }
 
+static int cmd_show_config(void *ctx, const struct lh_json_req *req, struct lh_jbuf *b)
+{
+	struct gw *gw = ctx;
+	(void)req;
+	lh_config_to_json(&gw->cfg, b);
+	return 0;
+}
+
 static const struct lh_control_cmd daemon_cmds[] = {
 	{ "status", cmd_status, "gateway, WAN session and routes" },
 	{ "migrations", cmd_migrations, "migrations with phase, channels, bytes, ratio, rate, elapsed" },
-	{ "migrate-add", cmd_migrate_add, "add a route: name, to HOST:PORT, [listen ADDR:PORT]; returns uri" },
+	{ "migrate-add", cmd_migrate_add, "add a route: name, to HOST:PORT, [listen ADDR:PORT], [macs], [ips], [segment]; returns uri" },
 	{ "migrate-del", cmd_migrate_del, "remove a route by name" },
 	{ "reload", cmd_reload, "re-read the config file (routes)" },
 	{ "drain", cmd_drain, "stop accepting migrations, exit when the running ones end" },
+	{ "show-config", cmd_show_config, "the running configuration (file routes; dynamic ones in status)" },
 };
 
 int daemon_ctl_open(struct gw *gw)

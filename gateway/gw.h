@@ -18,6 +18,7 @@ struct lh_metrics;
 struct lh_metrics_http;
 struct lh_metric;
 struct lh_audit;
+struct gw_l2;
 
 /* Session-wide counters (metrics, status). */
 struct gw_stats {
@@ -52,6 +53,7 @@ struct gw {
 	struct lh_metrics *metrics;
 	struct lh_metrics_http *metrics_http;
 	struct lh_audit *audit;        /* NULL without [gateway] audit_log */
+	struct gw_l2 *l2;              /* NULL without [segment]s */
 	/* test-only fault injection (WAN-PROTOCOL.md), from the environment */
 	uint64_t test_corrupt_frame;
 	int test_kill_stream;

@@ -129,6 +129,39 @@ static void maybe_shutdown(struct chan *c)
 	}
 }
 
+/*
+ * "The destination accepted the migration": with a return path, QEMU's SHUT 0
+ * after the gate opened (sent once the guest was started); without one, QEMU
+ * closing main cleanly after the gate opened (it also closes after a failed load
+ * and exits: the log says to turn return-path on).
+ */
+static void rp_watch(struct chan *c, const uint8_t *p, size_t n)
+{
+	struct mig *m = c->m;
+	char why[160];
+
+	if (n == 0) {
+		if (!c->saw_orp && m->gate_open)
+			mig_accepted(m, "no return path: destination closed main cleanly after the gate");
+		return;
+	}
+	if (c->rp.state != LH_RP_SCANNING || lh_rp_feed(&c->rp, p, n) == LH_RP_SCANNING)
+		return;
+	if (c->rp.state == LH_RP_LOST) {
+		log_debug("migration in#%u: return path not followed past byte %llu: %s", m->id,
+			  (unsigned long long)c->rp.offset, c->rp.reason);
+	} else if (c->rp.status != 0) {
+		log_warnx("migration in#%u (%s): destination QEMU reported failure (SHUT %u): no cutover", m->id,
+			  m->route, c->rp.status);
+	} else if (!m->gate_open) {
+		log_warnx("migration in#%u (%s): destination sent SHUT before the gate opened", m->id, m->route);
+	} else {
+		snprintf(why, sizeof(why), "SHUT 0 on the return path after %llu messages",
+			 (unsigned long long)c->rp.messages);
+		mig_accepted(m, why);
+	}
+}
+
 void dst_chan_io(struct chan *c, int revents)
 {
 	struct mig *m = c->m;
@@ -181,6 +214,8 @@ void dst_chan_io(struct chan *c, int revents)
 			}
 			c->rev_eof = n == 0;
 			c->rev_bytes += (size_t)n;
+			if (c->kind == LH_CHAN_MAIN)
+				rp_watch(c, buf, (size_t)n);
 			wan_send(gw, WAN_RETURN_DATA, hdr, wan_enc_rdata_hdr(hdr, m->id, c->idx, (uint8_t)c->rev_eof),
 				 buf, (size_t)n);
 			if (c->rev_eof)
@@ -248,7 +283,10 @@ void dst_rx_msg(struct gw *gw, const struct wan_msg *wm)
 				 NULL, 0);
 			return;
 		}
-		mig_new(gw, MIG_IN, wm->u.mopen.mig, wm->u.mopen.route, wm->u.mopen.dest);
+		if ((m = mig_new(gw, MIG_IN, wm->u.mopen.mig, wm->u.mopen.route, wm->u.mopen.dest))) {
+			m->vni = wm->u.mopen.vni;
+			m->guest = wm->u.mopen.guest;
+		}
 		break;
 	case WAN_CHANNEL_OPEN:
 		dst_new_chan(gw, &wm->u.copen);

@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "gateway/l2.h"
 #include "gateway/log.h"
 #include "gateway/mig_internal.h"
 #include "gateway/route.h"
@@ -221,7 +222,7 @@ static int classify(struct chan *c, int force)
 	struct mig *m = c->m;
 	struct gw *gw = m->gw;
 	const uint8_t *b = c->rbuf;
-	uint8_t p[600];
+	uint8_t mop[WAN_MOPEN_MAX];
 
 	if (c->rlen < 4 && !c->fwd_eof && !force)
 		return 0;
@@ -245,7 +246,14 @@ static int classify(struct chan *c, int force)
 	}
 	if (!m->opened) {
 		/* MIGRATION_OPEN once per migration, before its first CHANNEL_OPEN */
-		if (wan_send(gw, WAN_MIGRATION_OPEN, p, wan_enc_mopen(p, m->id, m->route, m->dest), NULL, 0) < 0)
+		struct wan_mopen mo = { .mig = m->id };
+		snprintf(mo.route, sizeof(mo.route), "%s", m->route);
+		snprintf(mo.dest, sizeof(mo.dest), "%s", m->dest);
+		if (m->r)
+			gw_l2_identity(gw, &m->r->cfg, &m->vni, &m->guest);
+		mo.vni = m->vni;
+		mo.guest = m->guest;
+		if (wan_send(gw, WAN_MIGRATION_OPEN, mop, wan_enc_mopen(mop, &mo), NULL, 0) < 0)
 			goto fail;
 		m->opened = 1;
 	}

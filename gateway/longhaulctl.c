@@ -460,9 +460,9 @@ static int cmd_migrate_add(struct ctl *c, int argc, char **argv)
 		{ "name", required_argument, NULL, 'n' }, { "to", required_argument, NULL, 't' },
 		{ "listen", required_argument, NULL, 'l' }, { "mac", required_argument, NULL, 'm' },
 		{ "ip", required_argument, NULL, 'i' }, { "json", no_argument, NULL, 'j' },
-		{ 0 },
+		{ "segment", required_argument, NULL, 's' }, { 0 },
 	};
-	const char *name = NULL, *to = NULL, *listen = NULL, *macs[LH_REQ_MAX_ARRAY], *ips[LH_REQ_MAX_ARRAY];
+	const char *name = NULL, *to = NULL, *listen = NULL, *segment = NULL, *macs[LH_REQ_MAX_ARRAY], *ips[LH_REQ_MAX_ARRAY];
 	size_t n_macs = 0, n_ips = 0;
 	struct lh_endpoint ep;
 	uint8_t mac[NS_MAC_LEN];
@@ -477,6 +477,7 @@ static int cmd_migrate_add(struct ctl *c, int argc, char **argv)
 		case 'n': name = optarg; break;
 		case 't': to = optarg; break;
 		case 'l': listen = optarg; break;
+		case 's': segment = optarg; break;
 		case 'j': c->json = true; break;
 		case 'm':
 			if (ns_mac_parse(optarg, mac) < 0 || n_macs >= LH_CFG_ROUTE_MAX_MACS)
@@ -512,6 +513,8 @@ static int cmd_migrate_add(struct ctl *c, int argc, char **argv)
 	lh_json_str(&req, "to", to);
 	if (listen)
 		lh_json_str(&req, "listen", listen);
+	if (segment)
+		lh_json_str(&req, "segment", segment);
 	lh_json_arr_begin(&req, "macs");
 	for (size_t i = 0; i < n_macs; i++)
 		lh_json_str(&req, NULL, macs[i]);
@@ -623,7 +626,8 @@ static const struct ctl_cmd commands[] = {
 	{ "status", cmd_status, "status [--json]                  gateway, WAN session and counters" },
 	{ "migrations", cmd_migrations, "migrations [--json]              one line per migration" },
 	{ "migrate", cmd_migrate,
-	  "migrate add --name NAME --to HOST:PORT [--listen ADDR:PORT] [--mac MAC]... [--ip IP]... [--json]\n"
+	  "migrate add --name NAME --to HOST:PORT [--listen ADDR:PORT] [--mac MAC]... [--ip IP]...\n"
+	  "                [--segment NAME] [--json]\n"
 	  "                                   add a route; prints the tcp: URI for QEMU\n"
 	  "  migrate del NAME                 remove a dynamic route" },
 	{ "reload", cmd_plain, "reload [--json]                  re-read the config file (like SIGHUP)" },

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "gateway/audit.h"
+#include "gateway/l2.h"
 #include "gateway/daemon.h"
 #include "gateway/log.h"
 #include "gateway/migration.h"
@@ -151,6 +152,7 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < gw.cfg.n_routes; i++)
 		if (!route_add(&gw, &gw.cfg.routes[i], 0, err, sizeof(err)))
 			fatalx("%s", err);
+	gw_l2_open(&gw); /* before the WAN: a migration may arrive with the first stream */
 	if (wan_start(&gw) < 0)
 		fatalx("cannot start the WAN side");
 	daemon_ctl_open(&gw);
@@ -176,6 +178,7 @@ int main(int argc, char **argv)
 		route_close(gw.routes, "exiting");
 	wan_stop(&gw, "daemon exiting");
 	mig_free_all(&gw);
+	gw_l2_close(&gw, "exiting");
 	if (gw.audit)
 		lh_audit_close(gw.audit, "exiting"); /* after the last migration-end record */
 	SSL_CTX_free(gw.ssl);

@@ -8,7 +8,9 @@
 
 #include "gateway/gw.h"
 #include "gateway/migration.h"
+#include "lh_rp.h"
 #include "lh_stream.h"
+#include "netstate/common.h"
 
 #define MIG_MAX_CHAN 64
 #define SRC_RBUF (256u << 10)
@@ -77,6 +79,7 @@ struct chan {
 	uint64_t credit_sent;
 	lh_parser *rxparser;    /* main segment 0: OPEN_RETURN_PATH, EOF-in-segment-0 check */
 	int saw_orp, checked_orp;
+	lh_rp_scanner rp;       /* main: the destination QEMU's return path, for its SHUT */
 };
 
 struct mig {
@@ -99,6 +102,10 @@ struct mig {
 	uint64_t lan_bytes;     /* source: from QEMU; destination: to QEMU */
 	uint64_t wan_bytes;     /* frame bytes of its streams (source: encoder stats) */
 	uint64_t raw_bytes;
+	uint32_t vni;           /* the guest's segment (0 = none) and identity, from the route / MIGRATION_OPEN */
+	struct ns_guest guest;
+	int accepted;           /* destination: QEMU accepted the stream (SHUT 0, or a clean close) */
+	struct gw_cutover *cut; /* the cutover once it ran */
 	uint64_t progress_mark;  /* bytes moved at progress_at (stall detection) */
 	ev_tstamp progress_at;
 };
@@ -115,6 +122,8 @@ void chan_update_io(struct chan *c);
 /* Resets (SO_LINGER 0) or closes the channel's socket. */
 void chan_close_fd(struct chan *c, int reset);
 struct mig *mig_find(struct gw *gw, enum mig_dir dir, uint32_t id);
+/* Destination: QEMU accepted the whole stream after the gate opened (evidence for the log): cutover. */
+void mig_accepted(struct mig *m, const char *evidence);
 /* Every channel closed: DONE, result, reap. */
 void mig_check_done(struct mig *m);
 /* Writes c->out to the socket; 0, or -1 after a failure (migration failed). */

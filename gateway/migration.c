@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "gateway/audit.h"
+#include "gateway/l2.h"
 #include "gateway/log.h"
 #include "gateway/mig_internal.h"
 #include "gateway/route.h"
@@ -279,7 +280,20 @@ void mig_check_done(struct mig *m)
 		mig_set_state(m, MS_DONE, "every channel verified and closed");
 	} else if (m->result_seen) {
 		mig_set_state(m, MS_DONE, "peer reported success, every channel closed");
+		/* the source QEMU completed and the destination confirmed: the guest's MACs now live there */
+		if (!m->cut)
+			m->cut = gw_l2_cutover_start(m->gw, NS_ROLE_SOURCE, m->id, m->vni, &m->guest);
 	}
+}
+
+void mig_accepted(struct mig *m, const char *evidence)
+{
+	if (m->accepted || m->dir != MIG_IN || !m->gate_open || m->state == MS_FAILED)
+		return;
+	m->accepted = 1;
+	log_info("migration in#%u (%s): destination accepted the migration (%s)", m->id, m->route, evidence);
+	/* the guest runs here from now on: announce it at once, not when the source has closed too (1 RTT later) */
+	m->cut = gw_l2_cutover_start(m->gw, NS_ROLE_DESTINATION, m->id, m->vni, &m->guest);
 }
 
 void mig_rx_msg(struct gw *gw, const struct wan_msg *wm)
@@ -313,6 +327,7 @@ void mig_kick_sources(struct gw *gw)
 
 static void mig_free(struct mig *m)
 {
+	gw_cutover_free(m->cut, "migration record reaped");
 	for (unsigned i = 0; i < m->nch; i++) {
 		struct chan *c = m->ch[i];
 		chan_close_fd(c, 0);
@@ -407,6 +422,7 @@ void mig_list_json(struct gw *gw, struct lh_jbuf *b)
 		lh_json_double(b, "ratio", m->wan_bytes ? (double)m->lan_bytes / (double)m->wan_bytes : 0.0);
 		lh_json_double(b, "rate_mbit", el > 0 ? (double)m->lan_bytes * 8 / 1e6 / el : 0.0);
 		lh_json_double(b, "elapsed_s", el);
+		gw_cutover_json(m->cut, "cutover", b);
 		lh_json_obj_end(b);
 	}
 	lh_json_arr_end(b);
