@@ -50,7 +50,7 @@ def make_certs(dirpath):
 class Gateway:
     def __init__(self, name, workdir, longhauld, certs, cert=None, peer_name=None, wan_listen=None,
                  wan_peer=None, streams=4, routes=(), env=None, netns=None, store_mb=256, extra_wan="",
-                 log_level="debug", metrics=None):
+                 log_level="debug", metrics=None, extra_conf=""):
         self.name = name
         self.workdir = workdir
         self.longhauld = longhauld
@@ -77,6 +77,8 @@ class Gateway:
         lines += ["", "[codec]", "store_mb = %d" % store_mb, ""]
         for rname, listen, to in routes:
             lines += ["[route %s]" % rname, "listen = " + listen, "to = " + to, ""]
+        if extra_conf:  # more sections, e.g. [segment NAME] or a [route] with mac/ip/segment
+            lines += [extra_conf, ""]
         with open(self.conf, "w") as f:
             f.write("\n".join(lines))
         self.proc = None

@@ -9,6 +9,13 @@ bridge; the two bridges are one VXLAN segment (lhnetctl segment up, VTEPs = the 
 When the destination reports `running`, the test does what longhauld does at cutover, with no gateway
 in between: `lhnetctl cutover --role destination` at B and `--role source` at A.
 
+With --longhauld (the product path): a longhauld pair carries the migration (QEMU -> gateway A ->
+WAN -> gateway B -> QEMU, return-path on) and the gateways do everything themselves: each makes its
+`[segment lan]` exist at startup (no lhnetctl), gateway A learns the guest's IP from ARP on its bridge
+(the route registers only the guest's MAC), sends the identity to B in MIGRATION_OPEN, gateway B cuts
+over when its QEMU sent SHUT 0 after the integrity gate, gateway A when its migration is done. A client
+TCP connection to an echo server inside the guest (lh.echo) must survive the move.
+
 QEMU's own post-migration announcements (RARP self-announce, and virtio-net's guest announce, which
 makes the guest send GARPs) are switched off by default (--qemu-announce off), so that what restores
 the path is netstate's cutover and nothing else; --qemu-announce on keeps QEMU's defaults.
@@ -20,7 +27,7 @@ guest MAC; B's bridge sends the announcement rounds (GARP request + reply, RARP,
 0/50/200/450/800 ms. Printed: QEMU's reported downtime, the pause, the outage, what arrived from the
 guest's tap after the resume.
 
-usage: qemu-move.py --lhnetctl P --wan-lab P --guest-dir D [--work W] [--qemu-announce on|off]
+usage: qemu-move.py --lhnetctl P --wan-lab P --guest-dir D [--work W] [--qemu-announce on|off] [--longhauld P]
 Root; namespaces only; 198.18.0.0/15. Exit 77 (skip) without root, QEMU or the guest image.
 """
 import argparse
@@ -36,6 +43,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "lib"))
 import lhqemu  # noqa: E402
 
+sys.path.insert(0, os.path.join(HERE, "..", "gateway"))
+import gwpair  # noqa: E402
+
 LAB = "nsq"
 VNI, BR = 4250, "gbr"
 VX = f"lhvx{VNI}"
@@ -43,6 +53,13 @@ CLIENT_IP, GUEST_IP, GW_IP = "198.18.110.10", "198.18.110.20", "198.18.110.1"
 GUEST_MAC, GW_MAC = "52:54:00:4c:48:03", "02:00:00:4c:48:fe"
 ROUNDS = "0,50,200,450,800"
 CLIENT_NS = f"lhnsq{os.getpid()}-c"
+ECHO_PORT = 7007
+WAN_PORT, ROUTE_PORT, DST_PORT = 7000, 7100, 7200
+
+
+def segment_conf(local, remote):
+    return "\n".join(["[segment lan]", f"bridge = {BR}", f"vni = {VNI}", f"local = {local}", f"remote = {remote}",
+                      f"announce_rounds = {ROUNDS}", f"gateway_ip = {GW_IP}", f"gateway_mac = {GW_MAC}", ""])
 
 
 def log(msg):
@@ -90,6 +107,7 @@ def main():
     ap.add_argument("--qemu-announce", choices=("on", "off"), default="off")
     ap.add_argument("--cutover", choices=("on", "off"), default="on",
                     help="off: a control run, no lhnetctl cutover; only the outage is reported")
+    ap.add_argument("--longhauld", default=None, help="migrate through a longhauld pair, which cuts over")
     opts = ap.parse_args()
     if os.geteuid() != 0:
         print("SKIP: needs root for network namespaces")
@@ -105,7 +123,8 @@ def main():
             os.unlink(os.path.join(work, f))
     lhnetctl = os.path.abspath(opts.lhnetctl)
     wan_lab = [os.path.abspath(opts.wan_lab)]
-    procs, guests = [], []
+    procs, guests, gws = [], [], []
+    via_gw = bool(opts.longhauld)
     failures = []
 
     def check(what, ok, detail=""):
@@ -137,8 +156,24 @@ def main():
             sh("ip", "-n", ns, "link", "set", tap, "master", BR)
             for dev in (BR, tap):
                 sh("ip", "-n", ns, "link", "set", dev, "up")
-            nsx(ns, lhnetctl, "segment", "up", "--bridge", BR, "--vni", str(VNI), "--local", local,
-                "--remote", remote)
+            if not via_gw:
+                nsx(ns, lhnetctl, "segment", "up", "--bridge", BR, "--vni", str(VNI), "--local", local,
+                    "--remote", remote)
+        if via_gw:
+            # The gateways make the segment exist themselves, and carry the migration.
+            certs = gwpair.make_certs(os.path.join(work, "certs"))
+            gw_b = gwpair.Gateway("gw-b", work, os.path.abspath(opts.longhauld), certs, peer_name="gw-a",
+                                  netns=ns_b, wan_listen=f"{vtep_b}:{WAN_PORT}", streams=4, store_mb=256,
+                                  log_level="info", extra_conf=segment_conf(vtep_b, vtep_a))
+            gw_a = gwpair.Gateway("gw-a", work, os.path.abspath(opts.longhauld), certs, peer_name="gw-b",
+                                  netns=ns_a, wan_peer=f"{vtep_b}:{WAN_PORT}", streams=4, store_mb=256,
+                                  log_level="info", extra_conf=segment_conf(vtep_a, vtep_b) + "\n".join([
+                                      "[route vm]", f"listen = {a['lan_addr']}:{ROUTE_PORT}",
+                                      f"to = {b['lan_addr']}:{DST_PORT}", f"mac = {GUEST_MAC}", ""]))
+            gws += [gw_b.start(), gw_a.start()]
+            gw_a.wait_log(r"stream \d+ up", 20, count=4)
+            for g in gws:
+                g.wait_log(r"segment lan: vni %d on %s via %s ready" % (VNI, BR, VX), 10)
         sh("ip", "netns", "add", CLIENT_NS)
         sh("ip", "-n", CLIENT_NS, "link", "set", "lo", "up")
         sh("ip", "link", "add", "eth0", "netns", CLIENT_NS, "type", "veth", "peer", "name", "cport", "netns", ns_a)
@@ -151,7 +186,7 @@ def main():
         nic = f"virtio-net-pci,netdev=n0,mac={GUEST_MAC}"
         if opts.qemu_announce == "off":
             nic += ",guest_announce=off"
-        lh = {"mem": 64, "seed": 11, "dirty": 256, "ip": f"{GUEST_IP}/24"}
+        lh = {"mem": 64, "seed": 11, "dirty": 256, "ip": f"{GUEST_IP}/24", "echo": ECHO_PORT}
 
         def guest(name, ns, tap, incoming=None):
             g = lhqemu.Guest(name, work, info, mem_mb=256, lh=lh, incoming=incoming, netns=ns,
@@ -165,6 +200,15 @@ def main():
         src.wait_serial(r"LH-READY", 120)
         r = nsx(CLIENT_NS, "ping", "-c", "3", "-i", "0.2", "-W", "2", GUEST_IP, check=False)
         check("client reaches the guest at site A before the move", r.returncode == 0, r.stdout[-200:])
+        if via_gw:
+            learned = 0
+            for _ in range(50):
+                learned = gw_a.control("status")["segments"][0]["learned"]
+                if learned:
+                    break
+                time.sleep(0.1)
+            check("gateway A learned the guest's IP from ARP on its bridge", learned >= 1,
+                  json.dumps(gw_a.control("status").get("segments")))
         log(f"before: site B fdb for the guest MAC: {fdb_of(ns_b)}")
 
         pcap_out, pcap_in = os.path.join(work, "dest-out.pcap"), os.path.join(work, "dest-in.pcap")
@@ -180,22 +224,32 @@ def main():
             time.sleep(0.1)
         ping_log = open(os.path.join(work, "ping.log"), "w")
         ping = bg(CLIENT_NS, ["ping", "-D", "-i", "0.01", "-W", "2", "-w", "240", GUEST_IP], ping_log)
+        tcp_out = os.path.join(work, "tcp-client.json")
+        if via_gw:
+            tcp = bg(CLIENT_NS, ["python3", os.path.join(HERE, "tcp_probe.py"), "client", "--addr", GUEST_IP,
+                                 "--port", str(ECHO_PORT), "--seconds", "60", "--out", tcp_out],
+                     open(os.path.join(work, "tcp-client.log"), "w"))
         time.sleep(2)
 
         params = {} if opts.qemu_announce == "on" else {"announce-rounds": 0}
-        port = lhqemu.prepare_pair(src, dst, {}, params, dst_uri=f"tcp:{vtep_b}:0")
+        if via_gw:
+            lhqemu.prepare_pair(src, dst, {"return-path": True}, params, dst_uri=f"tcp:{b['lan_addr']}:{DST_PORT}")
+            uri = f"tcp:{a['lan_addr']}:{ROUTE_PORT}"
+        else:
+            port = lhqemu.prepare_pair(src, dst, {}, params, dst_uri=f"tcp:{vtep_b}:0")
+            uri = f"tcp:{vtep_b}:{port}"
         if opts.qemu_announce == "off":
             dst.qmp.set_parameters({"announce-rounds": 0})
-        log(f"migrating over the WAN to {vtep_b}:{port}")
+        log(f"migrating over the WAN: {uri}" + (" (through the gateway pair)" if via_gw else ""))
         t_mig = time.time()
-        src.qmp.migrate(f"tcp:{vtep_b}:{port}")
+        src.qmp.migrate(uri)
         deadline = time.monotonic() + 240
         while dst.qmp.status() != "running":
             if time.monotonic() > deadline:
                 raise lhqemu.Timeout("destination not running within 240 s")
             time.sleep(0.005)
         t_seen = time.time()
-        if opts.cutover == "on":
+        if opts.cutover == "on" and not via_gw:
             # What longhauld does when the migration completes: both gateways at once.
             outs = {}
             for role, ns, remote, rounds in (("destination", ns_b, vtep_a, ROUNDS), ("source", ns_a, vtep_b, "0")):
@@ -217,6 +271,9 @@ def main():
               res["migration"]["status"] == "completed" and res["dest_loaded"] and res["memcheck"]["passed"])
         t_stop, t_resume = event_time(src.qmp, "STOP"), event_time(dst.qmp, "RESUME")
         time.sleep(1.5)
+        if via_gw:
+            tcp.send_signal(signal.SIGINT)
+            tcp.wait(timeout=10)
         ping.send_signal(signal.SIGINT)
         ping.wait(timeout=10)
         time.sleep(0.2)
@@ -232,7 +289,35 @@ def main():
               f"migration {res['migration']['total_time_ms']} ms total, QEMU downtime {res['migration']['downtime_ms']} ms, "
               f"guest pause (src STOP -> dst RESUME) {pause_ms and round(pause_ms)} ms, "
               f"cutover started {round((t_seen - t_resume) * 1000) if t_resume else '?'} ms after RESUME, "
-              f"ping outage {out['outage_ms']} ms ({json.dumps(out)})", flush=True)
+              f"ping outage {out['outage_ms']} ms ({json.dumps(out)})"
+              + (" [through the longhauld pair, cutover by the gateways]" if via_gw else ""), flush=True)
+        if via_gw:
+            cuts = {}
+            for g, role in ((gw_a, "source"), (gw_b, "destination")):
+                migs = g.control("migrations")["migrations"]
+                cuts[role] = migs[-1].get("cutover") if migs else None
+                log(f"{g.name} migration: {json.dumps(migs[-1] if migs else None)}")
+            check("gateway B cut over as destination: FDB made local, every round sent",
+                  cuts["destination"] and cuts["destination"]["role"] == "destination"
+                  and cuts["destination"]["rounds_sent"] == len(ROUNDS.split(","))
+                  and not cuts["destination"].get("error"), json.dumps(cuts["destination"]))
+            check("gateway A cut over as source: guest MAC pointed at B's VTEP",
+                  cuts["source"] and cuts["source"]["role"] == "source" and cuts["source"]["fdb_changes"] >= 1
+                  and not cuts["source"].get("error"), json.dumps(cuts["source"]))
+            check("gateway B: destination accepted by SHUT 0 after the gate",
+                  "destination accepted the migration (SHUT 0" in gw_b.log())
+            try:
+                tc = json.load(open(tcp_out))
+            except (OSError, ValueError) as e:
+                tc = {"error": f"no summary: {e}", "times": []}
+            after = [x for x in tc["times"] if x > (t_resume or t_seen) + 0.5]
+            first = min((x for x in tc["times"] if x > (t_resume or t_seen)), default=None)
+            print(f"MEASURED TCP: one connection {tc.get('local')} -> {GUEST_IP}:{ECHO_PORT}, "
+                  f"{len(tc['times'])} echoes, {len(after)} after the move, first echo "
+                  f"{round((first - (t_resume or t_seen)) * 1000) if first else 'never'} ms after RESUME, "
+                  f"error {tc.get('error')}", flush=True)
+            check("the client's TCP connection survived the move (echoes both ways afterwards, no reset)",
+                  not tc.get("error") and len(after) >= 5)
         if opts.cutover == "off":
             log("control run (no cutover): outage reported, not judged")
         else:
@@ -263,6 +348,8 @@ def main():
     finally:
         for g in guests:
             g.stop("test end")
+        for g in gws:
+            g.stop()
         for p in procs:
             if p.poll() is None:
                 p.kill()

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # One long-lived TCP connection across the guest's move. server: echoes each line and logs
 # when it received it; client: sends a numbered line every --interval s and logs echo times.
-# Both stop by themselves after --seconds and print a JSON summary with per-line times.
+# Both stop by themselves after --seconds (the client also on SIGINT/SIGTERM) and write a JSON
+# summary with per-line times.
 import argparse, json, socket, sys, time
 
 ap = argparse.ArgumentParser()
@@ -54,6 +55,15 @@ if args.mode == 'server':
             c.sendall(b'echo ' + line + b'\n')
     finish()
 
+def stop_early(signum, frame):
+    """SIGINT/SIGTERM: end the run now, still with an orderly close and a summary."""
+    global end
+    end = 0
+
+
+import signal
+signal.signal(signal.SIGINT, stop_early)
+signal.signal(signal.SIGTERM, stop_early)
 s = socket.create_connection((args.addr, args.port), timeout=5)
 log['local'] = '%s:%d' % s.getsockname()
 s.setblocking(False)
