@@ -278,6 +278,10 @@ struct gw_cutover *gw_l2_cutover_start(struct gw *gw, enum ns_role role, uint32_
 	if (c->start_rc < 0) {
 		snprintf(c->error, sizeof(c->error), "%s", e.msg);
 		log_warnx("migration %s#%u: cutover on segment %s: %s", dir, mig_id, s->cfg->name, e.msg);
+	} else if (c->c.neigh_error) {
+		snprintf(c->error, sizeof(c->error), "%s", c->c.neigh_err.msg);
+		log_warnx("migration %s#%u: cutover on segment %s: %s", dir, mig_id, s->cfg->name,
+			  c->c.neigh_err.msg);
 	}
 	for (unsigned i = 0; i < c->c.report.n; i++)
 		if (c->c.report.items[i].kind != NS_CHANGE_UNCHANGED)

@@ -33,6 +33,23 @@ void ns_cutover_init(struct ns_cutover *c, const struct ns_cutover_cfg *cfg)
 	ns_report_init(&c->report);
 }
 
+/* Destination: every guest IP's neighbour entry on the bridge -> its MAC (not an FDB step: recorded apart). */
+static void set_neighbours(struct ns_cutover *c, struct ns_nl *nl)
+{
+	const struct ns_guest *g = &c->cfg.plan.guest;
+
+	for (unsigned i = 0; i < g->n_ips; i++) {
+		struct ns_err e = {0};
+		int r = ns_neigh_set(nl, c->cfg.bridge, &g->ips[i].ip, g->macs[g->ips[i].mac_index],
+				     &c->report, &e);
+
+		if (r < 0 && !c->neigh_error) {
+			c->neigh_error = r;
+			c->neigh_err = e;
+		}
+	}
+}
+
 /* Moves every guest MAC; keeps going after a failure so one bad MAC does not strand the rest. */
 static void move_fdb(struct ns_cutover *c, struct ns_nl *nl)
 {
@@ -66,6 +83,8 @@ int ns_cutover_start(struct ns_cutover *c, struct ns_nl *nl, uint64_t now_ns, st
 	if (c->cfg.role == NS_ROLE_SOURCE && !c->cfg.remote_vtep.family)
 		return ns_fail(err, -EINVAL, "cutover: source role needs the destination VTEP");
 	move_fdb(c, nl);
+	if (c->cfg.role == NS_ROLE_DESTINATION)
+		set_neighbours(c, nl);
 	c->state = NS_CUTOVER_DONE;
 	if (c->cfg.role == NS_ROLE_DESTINATION) {
 		struct ns_err e = {0};

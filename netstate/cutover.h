@@ -34,6 +34,8 @@ struct ns_cutover {
 	struct ns_report report;   /* FDB changes made */
 	int fdb_error;             /* 0 or -errno of the first failed FDB step */
 	struct ns_err fdb_err;     /* its message, for the log and the control socket */
+	int neigh_error;           /* DESTINATION: 0 or -errno of the first failed neighbour entry */
+	struct ns_err neigh_err;   /* (reported, never returned: the FDB and the rounds are what move traffic) */
 	struct ns_packet_tx tx;
 	struct ns_announcer ann;   /* DESTINATION only */
 };
@@ -45,8 +47,9 @@ void ns_cutover_init(struct ns_cutover *c, const struct ns_cutover_cfg *cfg);
 /*
  * Runs the cutover once; later calls return -EALREADY and change nothing, so
  * no MAC ever moves twice. SOURCE: every guest MAC -> remote VTEP. DESTINATION:
- * every guest MAC made local, then the first announcement round is due at
- * now_ns. A failed FDB step is recorded in fdb_error/fdb_err and returned,
+ * every guest MAC made local, every guest IP's neighbour entry on the bridge
+ * set to its MAC (ns_neigh_set; failures in neigh_error), then the first
+ * announcement round is due at now_ns. A failed FDB step is recorded in fdb_error/fdb_err and returned,
  * but the announcements still go out: the migration has completed and the
  * guest must be reachable by every means left. Only a failure to open the
  * packet socket or an invalid plan leaves no rounds (state DONE).

@@ -169,6 +169,23 @@ int ns_fdb_point_remote(struct ns_nl *nl, const char *vxlan_dev, const uint8_t m
 	return 0;
 }
 
+int ns_neigh_set(struct ns_nl *nl, const char *dev, const struct ns_ip *ip, const uint8_t mac[NS_MAC_LEN],
+		 struct ns_report *rep, struct ns_err *err)
+{
+	char buf[NS_NLMSG_BUF], what[128], ms[18], ips[46];
+	struct ns_link_info li;
+	int r;
+
+	if ((r = ns_nl_get_link(nl, dev, &li, err)) < 0)
+		return r;
+	snprintf(what, sizeof(what), "neigh replace %s lladdr %s on %s", ns_ip_fmt(ip, ips, sizeof(ips)),
+		 ns_mac_fmt(mac, ms), dev);
+	if ((r = ns_nl_request(nl, ns_nlmsg_neigh_ip(buf, 0, li.ifindex, ip, mac), NULL, NULL, err, what)) < 0)
+		return r;
+	ns_report_add(rep, NS_CHANGE_UPDATED, "neigh %s lladdr %s on %s stale", ips, ms, dev);
+	return 0;
+}
+
 int ns_fdb_make_local(struct ns_nl *nl, const char *vxlan_dev, const uint8_t mac[NS_MAC_LEN],
 		      struct ns_report *rep, struct ns_err *err)
 {

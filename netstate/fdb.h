@@ -32,6 +32,14 @@ int ns_fdb_point_remote(struct ns_nl *nl, const char *vxlan_dev, const uint8_t m
  * MAC (any VTEP) and the bridge entry MAC -> VXLAN port, so the bridge learns
  * the guest's local port from its first frame. Absent entries are "unchanged".
  */
+/*
+ * Destination side, after ns_fdb_make_local: the kernel's neighbour entry for a
+ * guest IP on the site bridge -> the guest MAC (STALE), so the host and an EVPN
+ * speaker watching it know the guest at once; Linux itself ignores a GARP for
+ * an IP it has no entry for (arp_accept=0), which is what blackholes EVPN sites.
+ */
+int ns_neigh_set(struct ns_nl *nl, const char *dev, const struct ns_ip *ip, const uint8_t mac[NS_MAC_LEN],
+		 struct ns_report *rep, struct ns_err *err);
 int ns_fdb_make_local(struct ns_nl *nl, const char *vxlan_dev, const uint8_t mac[NS_MAC_LEN],
 		      struct ns_report *rep, struct ns_err *err);
 

@@ -119,6 +119,21 @@ struct nlmsghdr *ns_nlmsg_fdb(void *buf, uint32_t seq, enum ns_fdb_op op,
 	return nlh;
 }
 
+struct nlmsghdr *ns_nlmsg_neigh_ip(void *buf, uint32_t seq, int ifindex, const struct ns_ip *ip,
+				   const uint8_t mac[NS_MAC_LEN])
+{
+	struct nlmsghdr *nlh = put_header(buf, RTM_NEWNEIGH,
+					  NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE, seq);
+	struct ndmsg *ndm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ndm));
+
+	ndm->ndm_family = (uint8_t)ip->family;
+	ndm->ndm_ifindex = ifindex;
+	ndm->ndm_state = NUD_STALE;
+	mnl_attr_put(nlh, NDA_DST, ns_ip_len(ip), ip->a);
+	mnl_attr_put(nlh, NDA_LLADDR, NS_MAC_LEN, mac);
+	return nlh;
+}
+
 struct nlmsghdr *ns_nlmsg_fdb_dump(void *buf, uint32_t seq)
 {
 	struct nlmsghdr *nlh = put_header(buf, RTM_GETNEIGH, NLM_F_REQUEST | NLM_F_DUMP, seq);

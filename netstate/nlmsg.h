@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Pure rtnetlink message builders (link, VXLAN, FDB); no sockets, unit-tested byte for byte. */
+/* Pure rtnetlink message builders (link, VXLAN, FDB, IP neighbour); no sockets, unit-tested byte for byte. */
 #ifndef NETSTATE_NLMSG_H
 #define NETSTATE_NLMSG_H
 
@@ -54,6 +54,12 @@ struct nlmsghdr *ns_nlmsg_dellink(void *buf, uint32_t seq, int ifindex);
 /* RTM_NEWNEIGH / RTM_DELNEIGH in family AF_BRIDGE. */
 struct nlmsghdr *ns_nlmsg_fdb(void *buf, uint32_t seq, enum ns_fdb_op op,
 			      const struct ns_fdb_spec *s);
+/*
+ * RTM_NEWNEIGH create|replace in family AF_INET/AF_INET6: ip -> mac on ifindex, NUD_STALE
+ * (the kernel re-verifies it on first use, as it would have after accepting a GARP).
+ */
+struct nlmsghdr *ns_nlmsg_neigh_ip(void *buf, uint32_t seq, int ifindex, const struct ns_ip *ip,
+				   const uint8_t mac[NS_MAC_LEN]);
 /* RTM_GETNEIGH dump of every AF_BRIDGE FDB entry (caller filters by ifindex). */
 struct nlmsghdr *ns_nlmsg_fdb_dump(void *buf, uint32_t seq);
 

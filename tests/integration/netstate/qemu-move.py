@@ -327,6 +327,9 @@ def main():
             log(f"site A fdb: {fa}; site B fdb: {fb}")
             check("site A: guest MAC -> VXLAN port and -> B's VTEP", fa == sorted([f"{VX} master", f"{VX} self dst {vtep_b}"]))
             check("site B: guest MAC on tap1 only", fb == ["tap1 master"])
+            bneigh = sh("ip", "-n", ns_b, "neigh", "show", GUEST_IP, "dev", BR).stdout.strip()
+            check(f"site B's bridge has a neighbour entry for the guest ({bneigh})",
+                  f"lladdr {GUEST_MAC}" in bneigh.lower())
             neigh = sh("ip", "-n", CLIENT_NS, "neigh", "show", GUEST_IP, "dev", "eth0").stdout.strip()
             check(f"client ARP entry is the guest MAC ({neigh})", f"lladdr {GUEST_MAC}" in neigh.lower())
             r = sh("python3", os.path.join(HERE, "check_announce.py"), pcap_out, "--mac", GUEST_MAC, "--ip", GUEST_IP,

@@ -32,6 +32,32 @@ static void test_fdb_replace_self_v4(void)
 	CHECK_BYTES("fdb replace self", nlh, nlh->nlmsg_len, want);
 }
 
+static void test_neigh_ip_v4(void)
+{
+	static const uint8_t want[] = {
+		0x30, 0, 0, 0, 0x1c, 0, 0x05, 0x05, 3, 0, 0, 0, 0, 0, 0, 0, /* len 48, RTM_NEWNEIGH, REQ|ACK|REPLACE|CREATE */
+		2, 0, 0, 0, 6, 0, 0, 0, 0x04, 0, 0, 0,                   /* AF_INET, if 6, NUD_STALE */
+		8, 0, 1, 0, 198, 18, 110, 20,                            /* NDA_DST 198.18.110.20 */
+		10, 0, 2, 0, 0x52, 0x54, 0x00, 0x12, 0x34, 0x56, 0, 0,  /* NDA_LLADDR */
+	};
+	static const uint8_t want6_head[] = {
+		0x3c, 0, 0, 0, 0x1c, 0, 0x05, 0x05, 4, 0, 0, 0, 0, 0, 0, 0, /* len 60 */
+		10, 0, 0, 0, 6, 0, 0, 0, 0x04, 0, 0, 0,                  /* AF_INET6 */
+		20, 0, 1, 0, 0x20, 0x01, 0x0d, 0xb8,                     /* NDA_DST 2001:db8::20 */
+	};
+	uint8_t buf[NS_NLMSG_BUF];
+	struct ns_ip ip;
+	struct nlmsghdr *nlh;
+
+	CHECK(ns_ip_parse("198.18.110.20", &ip) == 0);
+	nlh = ns_nlmsg_neigh_ip(buf, 3, 6, &ip, guest_mac);
+	CHECK_BYTES("neigh ip v4", nlh, nlh->nlmsg_len, want);
+	CHECK(ns_ip_parse("2001:db8::20", &ip) == 0);
+	nlh = ns_nlmsg_neigh_ip(buf, 4, 6, &ip, guest_mac);
+	CHECK(nlh->nlmsg_len == 60);
+	CHECK_BYTES("neigh ip v6 head", nlh, sizeof(want6_head), want6_head);
+}
+
 static void test_fdb_del_master(void)
 {
 	static const uint8_t want[] = {
@@ -127,6 +153,7 @@ int main(void)
 {
 	test_fdb_replace_self_v4();
 	test_fdb_del_master();
+	test_neigh_ip_v4();
 	test_flood_append_v6();
 	test_newvxlan();
 	test_setlink_getlink_dellink_dump();
