@@ -35,6 +35,7 @@ enum opt_type {
 	OPT_LEVEL,     /* "auto" or an integer in min..max */
 	OPT_ADDR,      /* numeric ADDR:PORT */
 	OPT_HOSTPORT,  /* HOST:PORT, DNS name allowed */
+	OPT_IP,        /* IPv4 or IPv6 literal, no port (struct ns_ip) */
 };
 
 /*
@@ -59,6 +60,7 @@ static const struct cfg_option options[] = {
 	{ SEC_GATEWAY, "log_level", OPT_LOGLEVEL, F(log_level), "info", 0, 0, true, false },
 	{ SEC_GATEWAY, "metrics_listen", OPT_ADDR, F(metrics_listen), NULL, 0, 0, false, false },
 	{ SEC_GATEWAY, "audit_log", OPT_PATH, F(audit_path), NULL, 0, 0, false, false },
+	{ SEC_GATEWAY, "lan_address", OPT_IP, F(lan_address), NULL, 0, 0, true, false },
 	{ SEC_WAN, "listen", OPT_ADDR, F(wan.listen), NULL, 0, 0, false, false },
 	{ SEC_WAN, "peer", OPT_HOSTPORT, F(wan.peer), NULL, 0, 0, false, false },
 	{ SEC_WAN, "streams", OPT_UINT, F(wan.streams), "8", 1, 64, false, false },
@@ -273,6 +275,12 @@ static int opt_set(const struct cfg_option *o, struct lh_config *cfg, const char
 	case OPT_ADDR:
 	case OPT_HOSTPORT:
 		return cfg_endpoint(v, o->type == OPT_HOSTPORT, (struct lh_endpoint *)field, err, errlen);
+	case OPT_IP:
+		if (ns_ip_parse(v, (struct ns_ip *)field) < 0) {
+			snprintf(err, errlen, "`%s' is not an IP address", v);
+			return -EINVAL;
+		}
+		return 0;
 	}
 	return -EINVAL;
 }
@@ -301,6 +309,12 @@ static const char *opt_format(const struct cfg_option *o, const struct lh_config
 		break;
 	case OPT_ADDR: case OPT_HOSTPORT:
 		lh_endpoint_fmt((const struct lh_endpoint *)field, buf, len);
+		break;
+	case OPT_IP:
+		if (((const struct ns_ip *)field)->family)
+			ns_ip_fmt((const struct ns_ip *)field, buf, len);
+		else
+			buf[0] = 0;
 		break;
 	}
 	return buf;

@@ -66,6 +66,7 @@ struct lh_config {
 	int log_level;                      /* enum lh_log_level */
 	struct lh_endpoint metrics_listen;  /* unset = no metrics listener */
 	char audit_path[LH_CFG_PATH_MAX];   /* "" = no audit log */
+	struct ns_ip lan_address;           /* where hypervisors reach us: listen address of dynamic routes */
 	/* [wan] */
 	struct {
 		struct lh_endpoint listen;  /* accept the peer here (numeric) */

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "gateway/audit.h"
 #include "gateway/control.h"
@@ -46,6 +47,15 @@ int gw_reload(struct gw *gw, char *err, size_t errlen)
 		log_warnx("reload: these options need a restart and keep their old value: %s", diff);
 	routes_reload(gw, &nc);
 	log_set_level(nc.log_level);
+	/* the reloadable options take effect, and show-config shows them (routes keep their own copies) */
+	gw->cfg.log_level = nc.log_level;
+	gw->cfg.lan_address = nc.lan_address;
+	struct lh_route_cfg *old_routes = gw->cfg.routes;
+	size_t old_n = gw->cfg.n_routes;
+	gw->cfg.routes = nc.routes;
+	gw->cfg.n_routes = nc.n_routes;
+	nc.routes = old_routes;
+	nc.n_routes = old_n;
 	lh_config_free(&nc);
 	log_info("reload: routes re-read from %s", gw->config_path);
 	audit_action(gw, "reload", NULL, gw->config_path);
@@ -116,7 +126,7 @@ static int cmd_migrate_add(void *ctx, const struct lh_json_req *req, struct lh_j
 {
 	struct gw *gw = ctx;
 	struct lh_route_cfg rc;
-	const char *name, *to, *listen = "0.0.0.0:0";
+	const char *name, *to, *listen = NULL;
 	char err[300], uri[320];
 	struct route *r;
 
@@ -125,6 +135,15 @@ static int cmd_migrate_add(void *ctx, const struct lh_json_req *req, struct lh_j
 		return lh_jbuf_fail(b, -EINVAL, "migrate-add needs name and to");
 	if (lh_req_str(req, "listen", &listen) == -EINVAL)
 		return lh_jbuf_fail(b, -EINVAL, "listen must be a string ADDR:PORT");
+	char dflt[80], ipbuf[64];
+	if (!listen) {
+		/* a wildcard listener would give QEMU a URI that names no address of ours */
+		if (!gw->cfg.lan_address.family)
+			return lh_jbuf_fail(b, -EINVAL, "no listen given and no [gateway] lan_address configured");
+		ns_ip_fmt(&gw->cfg.lan_address, ipbuf, sizeof(ipbuf));
+		snprintf(dflt, sizeof(dflt), gw->cfg.lan_address.family == AF_INET6 ? "[%s]:0" : "%s:0", ipbuf);
+		listen = dflt;
+	}
 	if (!name[0] || strlen(name) >= sizeof(rc.name))
 		return lh_jbuf_fail(b, -EINVAL, "route name must be 1..%zu bytes", sizeof(rc.name) - 1);
 	snprintf(rc.name, sizeof(rc.name), "%s", name);

@@ -134,6 +134,8 @@ void routes_reload(struct gw *gw, const struct lh_config *nc)
 				break;
 		if (i == nc->n_routes)
 			route_close(r, "removed or changed by reload");
+		else
+			r->cfg = nc->routes[i]; /* same listener and destination; identity (mac, ip, segment) may change */
 	}
 	for (size_t i = 0; i < nc->n_routes; i++)
 		if (!route_find(gw, nc->routes[i].name) && !route_add(gw, &nc->routes[i], 0, err, sizeof(err)))
