@@ -29,6 +29,9 @@ static const struct gw_metric_def defs[] = {
 	{ LH_METRIC_COUNTER, "longhaul_wan_tls_refused_total", "TLS handshakes refused (certificate, name, plaintext)", ST(tls_refused) },
 	{ LH_METRIC_COUNTER, "longhaul_migrations_ok_total", "migrations finished cleanly", ST(migs_ok) },
 	{ LH_METRIC_COUNTER, "longhaul_migrations_failed_total", "migrations failed (destination reset)", ST(migs_failed) },
+	{ LH_METRIC_COUNTER, "longhaul_cutovers_total", "L2 cutovers run (source and destination role)", ST(cutovers) },
+	{ LH_METRIC_COUNTER, "longhaul_cutover_errors_total", "cutovers with a failed netlink or socket step", ST(cutover_errors) },
+	{ LH_METRIC_COUNTER, "longhaul_announce_frames_total", "GARP/NA/RARP frames sent at cutovers", ST(announce_frames) },
 	{ LH_METRIC_GAUGE, "longhaul_wan_streams_up", "WAN streams up", (size_t)-1 },
 	{ LH_METRIC_GAUGE, "longhaul_migrations_active", "migrations running", (size_t)-2 },
 };

@@ -19,6 +19,7 @@ struct lh_metrics_http;
 struct lh_metric;
 struct lh_audit;
 struct gw_l2;
+struct cdata_pend;
 
 /* Session-wide counters (metrics, status). */
 struct gw_stats {
@@ -27,6 +28,7 @@ struct gw_stats {
 	uint64_t frames_tx, frames_rx, resent, dup_rx;
 	uint64_t links_up, links_lost, tls_refused;
 	uint64_t migs_ok, migs_failed;
+	uint64_t cutovers, cutover_errors, announce_frames; /* L2 cutovers run, with a failed step, frames sent */
 };
 
 struct gw {
@@ -54,10 +56,14 @@ struct gw {
 	struct lh_metrics_http *metrics_http;
 	struct lh_audit *audit;        /* NULL without [gateway] audit_log */
 	struct gw_l2 *l2;              /* NULL without [segment]s */
+	struct cdata_pend *cdata_pend; /* priority-lane bytes that arrived before their channel's CHANNEL_OPEN */
 	/* test-only fault injection (WAN-PROTOCOL.md), from the environment */
 	uint64_t test_corrupt_frame;
 	int test_kill_stream;
 	uint64_t test_kill_after;
+	int test_kill_all;             /* LH_TEST_KILL_ALL_STREAMS: once, after this many bytes on the WAN */
+	uint64_t test_kill_all_after;
+	int test_no_prio;              /* LH_TEST_NO_PRIO: no priority lane, no TCP_NOTSENT_LOWAT (measurements) */
 };
 
 #endif

@@ -199,6 +199,12 @@ void gw_l2_identity(struct gw *gw, const struct lh_route_cfg *rc, uint32_t *vni,
 static void cut_finish(struct gw_cutover *c, const char *how)
 {
 	char fdb[64] = "";
+	c->gw->st.announce_frames += c->c.ann.frames_sent;
+	if (c->c.ann.send_errors && !c->error[0]) {
+		snprintf(c->error, sizeof(c->error), "%u announcement frames not sent: %s", c->c.ann.send_errors,
+			 strerror(-c->c.ann.last_error));
+		c->gw->st.cutover_errors++;
+	}
 	if (c->c.fdb_error)
 		snprintf(fdb, sizeof(fdb), ", FDB step failed");
 	c->phase = CUT_FINISHED;
@@ -275,6 +281,9 @@ struct gw_cutover *gw_l2_cutover_start(struct gw *gw, enum ns_role role, uint32_
 	c->timer.data = c;
 	ns_cutover_init(&c->c, &cc);
 	c->start_rc = ns_cutover_start(&c->c, gw->l2->nl, mono_ns(), &e);
+	gw->st.cutovers++;
+	if (c->start_rc < 0 || c->c.neigh_error)
+		gw->st.cutover_errors++;
 	if (c->start_rc < 0) {
 		snprintf(c->error, sizeof(c->error), "%s", e.msg);
 		log_warnx("migration %s#%u: cutover on segment %s: %s", dir, mig_id, s->cfg->name, e.msg);

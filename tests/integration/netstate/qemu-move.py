@@ -164,7 +164,8 @@ def main():
             certs = gwpair.make_certs(os.path.join(work, "certs"))
             gw_b = gwpair.Gateway("gw-b", work, os.path.abspath(opts.longhauld), certs, peer_name="gw-a",
                                   netns=ns_b, wan_listen=f"{vtep_b}:{WAN_PORT}", streams=4, store_mb=256,
-                                  log_level="info", extra_conf=segment_conf(vtep_b, vtep_a))
+                                  log_level="info", extra_conf=segment_conf(vtep_b, vtep_a),
+                                  metrics=f"{b['lan_addr']}:9100")
             gw_a = gwpair.Gateway("gw-a", work, os.path.abspath(opts.longhauld), certs, peer_name="gw-b",
                                   netns=ns_a, wan_peer=f"{vtep_b}:{WAN_PORT}", streams=4, store_mb=256,
                                   log_level="info", extra_conf=segment_conf(vtep_a, vtep_b) + "\n".join([
@@ -306,6 +307,14 @@ def main():
                   and not cuts["source"].get("error"), json.dumps(cuts["source"]))
             check("gateway B: destination accepted by SHUT 0 after the gate",
                   "destination accepted the migration (SHUT 0" in gw_b.log())
+            met = nsx(ns_b, "python3", "-c", "import sys, json; sys.path.insert(0, %r); import gwpair; "
+                      "print(json.dumps(gwpair.Gateway.metrics(None, %r)))"
+                      % (os.path.join(HERE, "..", "gateway"), f"{b['lan_addr']}:9100")).stdout
+            met = json.loads(met)
+            check("gateway B's metrics count the cutover and its frames",
+                  met.get("longhaul_cutovers_total") == 1 and met.get("longhaul_cutover_errors_total") == 0
+                  and met.get("longhaul_announce_frames_total") == cuts["destination"]["frames_sent"],
+                  json.dumps({k: v for k, v in met.items() if "cutover" in k or "announce" in k}))
             try:
                 tc = json.load(open(tcp_out))
             except (OSError, ValueError) as e:
