@@ -9,13 +9,14 @@
 //   lh.dirty=P       pages edited per second (default 256; 0 = never)
 //   lh.edit=MODE     small | full | mix (default mix = 85 % small edits, 15 % full rewrites)
 //   lh.mix=Z,D,T,R   percent of zero, duplicated-template, text and random pages (default 25,20,35,20)
+//   lh.private=P     percent of the random pages private to this guest, the rest the image's (default 50)
 //   lh.check=MS      start a full verification pass at most every MS milliseconds (default 1000)
 //   lh.corrupt=S     negative control: S seconds after LH-READY flip one bit of one page behind the checksum's back
 //   lh.run=S         exit after S seconds (default 0 = forever; for host runs)
 //
 // Content model ("same image, own layout"): logical page L's content depends only on lh.image and L, so two
 // guests of one image hold the same page contents. lh.seed permutes which slot (virtual page, and so
-// roughly which guest-physical frame) holds which logical page, decides the private half of the random pages
+// roughly which guest-physical frame) holds which logical page, decides the private share of the random pages
 // and a 5 % sprinkle of private small edits.
 //
 // Verification: a 64-bit XXH3 (seeded with the slot number) per slot. Every edit first re-verifies the page,
@@ -54,6 +55,7 @@ struct config {
 	int64_t corrupt_s;
 	enum edit_mode edit;
 	unsigned mix[4]; /* percent per enum page_class */
+	unsigned private_pct; /* of PC_RANDOM pages, private to this guest */
 };
 
 struct state {
@@ -156,6 +158,16 @@ apply_option(struct config *c, const char *key, const char *val)
 	}
 	if (!strcmp(key, "mix"))
 		return parse_mix(val, c->mix);
+	if (!strcmp(key, "private")) {
+		if (!parse_u64(key, val, &v))
+			return false;
+		if (v > 100) {
+			say("LH-ERROR lh.private wants a percentage 0..100: `%s'", val);
+			return false;
+		}
+		c->private_pct = (unsigned)v;
+		return true;
+	}
 	if (!strcmp(key, "edit")) {
 		if (!strncmp(val, "small", 5))
 			c->edit = EDIT_SMALL;
@@ -346,8 +358,9 @@ fill_logical(struct state *st, uint8_t *p, uint64_t logical)
 		fill_text(st, p, h);
 		break;
 	case PC_RANDOM:
-		/* Half shared with the image (compressed files, keys baked in), half private to this guest. */
-		fill_random(p, (h & 1) ? h : mix2(st->cfg.seed, h));
+		/* Shared with the image (compressed files, keys baked in), or private to this guest (its own keys,
+		 * encrypted buffers): lh.private percent of them. */
+		fill_random(p, (h >> 8) % 100 >= st->cfg.private_pct ? h : mix2(st->cfg.seed, h));
 		break;
 	}
 }
@@ -599,7 +612,7 @@ main(int argc, char **argv)
 {
 	static struct state st;
 	st.cfg = (struct config){ .mem_mb = 64, .seed = 1, .image = 0x10c4a01, .dirty = 256, .check_ms = 1000,
-		.corrupt_s = -1, .edit = EDIT_MIX, .mix = { 25, 20, 35, 20 } };
+		.corrupt_s = -1, .edit = EDIT_MIX, .mix = { 25, 20, 35, 20 }, .private_pct = 50 };
 	const char *line = NULL, *dump = NULL;
 	if (argc >= 3 && !strcmp(argv[1], "--cmdline"))
 		line = argv[2];
@@ -618,9 +631,9 @@ main(int argc, char **argv)
 	const struct config *c = &st.cfg;
 	st.npages = (size_t)(c->mem_mb * 1024 * 1024 / PAGE);
 	say("LH-START mem=%" PRIu64 "MiB pages=%zu seed=%" PRIu64 " image=%#" PRIx64 " dirty=%" PRIu64
-	    " edit=%s mix=%u,%u,%u,%u", c->mem_mb, st.npages, c->seed, c->image, c->dirty,
+	    " edit=%s mix=%u,%u,%u,%u private=%u", c->mem_mb, st.npages, c->seed, c->image, c->dirty,
 	    c->edit == EDIT_SMALL ? "small" : c->edit == EDIT_FULL ? "full" : "mix", c->mix[0], c->mix[1], c->mix[2],
-	    c->mix[3]);
+	    c->mix[3], c->private_pct);
 	uint64_t t0 = mono_ms();
 	st.mem = mmap(NULL, st.npages * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	st.sums = mmap(NULL, st.npages * sizeof(uint64_t), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
