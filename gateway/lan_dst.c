@@ -14,6 +14,116 @@
 #include "gateway/wan_session.h"
 
 #define DST_RP_READ (64u << 10)
+#define PEND_MAX_CHANNELS 64    /* priority-lane channels waiting for their CHANNEL_OPEN */
+#define PEND_KEEP_S 300.0       /* ... at most this long (their migration never opened: dropped) */
+
+/*
+ * Priority-lane bytes (CHANNEL_DATA, urgent space) overtake the bulk space,
+ * so they can arrive before the MIGRATION_OPEN / CHANNEL_OPEN they belong to.
+ * They wait here, per channel, in arrival (= urgent seq) order. The sender
+ * never has more than the initial credit window in flight for a channel that
+ * the receiver has not opened yet, so a channel holding more is a protocol
+ * error.
+ */
+struct cdata_msg {
+	struct cdata_msg *next;
+	struct wan_cdata d;     /* d.data points into bytes[] */
+	uint8_t bytes[];
+};
+
+struct cdata_pend {
+	struct cdata_pend *next;
+	uint32_t mig;
+	uint16_t chan;
+	size_t bytes;
+	ev_tstamp since;
+	struct cdata_msg *head, **tail;
+};
+
+static void pend_free(struct cdata_pend *p)
+{
+	for (struct cdata_msg *x = p->head, *n; x; x = n) {
+		n = x->next;
+		free(x);
+	}
+	free(p);
+}
+
+/* Unlinks and returns the waiting bytes of (mig, chan), or NULL. */
+static struct cdata_pend *pend_take(struct gw *gw, uint32_t mig, uint16_t chan)
+{
+	for (struct cdata_pend **pp = &gw->cdata_pend, *p; (p = *pp); pp = &p->next)
+		if (p->mig == mig && p->chan == chan) {
+			*pp = p->next;
+			return p;
+		}
+	return NULL;
+}
+
+static void pend_add(struct gw *gw, const struct wan_cdata *d)
+{
+	struct cdata_pend *p;
+	unsigned n = 0;
+	char why[200];
+
+	for (p = gw->cdata_pend; p; p = p->next, n++)
+		if (p->mig == d->mig && p->chan == d->chan)
+			break;
+	if (!p) {
+		if (n >= PEND_MAX_CHANNELS || !(p = calloc(1, sizeof(*p)))) {
+			wan_session_fail(gw, "protocol: too many priority-lane channels ahead of their CHANNEL_OPEN");
+			return;
+		}
+		p->mig = d->mig;
+		p->chan = d->chan;
+		p->since = ev_now(gw->loop);
+		p->tail = &p->head;
+		p->next = gw->cdata_pend;
+		gw->cdata_pend = p;
+	}
+	if (p->bytes + d->len > WAN_WINDOW_KIB_BYTES) {
+		snprintf(why, sizeof(why), "protocol: migration %u channel %u sent %zu priority-lane bytes before its "
+			 "CHANNEL_OPEN, beyond the credit window", d->mig, d->chan, p->bytes + d->len);
+		wan_session_fail(gw, why);
+		return;
+	}
+	struct cdata_msg *x = malloc(sizeof(*x) + d->len);
+	if (!x) {
+		wan_session_fail(gw, "out of memory keeping priority-lane bytes");
+		return;
+	}
+	x->next = NULL;
+	x->d = *d;
+	memcpy(x->bytes, d->data, d->len);
+	x->d.data = x->bytes;
+	*p->tail = x;
+	p->tail = &x->next;
+	p->bytes += d->len;
+}
+
+void dst_pend_drop_all(struct gw *gw)
+{
+	struct cdata_pend *p;
+	while ((p = gw->cdata_pend)) {
+		gw->cdata_pend = p->next;
+		pend_free(p);
+	}
+}
+
+void dst_pend_tick(struct gw *gw)
+{
+	ev_tstamp now = ev_now(gw->loop);
+	for (struct cdata_pend **pp = &gw->cdata_pend, *p; (p = *pp);) {
+		if (now - p->since > PEND_KEEP_S) {
+			log_warnx("migration in#%u: channel %u: %zu priority-lane bytes never got a CHANNEL_OPEN; dropped",
+				  p->mig, p->chan, p->bytes);
+			*pp = p->next;
+			pend_free(p);
+			continue;
+		}
+		pp = &p->next;
+	}
+}
 
 /* The channel a codec stream belongs to, and which segment of it (0, or the current one). */
 static struct chan *chan_by_stream(struct gw *gw, uint32_t sid, struct mig **mp, unsigned *seg)
@@ -162,6 +272,14 @@ static void rp_watch(struct chan *c, const uint8_t *p, size_t n)
 	}
 }
 
+static int has_open_preempt(const struct mig *m)
+{
+	for (unsigned i = 0; i < m->nch; i++)
+		if (m->ch[i]->kind == LH_CHAN_PREEMPT && m->ch[i]->state == CS_OPEN)
+			return 1;
+	return 0;
+}
+
 void dst_chan_io(struct chan *c, int revents)
 {
 	struct mig *m = c->m;
@@ -214,6 +332,8 @@ void dst_chan_io(struct chan *c, int revents)
 			}
 			c->rev_eof = n == 0;
 			c->rev_bytes += (size_t)n;
+			if (n > 0 && c->kind == LH_CHAN_MAIN && !m->rq_since && has_open_preempt(m))
+				m->rq_since = ev_time(); /* in postcopy: page requests (and PONGs) */
 			if (c->kind == LH_CHAN_MAIN)
 				rp_watch(c, buf, (size_t)n);
 			wan_send(gw, WAN_RETURN_DATA, hdr, wan_enc_rdata_hdr(hdr, m->id, c->idx, (uint8_t)c->rev_eof),
@@ -236,13 +356,44 @@ static struct chan *chan_by_idx(struct mig *m, unsigned idx)
 	return NULL;
 }
 
+static void cdata_apply(struct mig *m, struct chan *c, const struct wan_cdata *d);
+
 static void dst_new_chan(struct gw *gw, const struct wan_chan_open *co)
 {
 	struct mig *m = mig_find(gw, MIG_IN, co->mig);
+	struct cdata_pend *pend = (co->segment & WAN_SEG_PRIO) ? pend_take(gw, co->mig, co->chan) : NULL;
 	struct chan *c;
 
-	if (!m || m->state == MS_FAILED)
+	if (!m || m->state == MS_FAILED) {
+		if (pend)
+			pend_free(pend);
 		return;
+	}
+	if (co->segment & WAN_SEG_PRIO) {
+		if ((co->segment & ~WAN_SEG_PRIO) || chan_by_idx(m, co->chan) || !(c = chan_new(m, -1)) ||
+		    !(c->prio_hash = prio_hash_new())) {
+			if (pend)
+				pend_free(pend);
+			mig_fail(m, "protocol: priority-lane CHANNEL_OPEN not for segment 0 of a new channel, or too many "
+				 "channels", 1);
+			return;
+		}
+		c->prio = 1;
+		c->idx = co->chan;
+		c->kind = co->kind <= LH_CHAN_OPAQUE ? (lh_channel_kind)co->kind : LH_CHAN_OPAQUE;
+		c->mf_id = co->mf_id;
+		chan_set_state(c, CS_WAIT, "opened by the source gateway");
+		c->credit_sent = WAN_WINDOW_KIB_BYTES;
+		log_info("migration in#%u: channel %u is %s (priority lane%s)", m->id, c->idx, lh_channel_name(c->kind),
+			 pend ? ", bytes arrived ahead of it" : "");
+		connect_next(m);
+		/* what overtook the CHANNEL_OPEN, in its order */
+		for (struct cdata_msg *x = pend ? pend->head : NULL; x && m->state != MS_FAILED; x = x->next)
+			cdata_apply(m, c, &x->d);
+		if (pend)
+			pend_free(pend);
+		return;
+	}
 	if (co->segment) {
 		if (!(c = chan_by_idx(m, co->chan)))
 			return;
@@ -306,6 +457,18 @@ void dst_rx_msg(struct gw *gw, const struct wan_msg *wm)
 		if (c->state == CS_OPEN)
 			dst_chan_io(c, EV_WRITE);
 		break;
+	case WAN_CHANNEL_DATA: {
+		const struct wan_cdata *d = &wm->u.cdata;
+		m = mig_find(gw, MIG_IN, d->mig);
+		if (m && (m->state == MS_FAILED || m->state == MS_DONE))
+			return;
+		struct chan *pc = m ? chan_by_idx(m, d->chan) : NULL;
+		if (!pc)
+			pend_add(gw, d);
+		else
+			cdata_apply(m, pc, d);
+		break;
+	}
 	}
 }
 
@@ -354,7 +517,116 @@ static void gate_check(struct mig *m)
 	log_info("migration in#%u (%s): integrity gate: %u channels verified (length + XXH3-128), releasing EOF "
 		 "(%llu bytes held)", m->id, m->route, m->nch, (unsigned long long)held);
 	mig_set_state(m, MS_RELEASED, "all channels verified");
+	if (m->rq_n)
+		log_info("migration in#%u (%s): postcopy page requests: %u answered on the preempt channel, round trip "
+			 "(return-path read -> first preempt bytes) mean %.1f ms, max %.1f ms", m->id, m->route, m->rq_n,
+			 m->rq_sum * 1e3 / m->rq_n, m->rq_max * 1e3);
 	dst_chan_io(mc, EV_WRITE);
+}
+
+/* Stream bytes for the destination QEMU: written at once when nothing is queued, else queued. 0, or -1 failed. */
+static int deliver(struct chan *c, const uint8_t *data, size_t n)
+{
+	struct mig *m = c->m;
+	struct gw *gw = m->gw;
+
+	if (c->kind == LH_CHAN_PREEMPT && m->rq_since > 0) {
+		/* the first preempt bytes after a return-path message: one page-request round trip */
+		double dt = ev_time() - m->rq_since;
+		m->rq_n++;
+		m->rq_sum += dt;
+		if (dt > m->rq_max)
+			m->rq_max = dt;
+		m->rq_since = 0;
+	}
+	if (!c->out.len && c->state == CS_OPEN && c->fd >= 0) {
+		/* nothing queued: write straight from the decoder's buffer, queue only the rest */
+		ssize_t w = send(c->fd, data, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+		size_t done = w > 0 ? (size_t)w : 0;
+		c->fwd_bytes += done;
+		m->lan_bytes += done;
+		gw->st.lan_tx_bytes += done;
+		if (done < n && bbuf_add(&c->out, data + done, n - done) < 0) {
+			mig_fail(m, "out of memory queueing decoded bytes", 1);
+			return -1;
+		}
+		if (done)
+			send_credit(c, 0);
+	} else if (bbuf_add(&c->out, data, n) < 0) {
+		mig_fail(m, "out of memory queueing decoded bytes", 1);
+		return -1;
+	}
+	m->raw_bytes += n;
+	if (c->state == CS_OPEN)
+		dst_chan_io(c, EV_WRITE);
+	return 0;
+}
+
+/*
+ * One CHANNEL_DATA of a priority-lane channel, in urgent order: bytes (hashed
+ * per segment as they pass), a segment END (length + XXH3-128 checked: the
+ * integrity gate's evidence for this channel), or FIN.
+ */
+static void cdata_apply(struct mig *m, struct chan *c, const struct wan_cdata *d)
+{
+	uint8_t hash[16];
+	char why[200];
+
+	if (m->state == MS_FAILED || m->state == MS_DONE)
+		return;
+	if (!c->prio) {
+		snprintf(why, sizeof(why), "protocol: CHANNEL_DATA for channel %u, which is not in the priority lane", c->idx);
+		mig_fail(m, why, 1);
+		return;
+	}
+	m->wan_bytes += WAN_HDR_LEN + WAN_CDATA_FIXED + d->len;
+	if (d->segment != c->segment) {
+		if (!c->seg_ended || d->segment != (uint16_t)(c->segment + 1)) {
+			snprintf(why, sizeof(why), "protocol: channel %u: CHANNEL_DATA for segment %u while segment %u is %s",
+				 c->idx, d->segment, c->segment, c->seg_ended ? "ended" : "open");
+			mig_fail(m, why, 1);
+			return;
+		}
+		c->segment = d->segment;
+		c->seg_ended = 0;
+		c->prio_bytes = 0;
+		XXH3_128bits_reset(c->prio_hash);
+	}
+	if (d->flags & WAN_CDATA_END) {
+		if (c->seg_ended) {
+			mig_fail(m, "protocol: a second END for a priority-lane segment", 1);
+			return;
+		}
+		prio_hash_digest(c->prio_hash, hash);
+		if (d->seg_len != c->prio_bytes || memcmp(hash, d->hash, 16)) {
+			snprintf(why, sizeof(why), "integrity gate: channel %u (priority lane) segment %u: %llu bytes, sender "
+				 "says %llu, XXH3-128 %s", c->idx, c->segment, (unsigned long long)c->prio_bytes,
+				 (unsigned long long)d->seg_len, memcmp(hash, d->hash, 16) ? "differs" : "matches");
+			mig_fail(m, why, 1);
+			return;
+		}
+		c->seg_ended = 1;
+		if (c->segment == 0 && !c->seg0_ok) {
+			c->seg0_ok = 1;
+			log_debug("migration in#%u: channel %u (priority lane) segment 0 verified (%llu bytes)", m->id,
+				  c->idx, (unsigned long long)c->prio_bytes);
+			gate_check(m);
+		}
+	} else if (d->len) {
+		if (c->seg_ended) {
+			mig_fail(m, "protocol: priority-lane bytes after their segment's END", 1);
+			return;
+		}
+		XXH3_128bits_update(c->prio_hash, d->data, d->len);
+		c->prio_bytes += d->len;
+		if (deliver(c, d->data, d->len) < 0)
+			return;
+	}
+	if ((d->flags & WAN_CDATA_FIN) && !c->fwd_eof && m->state != MS_FAILED) {
+		c->fwd_eof = 1;
+		if (c->state == CS_OPEN)
+			dst_chan_io(c, EV_WRITE);
+	}
 }
 
 void mig_rx_frame(struct gw *gw, const lh_wan_frame_info *info, const uint8_t *data, size_t n, size_t frame_len)
@@ -386,26 +658,10 @@ void mig_rx_frame(struct gw *gw, const lh_wan_frame_info *info, const uint8_t *d
 				mig_fail(m, "out of memory holding the stream end", 1);
 				return;
 			}
-		} else if (!c->out.len && c->state == CS_OPEN && c->fd >= 0) {
-			/* nothing queued: write straight from the decoder's buffer, queue only the rest */
-			ssize_t w = send(c->fd, data, n, MSG_NOSIGNAL | MSG_DONTWAIT);
-			size_t done = w > 0 ? (size_t)w : 0;
-			c->fwd_bytes += done;
-			m->lan_bytes += done;
-			gw->st.lan_tx_bytes += done;
-			if (done < n && bbuf_add(&c->out, data + done, n - done) < 0) {
-				mig_fail(m, "out of memory queueing decoded bytes", 1);
-				return;
-			}
-			if (done)
-				send_credit(c, 0);
-		} else if (bbuf_add(&c->out, data, n) < 0) {
-			mig_fail(m, "out of memory queueing decoded bytes", 1);
+			m->raw_bytes += n;
+		} else if (deliver(c, data, n) < 0) {
 			return;
 		}
-		m->raw_bytes += n;
-		if (c->state == CS_OPEN)
-			dst_chan_io(c, EV_WRITE);
 		break;
 	case LH_WAN_FRAME_END:
 		if (seg == 0 && !c->seg0_ok) {

@@ -16,6 +16,7 @@
 #define SRC_READ_BUDGET (2u << 20) /* bytes per channel per callback: fairness between channels */
 #define SRC_RP_MAX (64u << 20)     /* return-path bytes queued towards one source QEMU */
 #define SRC_SILENT_S 0.2           /* a channel silent this long after main exists is postcopy preempt */
+#define PRIO_CHUNK (64u << 10)     /* priority-lane bytes per CHANNEL_DATA message */
 
 static uint32_t next_stream_id(struct gw *gw)
 {
@@ -125,6 +126,17 @@ static int open_segment(struct chan *c, uint16_t seg, lh_channel_kind kind)
 	char label[64];
 	int r;
 
+	if (c->prio) {
+		/* priority lane: no codec stream; the segment numbers travel in CHANNEL_DATA */
+		co.segment |= WAN_SEG_PRIO;
+		if ((r = wan_send(gw, WAN_CHANNEL_OPEN, p, wan_enc_copen(p, &co), NULL, 0)) < 0)
+			return r;
+		if (!c->prio_hash && !(c->prio_hash = prio_hash_new()))
+			return -ENOMEM;
+		c->segment = seg;
+		c->seg_ended = 0;
+		return 0;
+	}
 	co.stream_id = next_stream_id(gw);
 	if ((r = wan_send(gw, WAN_CHANNEL_OPEN, p, wan_enc_copen(p, &co), NULL, 0)) < 0)
 		return r;
@@ -143,13 +155,69 @@ static void add_stats(struct mig *m, const lh_wan_stats *st)
 	m->raw_bytes += st->bytes_in;
 }
 
+/*
+ * Priority lane (WAN-PROTOCOL.md): a postcopy-preempt channel carries the
+ * pages a stalled vCPU waits for, so its bytes go raw as CHANNEL_DATA in the
+ * urgent space, ahead of every queued codec frame, and never wait for the
+ * bulk order. Each segment is hashed here (XXH3-128) and ended by an END
+ * message, so the receiver's integrity gate covers these bytes too.
+ */
+static long prio_send(struct chan *c, const uint8_t *p, size_t n)
+{
+	struct mig *m = c->m;
+	uint8_t h[WAN_CDATA_FIXED];
+	size_t done = 0;
+	int r;
+
+	if (c->seg_ended) {
+		XXH3_128bits_reset(c->prio_hash);
+		c->prio_bytes = 0;
+		c->segment++;
+		c->seg_ended = 0;
+	}
+	while (done < n) {
+		size_t k = n - done < PRIO_CHUNK ? n - done : PRIO_CHUNK;
+		wan_enc_cdata_hdr(h, m->id, c->idx, c->segment, 0);
+		if ((r = wan_send(m->gw, WAN_CHANNEL_DATA, h, sizeof(h), p + done, k)) < 0)
+			return r == -ENOMEM ? -LH_E_NOMEM : -LH_E_STATE; /* -ENOTCONN: the session went away */
+		XXH3_128bits_update(c->prio_hash, p + done, k);
+		c->prio_bytes += k;
+		m->wan_bytes += WAN_HDR_LEN + sizeof(h) + k;
+		m->raw_bytes += k;
+		done += k;
+	}
+	return (long)done;
+}
+
+/* Ends the priority lane's current segment: its length and XXH3-128 for the receiver to check. */
+static int prio_end(struct chan *c)
+{
+	struct mig *m = c->m;
+	uint8_t p[WAN_CDATA_END_LEN], hash[16];
+
+	if (c->seg_ended)
+		return 0;
+	prio_hash_digest(c->prio_hash, hash);
+	c->seg_ended = 1;
+	return wan_send(m->gw, WAN_CHANNEL_DATA, p,
+			wan_enc_cdata_end(p, m->id, c->idx, c->segment, c->prio_bytes, hash), NULL, 0);
+}
+
 /* Feeds n bytes of a non-main channel (or main after a parser-less fallback). Returns bytes taken. */
 static long feed_plain(struct chan *c, const uint8_t *p, size_t n)
 {
 	struct gw *gw = c->m->gw;
+	if (c->prio)
+		return prio_send(c, p, n);
 	if (c->seg_ended && open_segment(c, (uint16_t)(c->segment + 1), LH_CHAN_OPAQUE) < 0)
 		return -LH_E_NOMEM;
 	return lh_wan_enc_feed(wan_encoder(gw), c->stream_id, p, n);
+}
+
+/* Bytes of this channel may go on now: the encoder has room (bulk), or the urgent space has (priority lane). */
+static int can_feed(struct chan *c)
+{
+	return c->prio ? wan_urgent_room(c->m->gw) : wan_can_feed(c->m->gw);
 }
 
 /*
@@ -167,7 +235,7 @@ static void cut_at_eof(struct chan *mc)
 	m->t_cut = ev_now(gw->loop);
 	for (unsigned i = 0; i < m->nch; i++) {
 		struct chan *c = m->ch[i];
-		if (c == mc || !c->stream_id || c->seg_ended || c->fwd_eof)
+		if (c == mc || (!c->stream_id && !c->prio) || c->seg_ended || c->fwd_eof)
 			continue;
 		/* take what the channel already sent: QEMU wrote it before main's EOF */
 		for (int guard = 0; guard < 64; guard++) {
@@ -197,6 +265,13 @@ static void cut_at_eof(struct chan *mc)
 		}
 		if (c->rlen)
 			log_warnx("%s: channel %u still had bytes at the EOF cut", tag, c->idx);
+		if (c->prio) {
+			if (prio_end(c) < 0) {
+				mig_fail(m, "cannot end the priority lane's segment at the EOF cut", 1);
+				return;
+			}
+			continue;
+		}
 		if (lh_wan_enc_end(wan_encoder(gw), c->stream_id, &st) == 0)
 			add_stats(m, &st);
 		c->seg_ended = 1;
@@ -208,6 +283,13 @@ static void cut_at_eof(struct chan *mc)
 	}
 	add_stats(m, &st);
 	mig_set_state(m, MS_CUT, "main channel reached EOF: segments cut for verification");
+	if (m->ping_n)
+		log_info("%s: WAN round trip of urgent messages while streaming (PING/PONG): %u samples, mean %.1f ms, "
+			 "max %.1f ms", tag, m->ping_n, m->ping_sum / m->ping_n, m->ping_max);
+	if (m->rq_n)
+		log_info("%s: postcopy page requests: %u answered by the source QEMU on the preempt channel "
+			 "(return-path bytes in -> first preempt bytes out) mean %.1f ms, max %.1f ms", tag, m->rq_n,
+			 m->rq_sum * 1e3 / m->rq_n, m->rq_max * 1e3);
 }
 
 /*
@@ -243,6 +325,7 @@ static int classify(struct chan *c, int force)
 		for (unsigned i = 0; i < m->nch; i++)
 			has_main |= m->ch[i]->kind == LH_CHAN_MAIN;
 		c->kind = has_main ? LH_CHAN_PREEMPT : LH_CHAN_OPAQUE;
+		c->prio = c->kind == LH_CHAN_PREEMPT && !gw->test_no_prio;
 	}
 	if (!m->opened) {
 		/* MIGRATION_OPEN once per migration, before its first CHANNEL_OPEN */
@@ -269,7 +352,8 @@ static int classify(struct chan *c, int force)
 	if (c->kind == LH_CHAN_MULTIFD)
 		log_info("migration out#%u: channel %u is multifd channel %u", m->id, c->idx, c->mf_id);
 	else
-		log_info("migration out#%u: channel %u is %s", m->id, c->idx, lh_channel_name(c->kind));
+		log_info("migration out#%u: channel %u is %s%s", m->id, c->idx, lh_channel_name(c->kind),
+			 c->prio ? " (priority lane)" : "");
 	return 1;
 fail:
 	mig_fail(m, "cannot open the channel's codec stream", 1);
@@ -391,10 +475,21 @@ static void fwd_end(struct chan *c, int err)
 	}
 	if (m->state == MS_FAILED)
 		return;
-	if (!c->seg_ended && c->stream_id && lh_wan_enc_end(wan_encoder(gw), c->stream_id, &st) == 0)
-		add_stats(m, &st);
-	c->seg_ended = 1;
-	wan_send(gw, WAN_CHANNEL_CLOSE, p, wan_enc_cclose(p, m->id, c->idx, 0), NULL, 0);
+	if (c->prio) {
+		/* the close travels in the lane too, after the last bytes (CHANNEL_CLOSE is bulk-ordered) */
+		uint8_t h[WAN_CDATA_FIXED];
+		if (prio_end(c) < 0 || wan_send(gw, WAN_CHANNEL_DATA, h,
+						 wan_enc_cdata_hdr(h, m->id, c->idx, c->segment, WAN_CDATA_FIN),
+						 NULL, 0) < 0) {
+			mig_fail(m, "cannot end the priority lane", 1);
+			return;
+		}
+	} else {
+		if (!c->seg_ended && c->stream_id && lh_wan_enc_end(wan_encoder(gw), c->stream_id, &st) == 0)
+			add_stats(m, &st);
+		c->seg_ended = 1;
+		wan_send(gw, WAN_CHANNEL_CLOSE, p, wan_enc_cclose(p, m->id, c->idx, 0), NULL, 0);
+	}
 	log_debug("migration out#%u: channel %u: QEMU closed after %llu bytes", m->id, c->idx,
 		  (unsigned long long)c->fwd_bytes);
 	if (c->rev_eof) {
@@ -427,7 +522,7 @@ void src_chan_io(struct chan *c, int revents)
 	c->blocked = 0;
 	while (!c->fwd_eof && budget) {
 		if (c->state == CS_OPEN && c->rlen) {
-			if (!wan_can_feed(gw) || c->credit_limit <= c->fwd_bytes) {
+			if (!can_feed(c) || c->credit_limit <= c->fwd_bytes) {
 				c->blocked = 1;
 				break;
 			}
@@ -462,6 +557,14 @@ void src_chan_io(struct chan *c, int revents)
 			fwd_end(c, 0);
 			break;
 		}
+		if (c->kind == LH_CHAN_PREEMPT && m->rq_since > 0) {
+			/* the source QEMU's answer to the last return-path bytes we handed it */
+			double dt = ev_time() - m->rq_since;
+			m->rq_n++;
+			m->rq_sum += dt;
+			m->rq_max = dt > m->rq_max ? dt : m->rq_max;
+			m->rq_since = 0;
+		}
 		got += (size_t)n;
 		c->rlen += (size_t)n;
 		m->lan_bytes += (size_t)n;
@@ -475,7 +578,7 @@ void src_chan_io(struct chan *c, int revents)
 	}
 	if (m->state == MS_FAILED)
 		return;
-	if (c->state == CS_OPEN && c->rlen && !c->blocked && wan_can_feed(gw))
+	if (c->state == CS_OPEN && c->rlen && !c->blocked && can_feed(c))
 		push(c);
 	if (m->state == MS_FAILED)
 		return;
@@ -521,6 +624,10 @@ void src_rx_msg(struct gw *gw, const struct wan_msg *wm)
 		}
 		if (wm->u.rdata.fin)
 			c->rev_eof = 1;
+		if (wm->u.rdata.len && c->kind == LH_CHAN_MAIN && !m->rq_since)
+			for (unsigned i = 0; i < m->nch; i++)
+				if (m->ch[i]->kind == LH_CHAN_PREEMPT && m->ch[i]->state == CS_OPEN)
+					m->rq_since = ev_time();
 		src_chan_io(c, EV_WRITE);
 		break;
 	case WAN_CHANNEL_RESET: {
@@ -541,6 +648,18 @@ void src_rx_msg(struct gw *gw, const struct wan_msg *wm)
 		}
 		break;
 	}
+}
+
+void mig_link_rtt(struct gw *gw, double ms)
+{
+	if (ms < 0 || ms > 60e3)
+		return; /* not our clock's nonce */
+	for (struct mig *m = gw->migs; m; m = m->next)
+		if (m->dir == MIG_OUT && m->state == MS_OPEN) {
+			m->ping_n++;
+			m->ping_sum += ms;
+			m->ping_max = ms > m->ping_max ? ms : m->ping_max;
+		}
 }
 
 void src_tick(struct mig *m)

@@ -42,6 +42,10 @@ static void read_test_env(struct gw *gw)
 		gw->test_kill_after = *end == ':' ? strtoull(end + 1, NULL, 10) : 0;
 		log_warnx("TEST-ONLY fault injection active: LH_TEST_KILL_STREAM=%s", v);
 	}
+	if ((v = getenv("LH_TEST_NO_PRIO")) && *v && strcmp(v, "0")) {
+		gw->test_no_prio = 1;
+		log_warnx("TEST-ONLY: LH_TEST_NO_PRIO=%s: no priority lane for postcopy preempt, no TCP_NOTSENT_LOWAT", v);
+	}
 }
 
 static void gw_tick_cb(struct ev_loop *loop, ev_timer *w, int revents)

@@ -11,6 +11,7 @@
 #include "lh_rp.h"
 #include "lh_stream.h"
 #include "netstate/common.h"
+#include <xxhash.h>
 
 #define MIG_MAX_CHAN 64
 #define SRC_RBUF (256u << 10)
@@ -70,6 +71,10 @@ struct chan {
 	int blocked;
 	int seg_ended;          /* current segment ended at the cut; the next bytes open a new one */
 	lh_parser *parser;      /* main: finds the EOF byte */
+	/* priority lane (postcopy preempt, both sides): bytes as CHANNEL_DATA, each segment hashed here */
+	int prio;
+	XXH3_state_t *prio_hash;
+	uint64_t prio_bytes;    /* bytes of the current segment */
 	uint64_t fed, covered;  /* main: bytes given to the parser / handed on in its events */
 	struct bbuf pend;       /* main: bytes [covered, fed), still inside the parser (for a fallback) */
 	/* destination side */
@@ -107,6 +112,14 @@ struct mig {
 	int accepted;           /* destination: QEMU accepted the stream (SHUT 0, or a clean close) */
 	struct gw_cutover *cut; /* the cutover once it ran */
 	uint64_t progress_mark;  /* bytes moved at progress_at (stall detection) */
+	/* postcopy with a preempt channel, page-request round trips: destination: return-path read -> first
+	 * preempt bytes after it (whole WAN round trip); source: return-path bytes in -> preempt bytes out */
+	ev_tstamp rq_since;     /* 0 = nothing outstanding */
+	unsigned rq_n;
+	double rq_sum, rq_max;
+	/* source: WAN PING round trips while it ran (PING rides the urgent queue: what an urgent message waits) */
+	unsigned ping_n;
+	double ping_sum, ping_max;
 	ev_tstamp progress_at;
 };
 
@@ -136,5 +149,12 @@ void src_rx_msg(struct gw *gw, const struct wan_msg *m);
 void dst_rx_msg(struct gw *gw, const struct wan_msg *m);
 void src_tick(struct mig *m);
 void dst_tick(struct mig *m);
+/* Priority-lane bytes waiting for their channel: dropped after a while, or all at once (session lost). */
+void dst_pend_tick(struct gw *gw);
+void dst_pend_drop_all(struct gw *gw);
+/* A fresh XXH3-128 state for a priority-lane segment; NULL when out of memory. */
+XXH3_state_t *prio_hash_new(void);
+/* The digest of a priority-lane segment as 16 bytes (XXH128 canonical form, big-endian). */
+void prio_hash_digest(XXH3_state_t *st, uint8_t out[16]);
 
 #endif

@@ -299,7 +299,7 @@ void mig_accepted(struct mig *m, const char *evidence)
 void mig_rx_msg(struct gw *gw, const struct wan_msg *wm)
 {
 	switch (wm->type) {
-	case WAN_MIGRATION_OPEN: case WAN_CHANNEL_OPEN: case WAN_CHANNEL_CLOSE:
+	case WAN_MIGRATION_OPEN: case WAN_CHANNEL_OPEN: case WAN_CHANNEL_CLOSE: case WAN_CHANNEL_DATA:
 		dst_rx_msg(gw, wm);
 		break;
 	default: /* CREDIT, RETURN_DATA, CHANNEL_RESET, MIGRATION_RESULT: about our outgoing migrations */
@@ -314,6 +314,7 @@ void mig_session_lost(struct gw *gw, const char *reason)
 	snprintf(why, sizeof(why), "WAN session lost: %s", reason);
 	for (struct mig *m = gw->migs; m; m = m->next)
 		mig_fail(m, why, 0);
+	dst_pend_drop_all(gw);
 }
 
 void mig_kick_sources(struct gw *gw)
@@ -337,6 +338,7 @@ static void mig_free(struct mig *m)
 		bbuf_free(&c->pend);
 		lh_parser_free(c->parser);
 		lh_parser_free(c->rxparser);
+		XXH3_freeState(c->prio_hash);
 		free(c);
 	}
 	free(m);
@@ -345,6 +347,7 @@ static void mig_free(struct mig *m)
 void mig_tick(struct gw *gw)
 {
 	ev_tstamp now = ev_now(gw->loop);
+	dst_pend_tick(gw);
 	for (struct mig **pp = &gw->migs, *m; (m = *pp);) {
 		if ((m->state == MS_DONE || m->state == MS_FAILED) && now - m->t_end > MIG_KEEP_S) {
 			*pp = m->next;
@@ -370,9 +373,25 @@ void mig_tick(struct gw *gw)
 	}
 }
 
+XXH3_state_t *prio_hash_new(void)
+{
+	XXH3_state_t *st = XXH3_createState();
+	if (st)
+		XXH3_128bits_reset(st);
+	return st;
+}
+
+void prio_hash_digest(XXH3_state_t *st, uint8_t out[16])
+{
+	XXH128_canonical_t c;
+	XXH128_canonicalFromHash(&c, XXH3_128bits_digest(st));
+	memcpy(out, c.digest, 16);
+}
+
 void mig_free_all(struct gw *gw)
 {
 	struct mig *m;
+	dst_pend_drop_all(gw);
 	while ((m = gw->migs)) {
 		gw->migs = m->next;
 		mig_free(m);

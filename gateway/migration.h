@@ -18,6 +18,8 @@ void mig_rx_frame(struct gw *gw, const lh_wan_frame_info *info, const uint8_t *d
 void mig_rx_msg(struct gw *gw, const struct wan_msg *m);
 /* The WAN session ended: every migration fails (destination connections reset). */
 void mig_session_lost(struct gw *gw, const char *reason);
+/* A PONG came back after ms: counted for every outgoing migration running now (logged at its EOF cut). */
+void mig_link_rtt(struct gw *gw, double ms);
 /* Room appeared in the encoder or the replay buffer: resume blocked QEMU sockets. */
 void mig_kick_sources(struct gw *gw);
 /* Housekeeping (every 10 ms): credit updates, timeouts, reaping finished migrations. */

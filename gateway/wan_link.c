@@ -167,6 +167,8 @@ void wan_link_queue(struct wan_link *l, struct wan_out *o, int urgent)
 		return;
 	}
 	l->queued += o->len;
+	if (urgent)
+		l->uqueued += o->len;
 	wan_link_kick(l);
 }
 
@@ -190,6 +192,7 @@ void wan_link_send_hello(struct wan_link *l)
 		return;
 	}
 	l->queued += o->len;
+	l->uqueued += o->len;
 	wan_link_kick(l);
 }
 
@@ -202,6 +205,8 @@ static int link_write(struct wan_link *l)
 	for (;;) {
 		if (!l->cur) {
 			l->cur = ptrq_pop(&l->q_urgent);
+			if (l->cur)
+				l->uqueued -= l->uqueued < l->cur->len ? l->uqueued : l->cur->len;
 			if (!l->cur && l->state == WL_UP)
 				l->cur = ptrq_pop(&l->q_bulk);
 			l->cur_off = 0;
@@ -444,7 +449,7 @@ void wan_link_tick(struct wan_link *l, ev_tstamp now)
 	}
 	if (now - l->last_ping > 2.0) {
 		uint8_t p[8];
-		struct wan_out *o = wan_out_new(WAN_PING, WAN_SPACE_LINK, 0, p, wan_enc_ping(p, (uint64_t)(now * 1e3)),
+		struct wan_out *o = wan_out_new(WAN_PING, WAN_SPACE_LINK, 0, p, wan_enc_ping(p, (uint64_t)(ev_time() * 1e3)),
 						NULL, 0);
 		l->last_ping = now;
 		if (o) {
@@ -468,7 +473,7 @@ struct wan_link *wan_link_new(struct gw *gw, int fd, int is_client, int idx, int
 	l->state = connecting ? WL_CONNECTING : WL_HANDSHAKE;
 	l->last_rx = l->last_ping = ev_now(gw->loop);
 	snprintf(l->peer, sizeof(l->peer), "%s", is_client ? gw->cfg.wan.peer_name : "incoming");
-	wan_sock_tune(fd, &gw->cfg, idx);
+	wan_sock_tune(fd, &gw->cfg, idx, gw->test_no_prio ? 0 : WAN_NOTSENT_LOWAT);
 	l->ssl = wan_tls_new(gw->ssl, fd, is_client, gw->cfg.wan.peer_name);
 	if (!l->ssl) {
 		close(fd);

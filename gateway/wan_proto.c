@@ -12,7 +12,7 @@ static const char *const type_names[] = {
 	[WAN_MIGRATION_OPEN] = "MIGRATION_OPEN", [WAN_CHANNEL_OPEN] = "CHANNEL_OPEN",
 	[WAN_CHANNEL_CLOSE] = "CHANNEL_CLOSE", [WAN_RETURN_DATA] = "RETURN_DATA",
 	[WAN_CHANNEL_RESET] = "CHANNEL_RESET", [WAN_MIGRATION_RESULT] = "MIGRATION_RESULT",
-	[WAN_PING] = "PING", [WAN_PONG] = "PONG",
+	[WAN_PING] = "PING", [WAN_PONG] = "PONG", [WAN_CHANNEL_DATA] = "CHANNEL_DATA",
 };
 
 const char *wan_type_name(int type)
@@ -27,7 +27,7 @@ int wan_type_space(int type)
 	switch (type) {
 	case WAN_FRAME: case WAN_MIGRATION_OPEN: case WAN_CHANNEL_OPEN: case WAN_CHANNEL_CLOSE:
 		return WAN_SPACE_BULK;
-	case WAN_RETURN_DATA: case WAN_CHANNEL_RESET: case WAN_MIGRATION_RESULT:
+	case WAN_RETURN_DATA: case WAN_CHANNEL_RESET: case WAN_MIGRATION_RESULT: case WAN_CHANNEL_DATA:
 		return WAN_SPACE_URGENT;
 	default:
 		return WAN_SPACE_LINK;
@@ -241,6 +241,24 @@ size_t wan_enc_ping(uint8_t *out, uint64_t nonce)
 	return 8;
 }
 
+size_t wan_enc_cdata_hdr(uint8_t *out, uint32_t mig, uint16_t chan, uint16_t segment, uint8_t flags)
+{
+	put32(out, mig);
+	put16(out + 4, chan);
+	put16(out + 6, segment);
+	out[8] = flags;
+	return WAN_CDATA_FIXED;
+}
+
+size_t wan_enc_cdata_end(uint8_t *out, uint32_t mig, uint16_t chan, uint16_t segment, uint64_t seg_len,
+			 const uint8_t hash[16])
+{
+	wan_enc_cdata_hdr(out, mig, chan, segment, WAN_CDATA_END);
+	put64(out + WAN_CDATA_FIXED, seg_len);
+	memcpy(out + WAN_CDATA_FIXED + 8, hash, 16);
+	return WAN_CDATA_END_LEN;
+}
+
 /* Reads a str8 at *off into dst (NUL-terminated); -1 when it runs past len. */
 static int get_str8(const uint8_t *p, size_t len, size_t *off, char dst[256])
 {
@@ -262,6 +280,7 @@ int wan_msg_decode(int type, const uint8_t *p, size_t len, struct wan_msg *m, ch
 		[WAN_HELLO] = 44, [WAN_ACK] = 16, [WAN_CREDIT] = 16, [WAN_MIGRATION_OPEN] = 4,
 		[WAN_CHANNEL_OPEN] = 14, [WAN_CHANNEL_CLOSE] = 7, [WAN_RETURN_DATA] = 7,
 		[WAN_CHANNEL_RESET] = 6, [WAN_MIGRATION_RESULT] = 5, [WAN_PING] = 8, [WAN_PONG] = 8,
+		[WAN_CHANNEL_DATA] = WAN_CDATA_FIXED,
 	};
 	size_t off;
 
@@ -345,6 +364,30 @@ int wan_msg_decode(int type, const uint8_t *p, size_t len, struct wan_msg *m, ch
 	case WAN_PONG:
 		m->u.ping.nonce = get64(p);
 		break;
+	case WAN_CHANNEL_DATA: {
+		struct wan_cdata *d = &m->u.cdata;
+		d->mig = get32(p);
+		d->chan = get16(p + 4);
+		d->segment = get16(p + 6);
+		d->flags = p[8];
+		if ((d->flags & ~(WAN_CDATA_END | WAN_CDATA_FIN)) || d->flags == (WAN_CDATA_END | WAN_CDATA_FIN)) {
+			snprintf(err, errlen, "CHANNEL_DATA: flags 0x%02x (unknown bits, or END with FIN)", d->flags);
+			return -EPROTO;
+		}
+		if (d->flags & WAN_CDATA_END) {
+			if (len != WAN_CDATA_END_LEN) {
+				snprintf(err, errlen, "CHANNEL_DATA END: payload %zu bytes, must be %u", len,
+					 WAN_CDATA_END_LEN);
+				return -EPROTO;
+			}
+			d->seg_len = get64(p + WAN_CDATA_FIXED);
+			memcpy(d->hash, p + WAN_CDATA_FIXED + 8, 16);
+		} else {
+			d->data = p + WAN_CDATA_FIXED;
+			d->len = len - WAN_CDATA_FIXED;
+		}
+		break;
+	}
 	}
 	return 0;
 }

@@ -17,8 +17,8 @@ enum wan_space { WAN_SPACE_LINK = 0, WAN_SPACE_BULK = 1, WAN_SPACE_URGENT = 2 };
 enum wan_type {
 	WAN_HELLO = 1, WAN_FRAME = 2, WAN_ACK = 3, WAN_CREDIT = 4, WAN_MIGRATION_OPEN = 5,
 	WAN_CHANNEL_OPEN = 6, WAN_CHANNEL_CLOSE = 7, WAN_RETURN_DATA = 8, WAN_CHANNEL_RESET = 9,
-	WAN_MIGRATION_RESULT = 10, WAN_PING = 11, WAN_PONG = 12,
-	WAN_TYPE__MAX = 12,
+	WAN_MIGRATION_RESULT = 10, WAN_PING = 11, WAN_PONG = 12, WAN_CHANNEL_DATA = 13,
+	WAN_TYPE__MAX = 13,
 };
 
 struct wan_hdr {
@@ -65,6 +65,23 @@ struct wan_mopen {
 };
 #define WAN_MOPEN_MAX (4 + 2 * 256 + 4 + 1 + NS_GUEST_MAX_MACS * 6 + 1 + NS_GUEST_MAX_IPS * 18)
 
+/* CHANNEL_DATA flags: the message ends a segment (length + XXH3-128, no bytes) / QEMU closed the channel. */
+#define WAN_CDATA_END 1u
+#define WAN_CDATA_FIN 2u
+#define WAN_CDATA_FIXED 9u
+#define WAN_CDATA_END_LEN (WAN_CDATA_FIXED + 8 + 16)
+
+/* CHANNEL_DATA: bytes of a priority channel (postcopy preempt) in the urgent space, outside the codec. */
+struct wan_cdata {
+	uint32_t mig;
+	uint16_t chan, segment;
+	uint8_t flags;
+	const uint8_t *data; /* bytes (no END flag) */
+	size_t len;
+	uint64_t seg_len;    /* END: the segment's length and XXH3-128 (big-endian high, low) */
+	uint8_t hash[16];
+};
+
 /* Decoded payload of any message except WAN_FRAME (whose payload is a codec frame). */
 struct wan_msg {
 	int type;
@@ -76,6 +93,7 @@ struct wan_msg {
 		struct wan_chan_open copen;
 		struct { uint32_t mig; uint16_t chan; uint8_t how; } cclose;
 		struct { uint32_t mig; uint16_t chan; uint8_t fin; const uint8_t *data; size_t len; } rdata;
+		struct wan_cdata cdata;
 		struct { uint32_t mig; uint16_t chan; char reason[256]; } reset;
 		struct { uint32_t mig; uint8_t ok; char reason[256]; } result;
 		struct { uint64_t nonce; } ping;
@@ -86,6 +104,9 @@ struct wan_msg {
 /* CHANNEL_OPEN segment flag: main's parser gave up before the EOF; this segment is plain bytes, never held
  * by the integrity gate (the gate cannot find the EOF in a stream nobody can parse). */
 #define WAN_SEG_UNGATED 0x8000
+/* CHANNEL_OPEN segment flag: the channel's bytes travel as CHANNEL_DATA in the urgent space (priority lane),
+ * not as codec frames; segment ends are CHANNEL_DATA END messages, its close a CHANNEL_DATA FIN. */
+#define WAN_SEG_PRIO 0x4000
 
 /* Payload encoders: write into out (cap >= 600 for all but RETURN_DATA), return the length. */
 size_t wan_enc_hello(uint8_t *out, const struct wan_hello *h);
@@ -100,6 +121,11 @@ size_t wan_enc_rdata_hdr(uint8_t *out, uint32_t mig, uint16_t chan, uint8_t fin)
 size_t wan_enc_reset(uint8_t *out, uint32_t mig, uint16_t chan, const char *reason);
 size_t wan_enc_result(uint8_t *out, uint32_t mig, uint8_t ok, const char *reason);
 size_t wan_enc_ping(uint8_t *out, uint64_t nonce);
+/* Fixed part of CHANNEL_DATA (WAN_CDATA_FIXED bytes); data bytes follow it. */
+size_t wan_enc_cdata_hdr(uint8_t *out, uint32_t mig, uint16_t chan, uint16_t segment, uint8_t flags);
+/* A whole CHANNEL_DATA END payload (WAN_CDATA_END_LEN bytes). */
+size_t wan_enc_cdata_end(uint8_t *out, uint32_t mig, uint16_t chan, uint16_t segment, uint64_t seg_len,
+			 const uint8_t hash[16]);
 
 /* Decodes a payload of type (not WAN_FRAME). 0, or -EPROTO naming the field in err. */
 int wan_msg_decode(int type, const uint8_t *p, size_t len, struct wan_msg *m, char *err,

@@ -157,9 +157,32 @@ static struct wan_link *pick_link(struct wan_session *s)
 	return best;
 }
 
+/*
+ * The stream where an urgent message goes out soonest: it waits only for the
+ * urgent messages queued there and the rest of the message being written
+ * (bulk queued behind them does not count: urgent goes first).
+ */
+static struct wan_link *pick_link_urgent(struct wan_session *s)
+{
+	struct wan_link *best = NULL;
+	size_t best_wait = 0;
+	s->rr++;
+	for (unsigned k = 0; k < s->nlinks; k++) {
+		struct wan_link *l = s->links[(s->rr + k) % s->nlinks];
+		if (!l || l->state != WL_UP)
+			continue;
+		size_t wait = l->uqueued + (l->cur ? l->cur->len - l->cur_off : 0);
+		if (!best || wait < best_wait) {
+			best = l;
+			best_wait = wait;
+		}
+	}
+	return best;
+}
+
 static void assign(struct wan_session *s, struct wan_out *o)
 {
-	struct wan_link *l = pick_link(s);
+	struct wan_link *l = o->space == WAN_SPACE_BULK ? pick_link(s) : pick_link_urgent(s);
 	o->link = l ? l->idx : -1;
 	if (l)
 		wan_link_queue(l, o, o->space != WAN_SPACE_BULK);
@@ -559,6 +582,8 @@ void wan_sess_link_msg(struct wan_link *l, struct rx_msg *m)
 		break;
 	}
 	case WAN_PONG:
+		/* our nonce is the send time in ms: a round trip through both streams' queues, urgent first */
+		mig_link_rtt(gw, ev_time() * 1e3 - (double)wm.u.ping.nonce);
 		break;
 	default:
 		wan_link_close(l, "protocol: HELLO after the stream is up");

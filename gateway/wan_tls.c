@@ -152,7 +152,7 @@ static void set_buf(int fd, int force_opt, int opt, const char *name, unsigned b
 		log_warn("%s: %s %u", __func__, name, bytes);
 }
 
-void wan_sock_tune(int fd, const struct lh_config *cfg, int stream_index)
+void wan_sock_tune(int fd, const struct lh_config *cfg, int stream_index, unsigned notsent_lowat)
 {
 	int one = 1;
 	char cur[16] = "";
@@ -172,6 +172,9 @@ void wan_sock_tune(int fd, const struct lh_config *cfg, int stream_index)
 		log_warn("%s: TCP_NODELAY", __func__);
 	set_buf(fd, SO_SNDBUFFORCE, SO_SNDBUF, "SO_SNDBUF", snd);
 	set_buf(fd, SO_RCVBUFFORCE, SO_RCVBUF, "SO_RCVBUF", rcv);
+	if (notsent_lowat &&
+	    setsockopt(fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &notsent_lowat, sizeof(notsent_lowat)) < 0)
+		log_warn("%s: TCP_NOTSENT_LOWAT %u", __func__, notsent_lowat);
 	if (cfg->wan.congestion[0] &&
 	    setsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, cfg->wan.congestion, strlen(cfg->wan.congestion)) < 0) {
 		getsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, cur, &cl);
@@ -181,6 +184,6 @@ void wan_sock_tune(int fd, const struct lh_config *cfg, int stream_index)
 				  cfg->wan.congestion, strerror(errno), cur);
 	}
 	if (stream_index <= 0)
-		log_debug("wan: stream buffers snd %u rcv %u bytes (bdp %llu bytes / %u streams)", snd, rcv,
-			  bdp, n);
+		log_debug("wan: stream buffers snd %u rcv %u bytes (bdp %llu bytes / %u streams), not-sent low "
+			  "water %u bytes", snd, rcv, bdp, n, notsent_lowat);
 }

@@ -32,9 +32,14 @@ void wan_tls_peer_cn(SSL *ssl, char *out, size_t outlen);
  * TCP options for a WAN stream: TCP_NODELAY (messages are written whole, so
  * Nagle would only delay the tail of each — acks and return-path data most),
  * TCP_CONGESTION from the config (falls back to the kernel default, logged),
- * SO_SNDBUF/SO_RCVBUF from the config or, when 0, 2 x BDP / streams (min 1 MiB).
+ * SO_SNDBUF/SO_RCVBUF from the config or, when 0, 2 x BDP / streams (min 1 MiB),
+ * TCP_NOTSENT_LOWAT (when not 0): the kernel holds at most that many bytes not
+ * yet sent, beyond what is in flight. The send buffer is sized for the BDP so
+ * that the window can fill, but without the low-water mark everything queued in
+ * it is first come first served: an urgent message written after 12 MiB of bulk
+ * would wait for all of them, defeating the urgent-first queue in wan_link.c.
  * Logs what it could not set; never fails the stream.
  */
-void wan_sock_tune(int fd, const struct lh_config *cfg, int stream_index);
+void wan_sock_tune(int fd, const struct lh_config *cfg, int stream_index, unsigned notsent_lowat);
 
 #endif

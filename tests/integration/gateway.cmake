@@ -30,6 +30,8 @@ foreach(case IN ITEMS refuse daemon opaque unparsable)
 endforeach()
 
 # Real QEMU through the pair in the wan-lab (lab "gwt", 100 ms RTT, 0.1 % loss), return-path on.
+# postcopy/preempt migrate twice (without, then with the priority lane) and print the destination's postcopy
+# blocktime for both (LATENCY lines).
 foreach(mode IN ITEMS plain multifd postcopy preempt killstream badcert corrupt)
 	add_test(NAME gateway_qemu_${mode}
 		COMMAND Python3::Interpreter ${LH_GW_TESTS}/qemu-lab-test ${mode}

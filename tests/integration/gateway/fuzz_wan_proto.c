@@ -46,6 +46,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				if (m.u.rdata.data + m.u.rdata.len != data + n)
 					__builtin_trap();
 				break;
+			case WAN_CHANNEL_DATA:
+				if (m.u.cdata.flags & WAN_CDATA_END)
+					rl = wan_enc_cdata_end(re, m.u.cdata.mig, m.u.cdata.chan, m.u.cdata.segment,
+							       m.u.cdata.seg_len, m.u.cdata.hash);
+				else if (m.u.cdata.data + m.u.cdata.len != data + n ||
+					 wan_enc_cdata_hdr(re, m.u.cdata.mig, m.u.cdata.chan, m.u.cdata.segment,
+							   m.u.cdata.flags) != WAN_CDATA_FIXED)
+					__builtin_trap();
+				else
+					rl = WAN_CDATA_FIXED;
+				break;
 			default: break;
 			}
 			/* CREDIT's reserved field is not checked on input: compare the fields we encode */
