@@ -6,15 +6,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define LH_SIM_RAW 6      /* min-hash features */
-#define LH_SIM_FEATURES 3 /* super-features, 2 features each */
+#define LH_SIM_RAW 8      /* min-hash features (bins of one permutation) */
+#define LH_SIM_FEATURES 4 /* super-features, 2 features each */
 
 /*
- * Raw feature k is the largest value of h_k(s) over the page's shingles s
- * (two consecutive aligned 8-byte words; only the content-defined quarter
- * whose shingle hash has its top two bits clear), for independent hash functions h_k
- * (a min-hash sketch). An edit changes feature k only when it touches the
- * shingle that held the maximum, or creates a new maximum, so a page with a
+ * Each shingle s of the page (two consecutive aligned 8-byte words whose
+ * second word is not zero) is hashed once; the hash puts it in one of
+ * LH_SIM_RAW bins and gives it a value. Raw feature k is the largest value in
+ * bin k (one-permutation min-hash). An edit changes feature k only when it
+ * touches the shingle that held the maximum, or creates a new maximum, so a page with a
  * few edited words keeps most features of the page it came from, wherever
  * that page sits in guest memory. Repeats (zero runs, padding) count once.
  * Super-feature j combines raw features 2j and 2j+1; it is what the store
