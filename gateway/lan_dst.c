@@ -680,6 +680,15 @@ void mig_rx_frame(struct gw *gw, const lh_wan_frame_info *info, const uint8_t *d
 	}
 }
 
+void mig_resend_credits(struct gw *gw)
+{
+	for (struct mig *m = gw->migs; m; m = m->next)
+		if (m->dir == MIG_IN && m->state != MS_FAILED && m->state != MS_DONE)
+			for (unsigned i = 0; i < m->nch; i++)
+				if (m->ch[i]->state != CS_CLOSED)
+					send_credit(m->ch[i], 1);
+}
+
 void dst_tick(struct mig *m)
 {
 	if (m->state == MS_FAILED || m->state == MS_DONE)

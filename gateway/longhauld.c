@@ -42,6 +42,11 @@ static void read_test_env(struct gw *gw)
 		gw->test_kill_after = *end == ':' ? strtoull(end + 1, NULL, 10) : 0;
 		log_warnx("TEST-ONLY fault injection active: LH_TEST_KILL_STREAM=%s", v);
 	}
+	if ((v = getenv("LH_TEST_KILL_ALL_STREAMS")) && *v) {
+		gw->test_kill_all = 1;
+		gw->test_kill_all_after = strtoull(v, NULL, 10);
+		log_warnx("TEST-ONLY fault injection active: LH_TEST_KILL_ALL_STREAMS=%s", v);
+	}
 	if ((v = getenv("LH_TEST_NO_PRIO")) && *v && strcmp(v, "0")) {
 		gw->test_no_prio = 1;
 		log_warnx("TEST-ONLY: LH_TEST_NO_PRIO=%s: no priority lane for postcopy preempt, no TCP_NOTSENT_LOWAT", v);

@@ -20,6 +20,8 @@ void mig_rx_msg(struct gw *gw, const struct wan_msg *m);
 void mig_session_lost(struct gw *gw, const char *reason);
 /* A PONG came back after ms: counted for every outgoing migration running now (logged at its EOF cut). */
 void mig_link_rtt(struct gw *gw, double ms);
+/* A stream came up: send every incoming channel's current credit again (a lost CREDIT is never resent). */
+void mig_resend_credits(struct gw *gw);
 /* Room appeared in the encoder or the replay buffer: resume blocked QEMU sockets. */
 void mig_kick_sources(struct gw *gw);
 /* Housekeeping (every 10 ms): credit updates, timeouts, reaping finished migrations. */

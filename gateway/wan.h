@@ -129,6 +129,8 @@ void wan_out_put(struct wan_out *o);
 void wan_link_send_hello(struct wan_link *l);
 void wan_link_tick(struct wan_link *l, ev_tstamp now);
 void wan_link_reap(struct gw *gw);
+/* Test-only fault injection: every stream of the session dies at once (abrupt, both directions). */
+void wan_kill_all_links(struct gw *gw, const char *reason);
 
 /* wan_session.c, called by wan_link.c */
 void wan_sess_link_hello(struct wan_link *l);            /* HELLO received and checked */

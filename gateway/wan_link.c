@@ -233,6 +233,13 @@ static int link_write(struct wan_link *l)
 			wan_out_put(l->cur);
 			l->cur = NULL;
 		}
+		if (gw->test_kill_all && gw->st.wan_tx_bytes >= gw->test_kill_all_after && l->state == WL_UP) {
+			gw->test_kill_all = 0;
+			log_warnx("wan: TEST fault injection: killing all WAN streams after %llu bytes",
+				  (unsigned long long)gw->st.wan_tx_bytes);
+			wan_kill_all_links(gw, "test: LH_TEST_KILL_ALL_STREAMS");
+			return -1;
+		}
 		if (gw->test_kill_stream == l->idx && l->written >= gw->test_kill_after && l->state == WL_UP) {
 			gw->test_kill_stream = -1;
 			log_warnx("wan: TEST fault injection: killing stream %d after %llu bytes", l->idx,
@@ -420,6 +427,20 @@ static void wan_link_io_cb(struct ev_loop *loop, ev_io *w, int revents)
 	if ((revents & EV_READ) && link_read(l) < 0)
 		return;
 	link_write(l);
+}
+
+void wan_kill_all_links(struct gw *gw, const char *reason)
+{
+	struct wan_session *s = gw->sess;
+	if (!s)
+		return;
+	/* every socket first, so no message requeued by one close is written to a stream about to die */
+	for (unsigned i = 0; i < s->nlinks; i++)
+		if (s->links[i] && s->links[i]->fd >= 0)
+			shutdown(s->links[i]->fd, SHUT_RDWR);
+	for (unsigned i = 0; i < s->nlinks && gw->sess == s; i++)
+		if (s->links[i])
+			wan_link_close(s->links[i], reason);
 }
 
 void wan_link_reap(struct gw *gw)

@@ -330,11 +330,14 @@ static void requeue(struct wan_session *s, int from_link)
 		for (size_t i = 0; i < t->replay.n; i++) {
 			struct wan_out *o = ptrq_at(&t->replay, i);
 			if (o->link == from_link) {
+				/*
+				 * With no stream up, assign() leaves it unassigned (link -1): the
+				 * next stream that comes up takes every such message. Never leave
+				 * one tagged with the dead stream: no one would ever resend it.
+				 */
 				if (from_link >= 0)
 					s->gw->st.resent++;
 				assign(s, o);
-				if (o->link < 0)
-					return; /* nothing up: keep the rest unassigned */
 			}
 		}
 	}
@@ -369,6 +372,8 @@ static void link_up(struct wan_session *s, struct wan_link *l)
 	update_state(s);
 	requeue(s, -1);
 	wan_pump(gw);
+	/* CREDIT is a link message: one queued on a stream that died is gone; say it again */
+	mig_resend_credits(gw);
 	mig_kick_sources(gw);
 }
 

@@ -31,8 +31,8 @@ endforeach()
 
 # Real QEMU through the pair in the wan-lab (lab "gwt", 100 ms RTT, 0.1 % loss), return-path on.
 # postcopy/preempt migrate twice (without, then with the priority lane) and print the destination's postcopy
-# blocktime for both (LATENCY lines).
-foreach(mode IN ITEMS plain multifd postcopy preempt killstream badcert corrupt)
+# blocktime for both (LATENCY lines); killall kills every WAN stream at once mid-migration.
+foreach(mode IN ITEMS plain multifd postcopy preempt killstream killall badcert corrupt)
 	add_test(NAME gateway_qemu_${mode}
 		COMMAND Python3::Interpreter ${LH_GW_TESTS}/qemu-lab-test ${mode}
 			--longhauld $<TARGET_FILE:longhauld> --wan-lab ${PROJECT_SOURCE_DIR}/netem-scripts/wan-lab
