@@ -6,6 +6,9 @@
 #include "lh_errors.h"
 #include "lh_wan.h"
 #include "pagestore.h"
+#if defined(__x86_64__) || defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 static uint32_t pow2_at_least(uint32_t n)
 {
@@ -49,7 +52,7 @@ int lh_store_init(lh_pagestore *st, uint32_t nslots, bool with_index)
 	if (!with_index)
 		return 0;
 	uint32_t nb = pow2_at_least(nslots);
-	uint32_t nf = pow2_at_least(nslots) * 2;
+	uint32_t nf = pow2_at_least(nslots); /* direct-mapped, the newest page wins */
 	st->bucket_mask = nb - 1;
 	st->fmask = nf - 1;
 	st->meta = lh_big_zalloc(meta_bytes(st));
@@ -126,11 +129,33 @@ uint32_t lh_store_victim(lh_pagestore *st)
 	}
 }
 
+void lh_store_write(uint8_t *dst, const uint8_t *page)
+{
+#if (defined(__x86_64__) || defined(__SSE2__)) && !defined(LH_NO_NT_STORE)
+	/* Streaming stores: the store is written once and read rarely (a reference's
+	 * byte compare, a delta base), so its 4 KiB should neither evict the zstd
+	 * tables and the pages being compressed from the cache nor be read in first. */
+	for (size_t i = 0; i < LH_WAN_PAGE_SIZE; i += 64) {
+		__m128i a = _mm_loadu_si128((const __m128i *)(page + i));
+		__m128i b = _mm_loadu_si128((const __m128i *)(page + i + 16));
+		__m128i c = _mm_loadu_si128((const __m128i *)(page + i + 32));
+		__m128i d = _mm_loadu_si128((const __m128i *)(page + i + 48));
+		_mm_stream_si128((__m128i *)(dst + i), a);
+		_mm_stream_si128((__m128i *)(dst + i + 16), b);
+		_mm_stream_si128((__m128i *)(dst + i + 32), c);
+		_mm_stream_si128((__m128i *)(dst + i + 48), d);
+	}
+	_mm_sfence();
+#else
+	memcpy(dst, page, LH_WAN_PAGE_SIZE);
+#endif
+}
+
 void lh_store_put(lh_pagestore *st, uint32_t slot, const uint8_t *page, uint64_t hlo, uint64_t hhi,
 		  const uint32_t feat[LH_SIM_FEATURES])
 {
 	lh_slot_meta *m = &st->meta[slot];
-	memcpy(lh_store_page(st, slot), page, LH_WAN_PAGE_SIZE);
+	lh_store_write(lh_store_page(st, slot), page);
 	m->hash_lo = hlo;
 	m->hash_hi = hhi;
 	m->gen++;

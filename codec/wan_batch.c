@@ -192,13 +192,27 @@ static void put_pending_ops(enc_batch *b)
 	}
 }
 
+/* z_len in the section header is written before zstd runs, as a padded
+ * 3-byte varint (FORMAT.md allows padding): the compressed bytes then land
+ * in their final place instead of being moved after the header (~34 MB of
+ * memmove per first VM). 21 bits hold any Z section of a frame. */
+#define ZLEN_BYTES 3
+
+static uint8_t *put_varint3(uint8_t *p, size_t v)
+{
+	p[0] = (uint8_t)(v | 0x80);
+	p[1] = (uint8_t)((v >> 7) | 0x80);
+	p[2] = (uint8_t)((v >> 14) & 0x7F);
+	return p + ZLEN_BYTES;
+}
+
 int lh__batch_close(lh_wan_enc *e)
 {
 	enc_batch *b = &e->b;
-	uint8_t head[64], *h = head;
+	uint8_t *h;
 	int r, level = level_now(e);
 	size_t zcap, zlen;
-	bool zstd = false;
+	bool zstd;
 
 	if (!b->open)
 		return 0;
@@ -206,34 +220,38 @@ int lh__batch_close(lh_wan_enc *e)
 	b->open = false;
 	if (b->raw_len == 0)
 		return 0;
-	zcap = ZSTD_compressBound(b->z_len) + 64;
-	if ((r = queue_reserve(e, LH_WAN_FRAME_HDR + sizeof(head) + b->ops_len + zcap + b->r_len)) < 0)
+	zstd = level != 0 && b->z_len > 0;
+	zcap = zstd ? ZSTD_compressBound(b->z_len) + 64 : b->z_len;
+	if (zcap >> (7 * ZLEN_BYTES))
+		return -LH_E_STATE; /* cannot happen: a Z section is at most a frame's raw bytes */
+	if ((r = queue_reserve(e, LH_WAN_FRAME_HDR + 64 + b->ops_len + zcap + b->r_len)) < 0)
 		return r;
 	uint8_t *f = e->q + e->q_end, *body = f + LH_WAN_FRAME_HDR;
-	/* compress straight into the queue, after room for the section header and ops */
-	uint8_t *zdst = body + sizeof(head) + b->ops_len;
-	zlen = b->z_len;
-	if (level != 0 && b->z_len > 0) {
-		if ((r = zstd_section(e, level, zdst, zcap, &zlen)) < 0)
-			return r;
-		zstd = true;
-	} else if (b->z_len > 0 && e->zlevel != 0) {
-		/* this section goes raw but still overwrites ring bytes the open zstd
-		 * frame may count as history: the next zstd section starts a new frame */
-		e->zstale = true;
-	}
+	h = body;
 	*h++ = zstd ? LH_DATA_F_ZSTD : 0;
 	h = lh_varint_put(h, b->ops_len);
 	h = lh_varint_put(h, b->z_len);
-	h = lh_varint_put(h, zlen);
+	uint8_t *zlen_at = h;
+	h += ZLEN_BYTES;
 	h = lh_varint_put(h, b->r_len);
-	size_t hl = (size_t)(h - head);
-	memcpy(body, head, hl);
-	memcpy(body + hl, b->ops, b->ops_len);
-	memmove(body + hl + b->ops_len, zstd ? zdst : b->z, zlen);
+	memcpy(h, b->ops, b->ops_len);
+	uint8_t *zdst = h + b->ops_len;
+	if (zstd) {
+		if ((r = zstd_section(e, level, zdst, zcap, &zlen)) < 0)
+			return r;
+	} else {
+		if (b->z_len > 0 && e->zlevel != 0) {
+			/* this section goes raw but still overwrites ring bytes the open zstd
+			 * frame may count as history: the next zstd section starts a new frame */
+			e->zstale = true;
+		}
+		memcpy(zdst, b->z, b->z_len);
+		zlen = b->z_len;
+	}
+	put_varint3(zlen_at, zlen);
 	e->zpos += b->z_len; /* the ring keeps this section as zstd history */
-	memcpy(body + hl + b->ops_len + zlen, b->r, b->r_len);
-	size_t blen = hl + b->ops_len + zlen + b->r_len;
+	memcpy(zdst + zlen, b->r, b->r_len);
+	size_t blen = (size_t)(zdst + zlen + b->r_len - body);
 	lh_frame_hdr_write(f, LH_FT_DATA, b->s->id, body, (uint32_t)blen, (uint32_t)b->raw_len);
 	e->q_end += LH_WAN_FRAME_HDR + blen;
 	account(e, b->s, LH_WAN_FRAME_HDR + blen);
