@@ -17,6 +17,8 @@
 #define SRC_RP_MAX (64u << 20)     /* return-path bytes queued towards one source QEMU */
 #define SRC_SILENT_S 0.2           /* a channel silent this long after main exists is postcopy preempt */
 #define PRIO_CHUNK (64u << 10)     /* priority-lane bytes per CHANNEL_DATA message */
+#define CUT_WAIT_S 10.0            /* longest wait at main's EOF for the multifd channels' SYNC packets */
+#define CUT_LATE_MAX (64u << 20)   /* main's bytes after the EOF held meanwhile (VMDESC, a few KiB) */
 
 static uint32_t next_stream_id(struct gw *gw)
 {
@@ -78,6 +80,7 @@ struct feed_ctx {
 };
 
 static void cut_at_eof(struct chan *mainc);
+static int cut_ready(struct mig *m);
 
 static int enc_feed_all(struct gw *gw, uint32_t sid, const uint8_t *p, size_t n)
 {
@@ -101,10 +104,36 @@ static int main_event_cb(void *opaque, const lh_event *ev)
 	struct gw *gw = c->m->gw;
 	int r;
 
-	if (!c->segment && ev->type == LH_EV_EOF)
-		cut_at_eof(c);
-	if (!gw->sess || c->m->state == MS_FAILED)
+	struct mig *m = c->m;
+
+	if (!c->segment) {
+		/* multifd sync points: each FLUSH (8.1+ modern), else each RAM EOS (legacy), is one SYNC per channel */
+		if (ev->type == LH_EV_RAM_MULTIFD_FLUSH)
+			m->mf_flush++;
+		else if (ev->type == LH_EV_RAM_EOS)
+			m->ram_eos++;
+	}
+	if (!c->segment && !m->cut_wait && ev->type == LH_EV_EOF) {
+		if (cut_ready(m)) {
+			cut_at_eof(c);
+		} else {
+			m->cut_wait = 1;
+			m->cut_wait_since = ev_now(gw->loop);
+			log_info("migration out#%u (%s): main channel at EOF; the cut waits for the multifd channels' "
+				 "SYNC packets (%u each)", m->id, m->route, m->mf_flush ? m->mf_flush : m->ram_eos);
+		}
+	}
+	if (!gw->sess || m->state == MS_FAILED)
 		return 1;
+	if (m->cut_wait) {
+		/* the EOF and what follows wait here until every channel's segment 0 is complete */
+		if (m->cut_late.len + ev->raw_len > CUT_LATE_MAX || bbuf_add(&m->cut_late, ev->raw, ev->raw_len) < 0) {
+			fx->err = -LH_E_NOMEM;
+			return 1;
+		}
+		c->covered += ev->raw_len;
+		return 0;
+	}
 	if (c->segment)
 		r = enc_feed_all(gw, c->stream_id, ev->raw, ev->raw_len);
 	else
@@ -153,6 +182,54 @@ static void add_stats(struct mig *m, const lh_wan_stats *st)
 {
 	m->wan_bytes += st->bytes_out;
 	m->raw_bytes += st->bytes_in;
+}
+
+/*
+ * Multifd SYNC accounting for the EOF cut. QEMU writes each channel's SYNC
+ * packet before the matching sync point on main (FLUSH, or RAM EOS in legacy
+ * mode), and the last sync point comes before main's EOF; the channels send
+ * nothing after their last SYNC until they close (qemu-migration-format.md
+ * 4.4). Written first is not read first, though: the SYNC may still sit in
+ * QEMU's socket buffer or on the LAN when main's EOF reaches us. Counting
+ * SYNCs tells when a channel's segment 0 holds everything that precedes the
+ * EOF.
+ */
+static int mf_event_cb(void *opaque, const lh_event *ev)
+{
+	struct chan *c = opaque;
+	if (ev->type == LH_EV_MULTIFD_PACKET && (ev->u.mf_packet.flags & 1)) {
+		/* a 7.2 SYNC may carry pages: it counts once they are read too (compressed payloads: at the header) */
+		c->mf_sync_pages = (ev->u.mf_packet.flags & 0x3e) ? 0 : ev->u.mf_packet.normal_pages; /* compressed: 0 */
+		if (!c->mf_sync_pages)
+			c->mf_syncs++;
+	} else if (ev->type == LH_EV_MULTIFD_PAGE && c->mf_sync_pages && --c->mf_sync_pages == 0) {
+		c->mf_syncs++;
+	}
+	return 0;
+}
+
+static void mf_follow(struct chan *c, const uint8_t *p, size_t n)
+{
+	if (lh_parser_feed(c->mfparser, p, n, mf_event_cb, c) < 0) {
+		log_warnx("migration out#%u: multifd channel %u not followed (%s at offset %llu): the EOF cut cannot wait "
+			  "for its SYNC packets", c->m->id, c->idx, lh_parser_error(c->mfparser)->detail,
+			  (unsigned long long)lh_parser_error(c->mfparser)->offset);
+		lh_parser_free(c->mfparser);
+		c->mfparser = NULL;
+		c->mf_lost = 1;
+	}
+}
+
+/* Every multifd channel has read as many SYNC packets as main had sync points (or closed, or is not followed). */
+static int cut_ready(struct mig *m)
+{
+	uint32_t need = m->mf_flush ? m->mf_flush : m->ram_eos;
+	for (unsigned i = 0; i < m->nch; i++) {
+		struct chan *c = m->ch[i];
+		if (c->kind == LH_CHAN_MULTIFD && c->mfparser && !c->fwd_eof && c->mf_syncs < need)
+			return 0;
+	}
+	return 1;
 }
 
 /*
@@ -211,7 +288,10 @@ static long feed_plain(struct chan *c, const uint8_t *p, size_t n)
 		return prio_send(c, p, n);
 	if (c->seg_ended && open_segment(c, (uint16_t)(c->segment + 1), LH_CHAN_OPAQUE) < 0)
 		return -LH_E_NOMEM;
-	return lh_wan_enc_feed(wan_encoder(gw), c->stream_id, p, n);
+	long took = lh_wan_enc_feed(wan_encoder(gw), c->stream_id, p, n);
+	if (took > 0 && c->mfparser && !c->segment)
+		mf_follow(c, p, (size_t)took);
+	return took;
 }
 
 /* Bytes of this channel may go on now: the encoder has room (bulk), or the urgent space has (priority lane). */
@@ -347,6 +427,10 @@ static int classify(struct chan *c, int force)
 		if (!c->parser)
 			goto fail;
 		lh_parser_set_param(c->parser, LH_P_CHANNEL, LH_CHAN_MAIN);
+	} else if (c->kind == LH_CHAN_MULTIFD) {
+		if (!(c->mfparser = lh_parser_create()))
+			goto fail;
+		lh_parser_set_param(c->mfparser, LH_P_CHANNEL, LH_CHAN_MULTIFD);
 	}
 	chan_set_state(c, CS_OPEN, "classified");
 	if (c->kind == LH_CHAN_MULTIFD)
@@ -453,13 +537,42 @@ static int push(struct chan *c)
 	return 0;
 }
 
+static void fwd_finish(struct chan *c);
+
+/*
+ * The cut was waiting for the multifd channels: make it now (they caught up,
+ * or CUT_WAIT_S passed), then send main's held EOF and what followed it.
+ */
+static void cut_release(struct mig *m, const char *how)
+{
+	struct gw *gw = m->gw;
+	struct chan *mc = NULL;
+
+	for (unsigned i = 0; i < m->nch; i++)
+		if (m->ch[i]->kind == LH_CHAN_MAIN)
+			mc = m->ch[i];
+	m->cut_wait = 0;
+	if (!mc || !gw->sess)
+		return;
+	log_info("migration out#%u (%s): EOF cut after %.0f ms: %s", m->id, m->route,
+		 (ev_now(gw->loop) - m->cut_wait_since) * 1e3, how);
+	cut_at_eof(mc);
+	if (m->state == MS_FAILED)
+		return;
+	if (enc_feed_all(gw, mc->stream_id, m->cut_late.p + m->cut_late.off, m->cut_late.len) < 0) {
+		mig_fail(m, "cannot send main's stream end after the cut (encoder error)", 1);
+		return;
+	}
+	bbuf_free(&m->cut_late);
+	if (mc->fwd_eof)
+		fwd_finish(mc);
+	wan_pump(gw);
+}
+
 /* QEMU closed its side (or failed): end the channel's stream. */
 static void fwd_end(struct chan *c, int err)
 {
 	struct mig *m = c->m;
-	struct gw *gw = m->gw;
-	uint8_t p[16];
-	lh_wan_stats st;
 	char why[160];
 
 	if (err) {
@@ -475,6 +588,25 @@ static void fwd_end(struct chan *c, int err)
 	}
 	if (m->state == MS_FAILED)
 		return;
+	if (m->cut_wait) {
+		if (c->kind == LH_CHAN_MAIN)
+			return; /* ends when the cut is made (cut_release) */
+		if (cut_ready(m))
+			cut_release(m, "a multifd channel closed");
+		if (m->state == MS_FAILED)
+			return;
+	}
+	fwd_finish(c);
+}
+
+/* After QEMU closed the channel and its last bytes were encoded: end the segment, tell the peer. */
+static void fwd_finish(struct chan *c)
+{
+	struct mig *m = c->m;
+	struct gw *gw = m->gw;
+	uint8_t p[16];
+	lh_wan_stats st;
+
 	if (c->prio) {
 		/* the close travels in the lane too, after the last bytes (CHANNEL_CLOSE is bulk-ordered) */
 		uint8_t h[WAN_CDATA_FIXED];
@@ -582,6 +714,11 @@ void src_chan_io(struct chan *c, int revents)
 		push(c);
 	if (m->state == MS_FAILED)
 		return;
+	if (m->cut_wait && c->kind == LH_CHAN_MULTIFD && cut_ready(m)) {
+		cut_release(m, "every multifd channel delivered its SYNC packets");
+		if (m->state == MS_FAILED)
+			return;
+	}
 	if (got && got < 16384 && gw->sess)
 		lh_wan_enc_flush(wan_encoder(gw)); /* light traffic (commands, return-path replies): no batching delay */
 	wan_pump(gw);
@@ -672,6 +809,17 @@ void src_tick(struct mig *m)
 	int has_main = 0;
 	for (unsigned i = 0; i < m->nch; i++)
 		has_main |= m->ch[i]->kind == LH_CHAN_MAIN;
+	if (m->cut_wait && ev_now(gw->loop) - m->cut_wait_since > CUT_WAIT_S) {
+		for (unsigned i = 0; i < m->nch; i++)
+			if (m->ch[i]->kind == LH_CHAN_MULTIFD && m->ch[i]->mfparser && !m->ch[i]->fwd_eof)
+				log_warnx("migration out#%u (%s): multifd channel %u: %u of %u SYNC packets %.0f s after main's "
+					  "EOF; cutting anyway: its later bytes are not covered by the integrity gate", m->id,
+					  m->route, m->ch[i]->idx, m->ch[i]->mf_syncs, m->mf_flush ? m->mf_flush : m->ram_eos,
+					  CUT_WAIT_S);
+		cut_release(m, "timed out waiting for SYNC packets");
+		if (m->state == MS_FAILED)
+			return;
+	}
 	for (unsigned i = 0; i < m->nch && m->state != MS_FAILED; i++) {
 		struct chan *c = m->ch[i];
 		if (c->state == CS_CLASSIFY && has_main && ev_now(gw->loop) - c->t_accept > SRC_SILENT_S) {

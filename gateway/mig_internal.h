@@ -75,6 +75,11 @@ struct chan {
 	int prio;
 	XXH3_state_t *prio_hash;
 	uint64_t prio_bytes;    /* bytes of the current segment */
+	/* source, multifd: SYNC packets read so far (the EOF cut waits for them, lan_src.c cut_ready) */
+	lh_parser *mfparser;    /* NULL when not a multifd channel, or not followed (mf_lost) */
+	uint32_t mf_syncs;      /* SYNC packets read whole */
+	uint32_t mf_sync_pages; /* pages still due in the SYNC packet being read (7.2 SYNCs carry pages) */
+	int mf_lost;
 	uint64_t fed, covered;  /* main: bytes given to the parser / handed on in its events */
 	struct bbuf pend;       /* main: bytes [covered, fed), still inside the parser (for a fallback) */
 	/* destination side */
@@ -117,6 +122,11 @@ struct mig {
 	ev_tstamp rq_since;     /* 0 = nothing outstanding */
 	unsigned rq_n;
 	double rq_sum, rq_max;
+	/* source: main's multifd sync points before its EOF, and the EOF cut waiting for the channels' SYNCs */
+	uint32_t mf_flush, ram_eos;
+	int cut_wait;
+	ev_tstamp cut_wait_since;
+	struct bbuf cut_late;   /* main's bytes from the EOF on, held while the cut waits */
 	/* source: WAN PING round trips while it ran (PING rides the urgent queue: what an urgent message waits) */
 	unsigned ping_n;
 	double ping_sum, ping_max;

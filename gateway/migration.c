@@ -329,6 +329,7 @@ void mig_kick_sources(struct gw *gw)
 static void mig_free(struct mig *m)
 {
 	gw_cutover_free(m->cut, "migration record reaped");
+	bbuf_free(&m->cut_late);
 	for (unsigned i = 0; i < m->nch; i++) {
 		struct chan *c = m->ch[i];
 		chan_close_fd(c, 0);
@@ -338,6 +339,7 @@ static void mig_free(struct mig *m)
 		bbuf_free(&c->pend);
 		lh_parser_free(c->parser);
 		lh_parser_free(c->rxparser);
+		lh_parser_free(c->mfparser);
 		XXH3_freeState(c->prio_hash);
 		free(c);
 	}

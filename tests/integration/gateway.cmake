@@ -12,6 +12,8 @@ foreach(case IN ITEMS
 		"transfer_multifd:transfer:multifd-10.0"
 		"transfer_multifd72:transfer:multifd-7.2"
 		"stream_killed:transfer:multifd-10.0:--kill-stream"
+		"late_multifd:transfer:multifd-10.0:--late-multifd"
+		"late_multifd72:transfer:multifd-7.2:--late-multifd"
 		"corrupt_frame:corrupt:rp-10.0")
 	string(REPLACE ":" ";" case "${case}")
 	list(GET case 0 name)
