@@ -28,11 +28,15 @@ enum {
 	LH_OP_PAGEZ = 4, /* zigzag dslot: a page from Z, stored into the slot */
 	LH_OP_PAGER = 5, /* zigzag dslot: a page from R, stored into the slot */
 	LH_OP_DELTA = 6, /* varint base, zigzag dslot, varint dlen: delta from Z on store[base] */
+	LH_OP_PAGEB = 7, /* zigzag dslot: a page from B, stored into the slot */
 };
 
 #define LH_DATA_F_ZSTD 0x01 /* the Z section continues the session's zstd stream */
+#define LH_DATA_F_BSEC 0x02 /* a B section (always zstd: the session's second stream) follows Z */
+#define LH_HELLO_F_BSTREAM 0x1 /* HELLO flag: DATA frames may carry B sections */
 #define LH_WAN_ZSTD_WINDOW_LOG 22 /* encoder window: 4 MiB of history */
 #define LH_WAN_ZSTD_WINDOW_LOG_MAX 23 /* the decoder refuses larger windows (memory bound) */
+#define LH_WAN_ZSTD_B_WINDOW_LOG 21 /* B stream: 2 MiB of history; the decoder refuses more */
 
 #define LH_HELLO_BODY 12
 #define LH_END_BODY 24

@@ -134,7 +134,9 @@ void lh_store_write(uint8_t *dst, const uint8_t *page)
 #if (defined(__x86_64__) || defined(__SSE2__)) && !defined(LH_NO_NT_STORE)
 	/* Streaming stores: the store is written once and read rarely (a reference's
 	 * byte compare, a delta base), so its 4 KiB should neither evict the zstd
-	 * tables and the pages being compressed from the cache nor be read in first. */
+	 * tables and the pages being compressed from the cache nor be read in first.
+	 * This thread's own loads see them in program order; lh_store_fence() before
+	 * returning to the caller orders them for any other thread. */
 	for (size_t i = 0; i < LH_WAN_PAGE_SIZE; i += 64) {
 		__m128i a = _mm_loadu_si128((const __m128i *)(page + i));
 		__m128i b = _mm_loadu_si128((const __m128i *)(page + i + 16));
@@ -145,9 +147,15 @@ void lh_store_write(uint8_t *dst, const uint8_t *page)
 		_mm_stream_si128((__m128i *)(dst + i + 32), c);
 		_mm_stream_si128((__m128i *)(dst + i + 48), d);
 	}
-	_mm_sfence();
 #else
 	memcpy(dst, page, LH_WAN_PAGE_SIZE);
+#endif
+}
+
+void lh_store_fence(void)
+{
+#if (defined(__x86_64__) || defined(__SSE2__)) && !defined(LH_NO_NT_STORE)
+	_mm_sfence();
 #endif
 }
 

@@ -54,8 +54,10 @@ uint32_t lh_store_find(const lh_pagestore *st, uint64_t hlo, uint64_t hhi, const
 /* Picks the slot for a new page (CLOCK: skips recently used slots once) and
  * drops its old content from the indexes. Deterministic. */
 uint32_t lh_store_victim(lh_pagestore *st);
-/* Copies a page into store memory (dst: a slot, 16-byte aligned). */
+/* Copies a page into store memory (dst: a slot, 16-byte aligned), with
+ * streaming stores: call lh_store_fence() before returning to the caller. */
 void lh_store_write(uint8_t *dst, const uint8_t *page);
+void lh_store_fence(void);
 /* Stores page into slot (from lh_store_victim) and indexes it. */
 void lh_store_put(lh_pagestore *st, uint32_t slot, const uint8_t *page, uint64_t hlo, uint64_t hhi,
 		  const uint32_t feat[LH_SIM_FEATURES]);

@@ -21,6 +21,7 @@
  * and a second frame's worth, so that even right after a wrap every byte an
  * 8 MiB window can reach lies behind the region being overwritten. */
 #define DEC_ZRING ((1u << LH_WAN_ZSTD_WINDOW_LOG_MAX) + 2 * LH_WAN_FRAME_RAW_MAX + (256u << 10))
+#define DEC_BRING ((1u << LH_WAN_ZSTD_B_WINDOW_LOG) + 2 * LH_WAN_FRAME_RAW_MAX + (256u << 10))
 #define PS LH_WAN_PAGE_SIZE
 
 typedef struct {
@@ -31,6 +32,16 @@ typedef struct {
 	char label[256];
 } dec_stream;
 
+/* One of the session's zstd streams, decompressed in place into its ring. */
+typedef struct {
+	ZSTD_DCtx *dctx;
+	bool frame_start;       /* dctx expects a zstd frame header next */
+	uint8_t *ring;          /* decompressed sections, in order (zstd's history) */
+	size_t ring_size, pos;  /* pos: where the next section goes */
+	unsigned max_window_log;
+	char name;              /* 'Z' or 'B', for errors */
+} dec_zs;
+
 struct lh_wan_dec {
 	int64_t max_store_mb;
 	bool store_commit;      /* LH_WAN_P_STORE_COMMIT: commit the store at HELLO */
@@ -38,10 +49,8 @@ struct lh_wan_dec {
 	lh_pagestore st;
 	dec_stream **streams;
 	uint32_t nstreams, cap;
-	ZSTD_DCtx *dctx;
-	bool zframe_start;      /* dctx expects a zstd frame header next */
-	uint8_t *zring;         /* DEC_ZRING: decompressed Z sections, in order (zstd's history) */
-	size_t zpos;            /* where the next Z section goes in zring */
+	dec_zs zs[2];           /* [0] the Z sections' zstd stream, [1] the B sections' */
+	bool allow_b;           /* HELLO announced B sections */
 	uint64_t nframes;
 	lh_wan_stats stats;
 	lh_wan_error err;
@@ -67,12 +76,18 @@ lh_wan_dec *lh_wan_dec_create(void)
 	if (!d)
 		return NULL;
 	d->max_store_mb = 65536;
-	d->zframe_start = true;
-	d->dctx = ZSTD_createDCtx();
-	d->zring = lh_big_zalloc(DEC_ZRING);
-	if (!d->dctx || !d->zring || ZSTD_isError(ZSTD_decompressBegin(d->dctx))) {
-		lh_wan_dec_free(d);
-		return NULL;
+	for (int i = 0; i < 2; i++) {
+		dec_zs *zs = &d->zs[i];
+		zs->name = i ? 'B' : 'Z';
+		zs->ring_size = i ? DEC_BRING : DEC_ZRING;
+		zs->max_window_log = i ? LH_WAN_ZSTD_B_WINDOW_LOG : LH_WAN_ZSTD_WINDOW_LOG_MAX;
+		zs->frame_start = true;
+		zs->dctx = ZSTD_createDCtx();
+		zs->ring = lh_big_zalloc(zs->ring_size);
+		if (!zs->dctx || !zs->ring || ZSTD_isError(ZSTD_decompressBegin(zs->dctx))) {
+			lh_wan_dec_free(d);
+			return NULL;
+		}
 	}
 	return d;
 }
@@ -87,8 +102,10 @@ void lh_wan_dec_free(lh_wan_dec *d)
 	}
 	free(d->streams);
 	lh_store_fini(&d->st);
-	ZSTD_freeDCtx(d->dctx);
-	lh_big_free(d->zring, DEC_ZRING);
+	for (int i = 0; i < 2; i++) {
+		ZSTD_freeDCtx(d->zs[i].dctx);
+		lh_big_free(d->zs[i].ring, d->zs[i].ring_size);
+	}
 	free(d);
 }
 
@@ -161,8 +178,9 @@ static int do_hello(lh_wan_dec *d, const lh_frame_hdr *h, const uint8_t *b)
 	uint32_t ps = lh_be32(b), slots = lh_be32(b + 4), flags = lh_be32(b + 8);
 	if (ps != PS)
 		return fail(d, -LH_E_UNSUPPORTED, 0, "HELLO page size %u, only %u is supported", ps, PS);
-	if (flags != 0)
+	if (flags & ~(uint32_t)LH_HELLO_F_BSTREAM)
 		return fail(d, -LH_E_UNSUPPORTED, 0, "HELLO flags 0x%x unknown", flags);
+	d->allow_b = flags & LH_HELLO_F_BSTREAM;
 	if (slots == 0 || (uint64_t)slots * PS > (uint64_t)d->max_store_mb << 20)
 		return fail(d, -LH_E_PARAM, 0, "HELLO asks for a store of %u pages; limit is %lld MiB", slots,
 			    (long long)d->max_store_mb);
@@ -238,39 +256,45 @@ static int do_end(lh_wan_dec *d, const lh_frame_hdr *h, const uint8_t *b, dec_st
 /* Section layout of a DATA body (FORMAT.md). */
 typedef struct {
 	uint8_t flags;
-	const uint8_t *ops, *z, *r;
-	uint64_t ops_len, z_raw, z_len, r_len;
+	const uint8_t *ops, *z, *b, *r;
+	uint64_t ops_len, z_raw, z_len, r_len, b_raw, b_len;
 } data_sections;
 
 static int split_data(lh_wan_dec *d, const lh_frame_hdr *h, const uint8_t *b, data_sections *ds)
 {
 	size_t at = 1, k, n = h->body_len;
-	uint64_t *fields[4] = { &ds->ops_len, &ds->z_raw, &ds->z_len, &ds->r_len };
+	uint64_t *fields[6] = { &ds->ops_len, &ds->z_raw, &ds->z_len, &ds->r_len, &ds->b_raw, &ds->b_len };
 
 	if (n < 5)
 		return fail(d, -LH_E_TRUNCATED, h->stream_id, "DATA body of %zu bytes", n);
 	ds->flags = b[0];
-	if (ds->flags & ~LH_DATA_F_ZSTD)
+	if (ds->flags & ~(LH_DATA_F_ZSTD | LH_DATA_F_BSEC))
 		return fail(d, -LH_E_CORRUPT, h->stream_id, "DATA flags 0x%x unknown", ds->flags);
-	for (int i = 0; i < 4; i++) {
+	if ((ds->flags & LH_DATA_F_BSEC) && !d->allow_b)
+		return fail(d, -LH_E_CORRUPT, h->stream_id, "DATA with a B section, HELLO did not allow them");
+	int nfields = ds->flags & LH_DATA_F_BSEC ? 6 : 4;
+	ds->b_raw = ds->b_len = 0;
+	for (int i = 0; i < nfields; i++) {
 		if (!(k = lh_varint_get(b + at, n - at, fields[i])))
 			return fail(d, -LH_E_CORRUPT, h->stream_id, "DATA section length %d unreadable", i);
 		at += k;
 	}
 	if (ds->ops_len > n - at || ds->z_len > n - at - ds->ops_len ||
-	    ds->r_len != n - at - ds->ops_len - ds->z_len)
+	    ds->b_len > n - at - ds->ops_len - ds->z_len ||
+	    ds->r_len != n - at - ds->ops_len - ds->z_len - ds->b_len)
 		return fail(d, -LH_E_BAD_LENGTH, h->stream_id,
-			    "DATA sections (ops %llu, z %llu, r %llu) do not fill the %zu-byte body",
+			    "DATA sections (ops %llu, z %llu, b %llu, r %llu) do not fill the %zu-byte body",
 			    (unsigned long long)ds->ops_len, (unsigned long long)ds->z_len,
-			    (unsigned long long)ds->r_len, n - at);
-	if (ds->z_raw > h->raw_len || ds->r_len > h->raw_len)
+			    (unsigned long long)ds->b_len, (unsigned long long)ds->r_len, n - at);
+	if (ds->z_raw > h->raw_len || ds->r_len > h->raw_len || ds->b_raw > h->raw_len)
 		return fail(d, -LH_E_BAD_LENGTH, h->stream_id, "DATA section larger than the frame's output");
 	if (!(ds->flags & LH_DATA_F_ZSTD) && ds->z_len != ds->z_raw)
 		return fail(d, -LH_E_BAD_LENGTH, h->stream_id, "stored Z section of %llu bytes claims %llu",
 			    (unsigned long long)ds->z_len, (unsigned long long)ds->z_raw);
 	ds->ops = b + at;
 	ds->z = ds->ops + ds->ops_len;
-	ds->r = ds->z + ds->z_len;
+	ds->b = ds->z + ds->z_len;
+	ds->r = ds->b + ds->b_len;
 	return 0;
 }
 
@@ -287,12 +311,12 @@ static int dst_slot(lh_wan_dec *d, uint32_t sid, uint64_t zz, int64_t *prev, uin
 
 /* Runs the op list; every read and write is bounds-checked against the sections and dst. */
 static long run_ops(lh_wan_dec *d, const lh_frame_hdr *h, const data_sections *ds, const uint8_t *z,
-		    uint8_t *out, XXH3_state_t *hash)
+		    const uint8_t *bsec, uint8_t *out, XXH3_state_t *hash)
 {
 	size_t hashed = 0;
 	const uint32_t sid = h->stream_id;
 	const uint8_t *op = ds->ops, *end = ds->ops + ds->ops_len;
-	size_t o = 0, zp = 0, rp = 0, k;
+	size_t o = 0, zp = 0, rp = 0, bp = 0, k;
 	const size_t olen = h->raw_len;
 	int64_t prev = -1;
 	uint64_t a, b2, c;
@@ -344,6 +368,7 @@ static long run_ops(lh_wan_dec *d, const lh_frame_hdr *h, const data_sections *d
 			d->stats.pages[LH_WAN_OP_REF]++;
 			break;
 		case LH_OP_PAGEZ:
+		case LH_OP_PAGEB:
 		case LH_OP_PAGER:
 			GETV(a);
 			if ((r = dst_slot(d, sid, a, &prev, &slot)) < 0)
@@ -354,15 +379,20 @@ static long run_ops(lh_wan_dec *d, const lh_frame_hdr *h, const data_sections *d
 					return fail(d, -LH_E_BAD_LENGTH, sid, "page past the Z section");
 				memcpy(out + o, z + zp, PS);
 				zp += PS;
+			} else if (code == LH_OP_PAGEB) {
+				if (PS > ds->b_raw - bp)
+					return fail(d, -LH_E_BAD_LENGTH, sid, "page past the B section");
+				memcpy(out + o, bsec + bp, PS);
+				bp += PS;
 			} else {
 				if (PS > ds->r_len - rp)
 					return fail(d, -LH_E_BAD_LENGTH, sid, "page past the R section");
 				memcpy(out + o, ds->r + rp, PS);
 				rp += PS;
 			}
-			memcpy(lh_store_page(&d->st, slot), out + o, PS);
+			lh_store_write(lh_store_page(&d->st, slot), out + o);
 			o += PS;
-			d->stats.pages[code == LH_OP_PAGEZ ? LH_WAN_OP_LITERAL : LH_WAN_OP_LITERAL_RAW]++;
+			d->stats.pages[code == LH_OP_PAGER ? LH_WAN_OP_LITERAL_RAW : LH_WAN_OP_LITERAL]++;
 			break;
 		case LH_OP_DELTA:
 			GETV(a);
@@ -379,7 +409,7 @@ static long run_ops(lh_wan_dec *d, const lh_frame_hdr *h, const data_sections *d
 					    (unsigned long long)c);
 			if ((r = lh_delta_apply(lh_store_page(&d->st, (uint32_t)a), z + zp, c, out + o, PS)) < 0)
 				return fail(d, r, sid, "malformed delta at op %zu", (size_t)(op - ds->ops));
-			memcpy(lh_store_page(&d->st, slot), out + o, PS);
+			lh_store_write(lh_store_page(&d->st, slot), out + o);
 			zp += c;
 			o += PS;
 			d->stats.pages[LH_WAN_OP_DELTA_PREV]++;
@@ -394,10 +424,11 @@ static long run_ops(lh_wan_dec *d, const lh_frame_hdr *h, const data_sections *d
 			hashed = o;
 		}
 	}
-	if (o != olen || zp != ds->z_raw || rp != ds->r_len)
+	if (o != olen || zp != ds->z_raw || rp != ds->r_len || bp != ds->b_raw)
 		return fail(d, -LH_E_BAD_LENGTH, sid,
-			    "ops produced %zu of %zu bytes, used %zu of %llu Z and %zu of %llu R bytes", o, olen, zp,
-			    (unsigned long long)ds->z_raw, rp, (unsigned long long)ds->r_len);
+			    "ops produced %zu of %zu bytes, used %zu of %llu Z, %zu of %llu B and %zu of %llu R bytes",
+			    o, olen, zp, (unsigned long long)ds->z_raw, bp, (unsigned long long)ds->b_raw, rp,
+			    (unsigned long long)ds->r_len);
 	XXH3_128bits_update(hash, out + hashed, o - hashed);
 	return (long)o;
 #undef GETV
@@ -405,54 +436,55 @@ static long run_ops(lh_wan_dec *d, const lh_frame_hdr *h, const data_sections *d
 }
 
 /*
- * The session's zstd stream: this section holds whole zstd blocks (the
- * encoder ends every section at a block boundary) and decompresses to
- * z_raw bytes. zstd's buffer-less API writes them straight into the ring,
+ * One of the session's zstd streams (Z, or B): this section holds whole zstd
+ * blocks (the encoder ends every section at a block boundary) and
+ * decompresses to raw bytes. zstd's buffer-less API writes them straight into the ring,
  * where the ops read them: no copy out of a zstd-owned window buffer
  * (~6 % of decode time). Each section lands contiguously; when it would not
  * fit before the ring's end it starts again at 0, and zstd keeps the previous
- * contiguous run as history. Window sizes over 8 MiB are refused.
+ * contiguous run as history. Windows over 8 MiB (Z) or 2 MiB (B, whose
+ * ring is smaller) are refused.
  */
-static long decompress_z(lh_wan_dec *d, const lh_frame_hdr *h, const data_sections *ds, const uint8_t **z)
+static long decompress_z(lh_wan_dec *d, const lh_frame_hdr *h, dec_zs *zs, const uint8_t *in, size_t left,
+			 uint64_t raw, const uint8_t **z)
 {
-	const uint8_t *in = ds->z;
-	size_t left = ds->z_len, got = 0;
+	size_t got = 0;
 
-	if (d->zpos + ds->z_raw > DEC_ZRING)
-		d->zpos = 0;
-	uint8_t *out = d->zring + d->zpos;
+	if (zs->pos + raw > zs->ring_size)
+		zs->pos = 0;
+	uint8_t *out = zs->ring + zs->pos;
 	while (left > 0) {
-		size_t need = ZSTD_nextSrcSizeToDecompress(d->dctx);
+		size_t need = ZSTD_nextSrcSizeToDecompress(zs->dctx);
 		if (need == 0) {
 			/* the previous zstd frame ended (a level change): the next one starts here */
-			ZSTD_decompressBegin(d->dctx);
-			d->zframe_start = true;
+			ZSTD_decompressBegin(zs->dctx);
+			zs->frame_start = true;
 			continue;
 		}
-		if (d->zframe_start) {
+		if (zs->frame_start) {
 			ZSTD_frameHeader fh;
 			size_t hr = ZSTD_getFrameHeader(&fh, in, left);
 			if (hr != 0)
-				return fail(d, -LH_E_CORRUPT, h->stream_id, "Z section: %s",
+				return fail(d, -LH_E_CORRUPT, h->stream_id, "%c section: %s", zs->name,
 					    ZSTD_isError(hr) ? ZSTD_getErrorName(hr) : "zstd frame header cut short");
-			if (fh.frameType == ZSTD_frame && fh.windowSize > (1ull << LH_WAN_ZSTD_WINDOW_LOG_MAX))
-				return fail(d, -LH_E_LIMIT, h->stream_id, "Z section: zstd window of %llu bytes",
-					    (unsigned long long)fh.windowSize);
-			d->zframe_start = false;
+			if (fh.frameType == ZSTD_frame && fh.windowSize > (1ull << zs->max_window_log))
+				return fail(d, -LH_E_LIMIT, h->stream_id, "%c section: zstd window of %llu bytes",
+					    zs->name, (unsigned long long)fh.windowSize);
+			zs->frame_start = false;
 		}
 		if (need > left)
-			return fail(d, -LH_E_TRUNCATED, h->stream_id, "Z section ends inside a zstd block");
-		size_t n = ZSTD_decompressContinue(d->dctx, out + got, ds->z_raw - got, in, need);
+			return fail(d, -LH_E_TRUNCATED, h->stream_id, "%c section ends inside a zstd block", zs->name);
+		size_t n = ZSTD_decompressContinue(zs->dctx, out + got, raw - got, in, need);
 		if (ZSTD_isError(n))
-			return fail(d, -LH_E_CORRUPT, h->stream_id, "Z section: %s", ZSTD_getErrorName(n));
+			return fail(d, -LH_E_CORRUPT, h->stream_id, "%c section: %s", zs->name, ZSTD_getErrorName(n));
 		got += n;
 		in += need;
 		left -= need;
 	}
-	if (got != ds->z_raw)
-		return fail(d, -LH_E_BAD_LENGTH, h->stream_id, "Z section gave %zu bytes, header says %llu", got,
-			    (unsigned long long)ds->z_raw);
-	d->zpos += got;
+	if (got != raw)
+		return fail(d, -LH_E_BAD_LENGTH, h->stream_id, "%c section gave %zu bytes, header says %llu", zs->name,
+			    got, (unsigned long long)raw);
+	zs->pos += got;
 	*z = out;
 	return 0;
 }
@@ -460,25 +492,27 @@ static long decompress_z(lh_wan_dec *d, const lh_frame_hdr *h, const data_sectio
 static long do_data(lh_wan_dec *d, const lh_frame_hdr *h, const uint8_t *b, dec_stream *s, uint8_t *dst)
 {
 	data_sections ds;
-	const uint8_t *z;
+	const uint8_t *z, *bsec = NULL;
 	long r;
 
 	if ((r = split_data(d, h, b, &ds)) < 0)
 		return r;
 	if (ds.flags & LH_DATA_F_ZSTD) {
-		if ((r = decompress_z(d, h, &ds, &z)) < 0)
+		if ((r = decompress_z(d, h, &d->zs[0], ds.z, ds.z_len, ds.z_raw, &z)) < 0)
 			return r;
 	} else {
 		z = ds.z;
 	}
-	if ((r = run_ops(d, h, &ds, z, dst, s->hash)) < 0)
+	if ((ds.flags & LH_DATA_F_BSEC) && (r = decompress_z(d, h, &d->zs[1], ds.b, ds.b_len, ds.b_raw, &bsec)) < 0)
+		return r;
+	if ((r = run_ops(d, h, &ds, z, bsec, dst, s->hash)) < 0)
 		return r;
 	s->bytes += (uint64_t)r;
 	d->stats.bytes_out += (uint64_t)r;
 	return r;
 }
 
-long lh_wan_dec_frame(lh_wan_dec *d, const void *frame, size_t len, void *dst, size_t cap,
+static long dec_frame(lh_wan_dec *d, const void *frame, size_t len, void *dst, size_t cap,
 		      lh_wan_frame_info *info)
 {
 	const uint8_t *f = frame;
@@ -541,5 +575,13 @@ long lh_wan_dec_frame(lh_wan_dec *d, const void *frame, size_t len, void *dst, s
 		r = do_end(d, &h, b, s, idx);
 	}
 	d->nframes++;
+	return r;
+}
+
+long lh_wan_dec_frame(lh_wan_dec *d, const void *frame, size_t len, void *dst, size_t cap,
+		      lh_wan_frame_info *info)
+{
+	long r = dec_frame(d, frame, len, dst, cap, info);
+	lh_store_fence(); /* the store's streaming stores are done before the caller goes on */
 	return r;
 }

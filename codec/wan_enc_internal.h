@@ -19,10 +19,17 @@
 #define ENC_STREAM_BLOCKS 1024      /* parser block indexes mapped per stream */
 #define ENC_MAX_STREAMS 4096
 #define ENC_ZSTD_FAST_HASH_LOG 16   /* zstd hash table for levels <= 1 (see zstd_begin) */
-/* Z sections are assembled in a ring that zstd compresses in place: 4 MiB of
+#define ENC_ZSTD_B_HASH_LOG 13      /* B stream (binary pages): measured as good as 16 there, and faster */
+/* Z and B sections are assembled in rings that zstd compresses in place: the
  * zstd window + the frame being built + slack, so the history a frame may
  * reference is never overwritten while it is still inside the window. */
 #define ENC_ZRING ((8u << 20) + LH_WAN_FRAME_RAW_MAX)
+#define ENC_BRING ((4u << 20) + LH_WAN_FRAME_RAW_MAX)
+/* Literal pages with at least this many distinct values among 256 sampled
+ * bytes (machine code, binary structures) go to the B stream; fewer (text,
+ * sparse data) to Z; more than ENC_RANDOM_DISTINCT are sent raw. */
+#define ENC_BINARY_DISTINCT 70
+#define ENC_RANDOM_DISTINCT 150
 
 typedef enum {
 	ES_PARSED = 1,   /* bytes go through the stream's parser */
@@ -49,12 +56,26 @@ typedef struct {
 	lh_wan_stats stats;
 } enc_stream;
 
+/* One of the session's two zstd streams, compressed in place in its ring. */
+typedef struct {
+	ZSTD_CCtx *cctx;
+	uint8_t *ring;              /* the sections of recent frames, in order */
+	size_t ring_size;
+	size_t pos;                 /* where the open batch's section starts in ring */
+	int level;                  /* level of the open zstd frame, 0 = none */
+	bool stale;                 /* a raw section overwrote ring bytes: end the zstd frame first */
+	int window_log, fast_hash_log;
+} enc_zs;
+
+enum { ENC_ZS_Z = 0, ENC_ZS_B = 1 };
+typedef enum { LIT_Z, LIT_B, LIT_R } enc_lit_kind;
+
 /* The one open batch: the next DATA frame being assembled (always for one stream). */
 typedef struct {
 	bool open;
 	enc_stream *s;
-	uint8_t *ops, *z, *r;       /* ops, Z section (pre-zstd, inside the Z ring), R section */
-	size_t ops_len, z_len, r_len;
+	uint8_t *ops, *z, *bs, *r;  /* ops, Z and B sections (pre-zstd, inside their rings), R section */
+	size_t ops_len, z_len, b_len, r_len;
 	size_t raw_len;             /* stream bytes covered */
 	int64_t prev_dst;           /* last stored slot in this frame (for zigzag deltas) */
 	size_t pend_lit;            /* LIT bytes already in Z, op not yet written */
@@ -75,11 +96,7 @@ struct lh_wan_enc {
 	uint32_t nvms, vcap, vm_seq;
 
 	enc_batch b;
-	ZSTD_CCtx *cctx;            /* one zstd stream for the session's Z sections */
-	uint8_t *zring;             /* ENC_ZRING bytes: the Z sections of recent frames, in order */
-	size_t zpos;                /* where the open batch's Z section starts in zring */
-	int zlevel;                 /* level of the open zstd frame, 0 = none */
-	bool zstale;                /* a raw Z section overwrote ring bytes: end the zstd frame first */
+	enc_zs zs[2];               /* [ENC_ZS_Z] the Z sections' zstd stream, [ENC_ZS_B] the B sections' */
 	uint8_t *dbuf[2];           /* delta candidates */
 
 	uint8_t *q;                 /* queued frames [q_start, q_end) */
@@ -105,7 +122,9 @@ int lh__batch_lit(lh_wan_enc *e, enc_stream *s, const uint8_t *p, size_t n);
 int lh__batch_page_room(lh_wan_enc *e, enc_stream *s);
 void lh__batch_zero(lh_wan_enc *e);
 void lh__batch_ref(lh_wan_enc *e, uint32_t slot);
-void lh__batch_literal(lh_wan_enc *e, uint32_t dst, const uint8_t *page, bool raw);
+void lh__batch_literal(lh_wan_enc *e, uint32_t dst, const uint8_t *page, enc_lit_kind kind);
+/* The zstd level the next frame will use (0: none). */
+int lh__level_now(const lh_wan_enc *e);
 void lh__batch_delta(lh_wan_enc *e, uint32_t base, uint32_t dst, const uint8_t *d, size_t n);
 /* Closes the open batch into a DATA frame. */
 int lh__batch_close(lh_wan_enc *e);

@@ -62,10 +62,9 @@ lh_wan_enc *lh_wan_enc_create(void)
 	e->pressure = 50;
 	e->frame_raw = LH_WAN_FRAME_RAW_MAX;
 	e->resemblance = e->delta_prev = true;
-	e->cctx = ZSTD_createCCtx();
 	e->dbuf[0] = malloc(PS);
 	e->dbuf[1] = malloc(PS);
-	if (!e->cctx || !e->dbuf[0] || !e->dbuf[1] || lh__batch_init(e) < 0) {
+	if (!e->dbuf[0] || !e->dbuf[1] || lh__batch_init(e) < 0) {
 		lh_wan_enc_free(e);
 		return NULL;
 	}
@@ -108,7 +107,6 @@ void lh_wan_enc_free(lh_wan_enc *e)
 	lh_store_fini(&e->st);
 	lh_lastver_fini(&e->lv);
 	lh__batch_fini(e);
-	ZSTD_freeCCtx(e->cctx);
 	free(e->dbuf[0]);
 	free(e->dbuf[1]);
 	free(e);
@@ -180,7 +178,7 @@ static int start_session(lh_wan_enc *e)
 		return lh__enc_fail(e, -LH_E_NOMEM, 0, 0, "page store of %lld MiB", (long long)e->store_mb);
 	if (e->store_commit)
 		lh_store_commit(&e->st);
-	lh_put32(lh_put32(lh_put32(body, PS), slots), 0);
+	lh_put32(lh_put32(lh_put32(body, PS), slots), LH_HELLO_F_BSTREAM);
 	if ((r = lh__queue_frame(e, NULL, LH_FT_HELLO, 0, body, sizeof(body))) < 0)
 		return lh__enc_fail(e, r, 0, 0, "queueing HELLO");
 	e->started = true;
@@ -425,7 +423,7 @@ static int feed_slice(lh_wan_enc *e, enc_stream *s, const uint8_t *p, size_t n)
 	return 0;
 }
 
-long lh_wan_enc_feed(lh_wan_enc *e, uint32_t stream_id, const void *buf, size_t len)
+static long feed(lh_wan_enc *e, uint32_t stream_id, const void *buf, size_t len)
 {
 	const uint8_t *p = buf;
 	size_t done = 0;
@@ -445,7 +443,14 @@ long lh_wan_enc_feed(lh_wan_enc *e, uint32_t stream_id, const void *buf, size_t 
 	return (long)done;
 }
 
-int lh_wan_enc_event(lh_wan_enc *e, uint32_t stream_id, const lh_event *ev)
+long lh_wan_enc_feed(lh_wan_enc *e, uint32_t stream_id, const void *buf, size_t len)
+{
+	long r = feed(e, stream_id, buf, len);
+	lh_store_fence(); /* the store's streaming stores are done before the caller goes on */
+	return r;
+}
+
+static int event(lh_wan_enc *e, uint32_t stream_id, const lh_event *ev)
 {
 	enc_stream *s;
 	int r;
@@ -461,6 +466,13 @@ int lh_wan_enc_event(lh_wan_enc *e, uint32_t stream_id, const lh_event *ev)
 	if ((r = on_event(e, s, ev)) < 0)
 		return lh__enc_fail(e, r, s->id, s->emitted, "encoding: %s", lh_err_name(r));
 	return 0;
+}
+
+int lh_wan_enc_event(lh_wan_enc *e, uint32_t stream_id, const lh_event *ev)
+{
+	int r = event(e, stream_id, ev);
+	lh_store_fence();
+	return r;
 }
 
 int lh_wan_enc_flush(lh_wan_enc *e)
@@ -519,7 +531,9 @@ static int finish(lh_wan_enc *e, uint32_t stream_id, lh_wan_stats *stats, bool a
 
 int lh_wan_enc_end(lh_wan_enc *e, uint32_t stream_id, lh_wan_stats *stats)
 {
-	return finish(e, stream_id, stats, false);
+	int r = finish(e, stream_id, stats, false); /* the parser's last events may store pages */
+	lh_store_fence();
+	return r;
 }
 
 int lh_wan_enc_abort(lh_wan_enc *e, uint32_t stream_id, lh_wan_stats *stats)

@@ -29,18 +29,27 @@ static bool all_zero(const uint8_t *p)
 }
 
 /*
- * Is the page worth zstd? Random or already-compressed data is not, and
- * zstd would spend time to learn that. 256 sampled bytes of uniform random
- * data hold ~162 distinct values; text and most binary data far fewer.
+ * Which section a literal page goes to. Random or already-compressed data is
+ * not worth zstd, and zstd would spend time to learn that: 256 sampled bytes
+ * of uniform random data hold ~162 distinct values, text and most binary data
+ * far fewer. Machine code and pointer-rich structures (70..150) go to the B
+ * stream, text and sparse data to Z (see wan_batch.c).
  */
-static bool looks_random(const uint8_t *p)
+static enc_lit_kind lit_kind(const lh_wan_enc *e, const uint8_t *p)
 {
-	uint64_t seen[4] = { 0 };
+	/* one byte per value, written and never read back in the loop: a bitmap
+	 * updated in place made every sample wait for the previous one's store
+	 * (text samples all land in the same word), ~0.4 us per page */
+	uint8_t seen[256] = { 0 };
 	for (size_t i = 0; i < PS; i += PS / 256)
-		seen[p[i] >> 6] |= 1ull << (p[i] & 63);
-	int distinct = __builtin_popcountll(seen[0]) + __builtin_popcountll(seen[1]) +
-		       __builtin_popcountll(seen[2]) + __builtin_popcountll(seen[3]);
-	return distinct > 150;
+		seen[p[i]] = 1;
+	int distinct = 0;
+	for (int v = 0; v < 256; v++)
+		distinct += seen[v];
+	if (distinct > ENC_RANDOM_DISTINCT)
+		return LIT_R;
+	/* with zstd off (a CPU-bound link), Z goes raw: keep the pages there */
+	return distinct >= ENC_BINARY_DISTINCT && lh__level_now(e) != 0 ? LIT_B : LIT_Z;
 }
 
 static void count(lh_wan_enc *e, enc_stream *s, lh_wan_op op, const uint8_t *page, size_t enc_len)
@@ -125,9 +134,9 @@ int lh__enc_page(lh_wan_enc *e, enc_stream *s, uint64_t key, const uint8_t *page
 			lh_store_touch(st, base);
 		count(e, s, base == prev ? LH_WAN_OP_DELTA_PREV : LH_WAN_OP_DELTA_SIM, page, best);
 	} else {
-		bool raw = looks_random(page);
-		lh__batch_literal(e, dst, page, raw);
-		count(e, s, raw ? LH_WAN_OP_LITERAL_RAW : LH_WAN_OP_LITERAL, page, PS);
+		enc_lit_kind kind = lit_kind(e, page);
+		lh__batch_literal(e, dst, page, kind);
+		count(e, s, kind == LIT_R ? LH_WAN_OP_LITERAL_RAW : LH_WAN_OP_LITERAL, page, PS);
 	}
 	if (key)
 		lh_lastver_set(&e->lv, key, dst, st->meta[dst].gen);

@@ -258,7 +258,7 @@ static void encode_run(vm_in *vms, int nvm, int64_t store_mb, int commit, trace_
 
 /* Where one VM's encoded bytes go, from its frames: frame headers, ops, Z after zstd, R (raw pages). */
 typedef struct {
-	uint64_t hdr, ops, z, z_raw, r, other_frames;
+	uint64_t hdr, ops, z, z_raw, b, b_raw, r, other_frames;
 } wire_split;
 
 static size_t get_varint(const uint8_t *p, size_t n, uint64_t *v)
@@ -282,16 +282,19 @@ static void split_wire(const uint8_t *f, size_t len, wire_split *w)
 		if (n <= 0)
 			break;
 		const uint8_t *b = f + at + LH_WAN_FRAME_HDR;
-		uint64_t v[4] = { 0 };
+		uint64_t v[6] = { 0 };
 		size_t k = 1;
 		if (f[at + 3] == LH_WAN_FRAME_DATA) {
-			for (int i = 0; i < 4; i++)
+			/* flags bit 1: a B section (two more lengths), FORMAT.md */
+			for (int i = 0; i < (b[0] & 2 ? 6 : 4); i++)
 				k += get_varint(b + k, (size_t)n - LH_WAN_FRAME_HDR - k, &v[i]);
 			w->hdr += LH_WAN_FRAME_HDR + k;
 			w->ops += v[0];
 			w->z_raw += v[1];
 			w->z += v[2];
 			w->r += v[3];
+			w->b_raw += v[4];
+			w->b += v[5];
 		} else {
 			w->other_frames += (uint64_t)n;
 		}
@@ -454,18 +457,18 @@ int main(int argc, char **argv)
 		printf("  VM %d: %.2f MB of them (%.3f x R alone); without them enc/R = %.3f\n", k + 1, rawp / 1e6,
 		       rawp / (double)vms[k].R, ((double)vms[k].enc - rawp) / ((double)vms[k].R - rawp));
 	}
-	printf("\nwhere the encoded bytes go (MB): frame headers, ops, Z after zstd <- Z before zstd "
-	       "(literal pages + deltas + other stream bytes), R (raw pages), other frames\n");
+	printf("\nwhere the encoded bytes go (MB): frame headers, ops, Z and B after zstd <- before zstd "
+	       "(literal pages in Z and B + deltas + other stream bytes), R (raw pages), other frames\n");
 	size_t at = 0;
 	for (int k = 0; k < nvm; k++) {
 		wire_split w;
 		const lh_wan_stats *st = &vms[k].st;
 		split_wire(frames.b + at, vms[k].enc, &w);
 		at += vms[k].enc;
-		printf("  VM %d: hdr %.3f, ops %.3f, Z %.3f <- %.2f (%.2f + %.2f + %.2f), R %.2f, other %.3f\n", k + 1,
-		       w.hdr / 1e6, w.ops / 1e6, w.z / 1e6, w.z_raw / 1e6, st->pages[LH_WAN_OP_LITERAL] * 4096 / 1e6,
-		       (st->delta_bytes[0] + st->delta_bytes[1]) / 1e6, st->other_bytes / 1e6, w.r / 1e6,
-		       w.other_frames / 1e6);
+		printf("  VM %d: hdr %.3f, ops %.3f, Z %.3f + B %.3f <- %.2f + %.2f (%.2f + %.2f + %.2f), R %.2f, other %.3f\n",
+		       k + 1, w.hdr / 1e6, w.ops / 1e6, w.z / 1e6, w.b / 1e6, w.z_raw / 1e6, w.b_raw / 1e6,
+		       st->pages[LH_WAN_OP_LITERAL] * 4096 / 1e6, (st->delta_bytes[0] + st->delta_bytes[1]) / 1e6,
+		       st->other_bytes / 1e6, w.r / 1e6, w.other_frames / 1e6);
 	}
 	size_t zl0 = zstd_batches(&tr.pages[0]), zl1 = zstd_batches(&tr.pages[1]);
 	printf("\nre-sent pages as deltas against their previous version:\n");

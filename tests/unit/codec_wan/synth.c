@@ -60,7 +60,7 @@ static const char *const words[] = {
 	"void", "const", "error", "device", "guest", "host", "network", "value", "config", "stream",
 };
 
-/* Image page i: zero, random (per VM: keys, caches) or text-like (per image). */
+/* Image page i: zero, random (per VM: keys, caches), binary or text-like (per image). */
 static void image_page(const synth_cfg *c, uint32_t i, uint8_t *p)
 {
 	uint64_t s = c->image_seed * 0x100000001B3ull + i;
@@ -75,6 +75,11 @@ static void image_page(const synth_cfg *c, uint32_t i, uint8_t *p)
 			uint64_t v = synth_rand(&r);
 			memcpy(p + k, &v, 8);
 		}
+		return;
+	}
+	if (cls < c->zero_frac + c->random_frac + c->binary_frac) {
+		for (size_t k = 0; k < PS; k++)
+			p[k] = (uint8_t)(0x40 + synth_rand(&s) % 100);
 		return;
 	}
 	size_t k = 0;

@@ -15,6 +15,7 @@ typedef struct {
 	uint32_t edit_bytes;   /* bytes changed in a re-sent page */
 	double zero_frac;      /* zero pages */
 	double random_frac;    /* incompressible pages */
+	double binary_frac;    /* binary pages (bytes from a 100-value alphabet, like machine code; 0 by default) */
 	double vm_edit_frac;   /* image pages this VM changed a little before migration */
 	uint32_t device_bytes; /* opaque device state after the RAM */
 } synth_cfg;

@@ -392,6 +392,24 @@ static void test_bad_frames(void)
 	CHECK(hand_data((const uint8_t[]){ LH_OP_ZERO, 0xFF, 0xFF, 0xFF, 0xFF, 0x0F }, 6, z, 0, 1 << 20) ==
 	      -LH_E_BAD_LENGTH);
 	CHECK(hand_data((const uint8_t[]){ 0x77 }, 1, z, 0, 0) == -LH_E_CORRUPT);
+	/* a B page without a B section */
+	CHECK(hand_data((const uint8_t[]){ LH_OP_PAGEB, 0 }, 2, z, 0, 4096) == -LH_E_BAD_LENGTH);
+	{
+		/* a B section the HELLO did not announce; a HELLO flag nobody knows */
+		vec v = { 0 }, outs[8] = { 0 };
+		const uint8_t body[] = { LH_DATA_F_BSEC, 0, 0, 0, 0, 0, 0 };
+		hand_session(&v, 16);
+		hand_frame(&v, LH_FT_DATA, 1, body, sizeof(body), 0);
+		CHECK(decode_all(&v, outs, NULL) == -LH_E_CORRUPT);
+		free_outs(outs);
+		v.len = 0;
+		uint8_t hello[12];
+		lh_put32(lh_put32(lh_put32(hello, 4096), 16), 2);
+		hand_frame(&v, LH_FT_HELLO, 0, hello, 12, 0);
+		CHECK(decode_all(&v, outs, NULL) == -LH_E_UNSUPPORTED);
+		free_outs(outs);
+		free(v.b);
+	}
 	CHECK(hand_data((const uint8_t[]){ LH_OP_LIT, 0x80 }, 2, z, 0, 0) == -LH_E_CORRUPT);
 	/* a valid one for contrast */
 	CHECK(hand_data((const uint8_t[]){ LH_OP_LIT, 50, LH_OP_ZERO, 1, LH_OP_PAGEZ, 4, LH_OP_REF, 4 }, 8, z,
@@ -596,6 +614,71 @@ static void test_store_commit(void)
 	free(s);
 }
 
+/* Binary pages go to the B section (its own zstd stream and ring): several laps of the
+ * B ring, with zstd switched off and on, decode byte for byte; no B without zstd. */
+static void test_binary_pages(void)
+{
+	synth_cfg c;
+	uint8_t *s;
+	synth_default(&c);
+	c.pages = 8000;
+	c.binary_frac = 0.4;
+	size_t len = synth_stream(&c, &s);
+	const int64_t pressure[] = { 50, 50, 0, 50, 70, 50, 5, 50 };
+	lh_wan_enc *e = lh_wan_enc_create();
+	vec frames = { 0 }, outs[8] = { 0 };
+	lh_wan_stats st;
+	lh_wan_enc_set_param(e, LH_WAN_P_STORE_MB, 64);
+	lh_wan_enc_open(e, 1, 1, LH_CHAN_AUTO, NULL);
+	size_t chunk = 2u << 20;
+	for (size_t off = 0, i = 0; off < len; off += chunk, i++) {
+		lh_wan_enc_set_param(e, LH_WAN_P_LINK_PRESSURE, pressure[i % 8]);
+		feed_all(e, 1, s + off, len - off < chunk ? len - off : chunk, 1 << 20, &frames);
+	}
+	CHECK(lh_wan_enc_end(e, 1, &st) == 0);
+	pull_all(e, &frames);
+	CHECK(st.pages[LH_WAN_OP_LITERAL] > 2000);
+	size_t with_b = 0, b_raw = 0;
+	for (size_t at = 0; at < frames.len;) {
+		long n = lh_wan_frame_size(frames.b + at, frames.len - at);
+		const uint8_t *body = frames.b + at + LH_WAN_FRAME_HDR;
+		if (frames.b[at + 3] == LH_FT_DATA && (body[0] & LH_DATA_F_BSEC)) {
+			uint64_t v[6];
+			size_t k = 1;
+			for (int i = 0; i < 6; i++)
+				k += lh_varint_get(body + k, 16, &v[i]);
+			with_b++;
+			b_raw += v[4];
+			CHECK(v[5] < v[4]); /* zstd shrank it */
+		}
+		at += (size_t)n;
+	}
+	CHECK(with_b > 0 && b_raw > (6u << 20)); /* more than a lap of the 5 MiB B ring */
+	CHECK(decode_all(&frames, outs, NULL) == 0);
+	CHECK(outs[1].len == len && !memcmp(outs[1].b, s, len));
+	free(frames.b);
+	free_outs(outs);
+	lh_wan_enc_free(e);
+	/* zstd off: binary pages stay in Z (sent raw), no B section */
+	e = lh_wan_enc_create();
+	frames = (vec){ 0 };
+	lh_wan_enc_set_param(e, LH_WAN_P_STORE_MB, 64);
+	lh_wan_enc_set_param(e, LH_WAN_P_LEVEL, 0);
+	lh_wan_enc_open(e, 1, 1, LH_CHAN_AUTO, NULL);
+	feed_all(e, 1, s, len / 4, 1 << 20, &frames);
+	lh_wan_enc_abort(e, 1, NULL);
+	pull_all(e, &frames);
+	for (size_t at = 0; at < frames.len;) {
+		long n = lh_wan_frame_size(frames.b + at, frames.len - at);
+		if (frames.b[at + 3] == LH_FT_DATA)
+			CHECK(!(frames.b[at + LH_WAN_FRAME_HDR] & LH_DATA_F_BSEC));
+		at += (size_t)n;
+	}
+	free(frames.b);
+	lh_wan_enc_free(e);
+	free(s);
+}
+
 int main(void)
 {
 	test_varint_delta();
@@ -608,6 +691,7 @@ int main(void)
 	test_levels();
 	test_level_switches_over_ring();
 	test_store_commit();
+	test_binary_pages();
 	if (failures) {
 		fprintf(stderr, "codec_wan: %d checks failed\n", failures);
 		return 1;
