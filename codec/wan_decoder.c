@@ -390,7 +390,7 @@ static long run_ops(lh_wan_dec *d, const lh_frame_hdr *h, const data_sections *d
 				memcpy(out + o, ds->r + rp, PS);
 				rp += PS;
 			}
-			lh_store_write(lh_store_page(&d->st, slot), out + o);
+			memcpy(lh_store_page(&d->st, slot), out + o, PS);
 			o += PS;
 			d->stats.pages[code == LH_OP_PAGER ? LH_WAN_OP_LITERAL_RAW : LH_WAN_OP_LITERAL]++;
 			break;
@@ -409,7 +409,7 @@ static long run_ops(lh_wan_dec *d, const lh_frame_hdr *h, const data_sections *d
 					    (unsigned long long)c);
 			if ((r = lh_delta_apply(lh_store_page(&d->st, (uint32_t)a), z + zp, c, out + o, PS)) < 0)
 				return fail(d, r, sid, "malformed delta at op %zu", (size_t)(op - ds->ops));
-			lh_store_write(lh_store_page(&d->st, slot), out + o);
+			memcpy(lh_store_page(&d->st, slot), out + o, PS);
 			zp += c;
 			o += PS;
 			d->stats.pages[LH_WAN_OP_DELTA_PREV]++;
@@ -581,7 +581,5 @@ static long dec_frame(lh_wan_dec *d, const void *frame, size_t len, void *dst, s
 long lh_wan_dec_frame(lh_wan_dec *d, const void *frame, size_t len, void *dst, size_t cap,
 		      lh_wan_frame_info *info)
 {
-	long r = dec_frame(d, frame, len, dst, cap, info);
-	lh_store_fence(); /* the store's streaming stores are done before the caller goes on */
-	return r;
+	return dec_frame(d, frame, len, dst, cap, info);
 }
