@@ -14,116 +14,6 @@
 #include "gateway/wan_session.h"
 
 #define DST_RP_READ (64u << 10)
-#define PEND_MAX_CHANNELS 64    /* priority-lane channels waiting for their CHANNEL_OPEN */
-#define PEND_KEEP_S 300.0       /* ... at most this long (their migration never opened: dropped) */
-
-/*
- * Priority-lane bytes (CHANNEL_DATA, urgent space) overtake the bulk space,
- * so they can arrive before the MIGRATION_OPEN / CHANNEL_OPEN they belong to.
- * They wait here, per channel, in arrival (= urgent seq) order. The sender
- * never has more than the initial credit window in flight for a channel that
- * the receiver has not opened yet, so a channel holding more is a protocol
- * error.
- */
-struct cdata_msg {
-	struct cdata_msg *next;
-	struct wan_cdata d;     /* d.data points into bytes[] */
-	uint8_t bytes[];
-};
-
-struct cdata_pend {
-	struct cdata_pend *next;
-	uint32_t mig;
-	uint16_t chan;
-	size_t bytes;
-	ev_tstamp since;
-	struct cdata_msg *head, **tail;
-};
-
-static void pend_free(struct cdata_pend *p)
-{
-	for (struct cdata_msg *x = p->head, *n; x; x = n) {
-		n = x->next;
-		free(x);
-	}
-	free(p);
-}
-
-/* Unlinks and returns the waiting bytes of (mig, chan), or NULL. */
-static struct cdata_pend *pend_take(struct gw *gw, uint32_t mig, uint16_t chan)
-{
-	for (struct cdata_pend **pp = &gw->cdata_pend, *p; (p = *pp); pp = &p->next)
-		if (p->mig == mig && p->chan == chan) {
-			*pp = p->next;
-			return p;
-		}
-	return NULL;
-}
-
-static void pend_add(struct gw *gw, const struct wan_cdata *d)
-{
-	struct cdata_pend *p;
-	unsigned n = 0;
-	char why[200];
-
-	for (p = gw->cdata_pend; p; p = p->next, n++)
-		if (p->mig == d->mig && p->chan == d->chan)
-			break;
-	if (!p) {
-		if (n >= PEND_MAX_CHANNELS || !(p = calloc(1, sizeof(*p)))) {
-			wan_session_fail(gw, "protocol: too many priority-lane channels ahead of their CHANNEL_OPEN");
-			return;
-		}
-		p->mig = d->mig;
-		p->chan = d->chan;
-		p->since = ev_now(gw->loop);
-		p->tail = &p->head;
-		p->next = gw->cdata_pend;
-		gw->cdata_pend = p;
-	}
-	if (p->bytes + d->len > WAN_WINDOW_KIB_BYTES) {
-		snprintf(why, sizeof(why), "protocol: migration %u channel %u sent %zu priority-lane bytes before its "
-			 "CHANNEL_OPEN, beyond the credit window", d->mig, d->chan, p->bytes + d->len);
-		wan_session_fail(gw, why);
-		return;
-	}
-	struct cdata_msg *x = malloc(sizeof(*x) + d->len);
-	if (!x) {
-		wan_session_fail(gw, "out of memory keeping priority-lane bytes");
-		return;
-	}
-	x->next = NULL;
-	x->d = *d;
-	memcpy(x->bytes, d->data, d->len);
-	x->d.data = x->bytes;
-	*p->tail = x;
-	p->tail = &x->next;
-	p->bytes += d->len;
-}
-
-void dst_pend_drop_all(struct gw *gw)
-{
-	struct cdata_pend *p;
-	while ((p = gw->cdata_pend)) {
-		gw->cdata_pend = p->next;
-		pend_free(p);
-	}
-}
-
-void dst_pend_tick(struct gw *gw)
-{
-	ev_tstamp now = ev_now(gw->loop);
-	for (struct cdata_pend **pp = &gw->cdata_pend, *p; (p = *pp);) {
-		if (now - p->since > PEND_KEEP_S) {
-			log_warnx("migration in#%u: channel %u: %zu priority-lane bytes never got a CHANNEL_OPEN; dropped",
-				  p->mig, p->chan, p->bytes);
-			*pp = p->next;
-			pend_free(p);
-			continue;
-		}
-		pp = &p->next;
-	}
-}
 
 /* The channel a codec stream belongs to, and which segment of it (0, or the current one). */
 static struct chan *chan_by_stream(struct gw *gw, uint32_t sid, struct mig **mp, unsigned *seg)
@@ -356,24 +246,20 @@ static struct chan *chan_by_idx(struct mig *m, unsigned idx)
 	return NULL;
 }
 
-static void cdata_apply(struct mig *m, struct chan *c, const struct wan_cdata *d);
-
 static void dst_new_chan(struct gw *gw, const struct wan_chan_open *co)
 {
 	struct mig *m = mig_find(gw, MIG_IN, co->mig);
-	struct cdata_pend *pend = (co->segment & WAN_SEG_PRIO) ? pend_take(gw, co->mig, co->chan) : NULL;
+	struct cdata_pend *pend = (co->segment & WAN_SEG_PRIO) ? prio_pend_take(gw, co->mig, co->chan) : NULL;
 	struct chan *c;
 
 	if (!m || m->state == MS_FAILED) {
-		if (pend)
-			pend_free(pend);
+		prio_pend_apply(pend, NULL, NULL);
 		return;
 	}
 	if (co->segment & WAN_SEG_PRIO) {
 		if ((co->segment & ~WAN_SEG_PRIO) || chan_by_idx(m, co->chan) || !(c = chan_new(m, -1)) ||
 		    !(c->prio_hash = prio_hash_new())) {
-			if (pend)
-				pend_free(pend);
+			prio_pend_apply(pend, NULL, NULL);
 			mig_fail(m, "protocol: priority-lane CHANNEL_OPEN not for segment 0 of a new channel, or too many "
 				 "channels", 1);
 			return;
@@ -387,11 +273,7 @@ static void dst_new_chan(struct gw *gw, const struct wan_chan_open *co)
 		log_info("migration in#%u: channel %u is %s (priority lane%s)", m->id, c->idx, lh_channel_name(c->kind),
 			 pend ? ", bytes arrived ahead of it" : "");
 		connect_next(m);
-		/* what overtook the CHANNEL_OPEN, in its order */
-		for (struct cdata_msg *x = pend ? pend->head : NULL; x && m->state != MS_FAILED; x = x->next)
-			cdata_apply(m, c, &x->d);
-		if (pend)
-			pend_free(pend);
+		prio_pend_apply(pend, m, c); /* what overtook the CHANNEL_OPEN, in its order */
 		return;
 	}
 	if (co->segment) {
@@ -464,9 +346,9 @@ void dst_rx_msg(struct gw *gw, const struct wan_msg *wm)
 			return;
 		struct chan *pc = m ? chan_by_idx(m, d->chan) : NULL;
 		if (!pc)
-			pend_add(gw, d);
+			prio_pend_add(gw, d);
 		else
-			cdata_apply(m, pc, d);
+			prio_rx(m, pc, d);
 		break;
 	}
 	}
@@ -495,7 +377,7 @@ static int rxparser_cb(void *opaque, const lh_event *ev)
 	return 0;
 }
 
-static void gate_check(struct mig *m)
+void dst_gate_check(struct mig *m)
 {
 	struct chan *mc = NULL;
 	uint64_t held;
@@ -525,7 +407,7 @@ static void gate_check(struct mig *m)
 }
 
 /* Stream bytes for the destination QEMU: written at once when nothing is queued, else queued. 0, or -1 failed. */
-static int deliver(struct chan *c, const uint8_t *data, size_t n)
+int dst_deliver(struct chan *c, const uint8_t *data, size_t n)
 {
 	struct mig *m = c->m;
 	struct gw *gw = m->gw;
@@ -562,73 +444,6 @@ static int deliver(struct chan *c, const uint8_t *data, size_t n)
 	return 0;
 }
 
-/*
- * One CHANNEL_DATA of a priority-lane channel, in urgent order: bytes (hashed
- * per segment as they pass), a segment END (length + XXH3-128 checked: the
- * integrity gate's evidence for this channel), or FIN.
- */
-static void cdata_apply(struct mig *m, struct chan *c, const struct wan_cdata *d)
-{
-	uint8_t hash[16];
-	char why[200];
-
-	if (m->state == MS_FAILED || m->state == MS_DONE)
-		return;
-	if (!c->prio) {
-		snprintf(why, sizeof(why), "protocol: CHANNEL_DATA for channel %u, which is not in the priority lane", c->idx);
-		mig_fail(m, why, 1);
-		return;
-	}
-	m->wan_bytes += WAN_HDR_LEN + WAN_CDATA_FIXED + d->len;
-	if (d->segment != c->segment) {
-		if (!c->seg_ended || d->segment != (uint16_t)(c->segment + 1)) {
-			snprintf(why, sizeof(why), "protocol: channel %u: CHANNEL_DATA for segment %u while segment %u is %s",
-				 c->idx, d->segment, c->segment, c->seg_ended ? "ended" : "open");
-			mig_fail(m, why, 1);
-			return;
-		}
-		c->segment = d->segment;
-		c->seg_ended = 0;
-		c->prio_bytes = 0;
-		XXH3_128bits_reset(c->prio_hash);
-	}
-	if (d->flags & WAN_CDATA_END) {
-		if (c->seg_ended) {
-			mig_fail(m, "protocol: a second END for a priority-lane segment", 1);
-			return;
-		}
-		prio_hash_digest(c->prio_hash, hash);
-		if (d->seg_len != c->prio_bytes || memcmp(hash, d->hash, 16)) {
-			snprintf(why, sizeof(why), "integrity gate: channel %u (priority lane) segment %u: %llu bytes, sender "
-				 "says %llu, XXH3-128 %s", c->idx, c->segment, (unsigned long long)c->prio_bytes,
-				 (unsigned long long)d->seg_len, memcmp(hash, d->hash, 16) ? "differs" : "matches");
-			mig_fail(m, why, 1);
-			return;
-		}
-		c->seg_ended = 1;
-		if (c->segment == 0 && !c->seg0_ok) {
-			c->seg0_ok = 1;
-			log_debug("migration in#%u: channel %u (priority lane) segment 0 verified (%llu bytes)", m->id,
-				  c->idx, (unsigned long long)c->prio_bytes);
-			gate_check(m);
-		}
-	} else if (d->len) {
-		if (c->seg_ended) {
-			mig_fail(m, "protocol: priority-lane bytes after their segment's END", 1);
-			return;
-		}
-		XXH3_128bits_update(c->prio_hash, d->data, d->len);
-		c->prio_bytes += d->len;
-		if (deliver(c, d->data, d->len) < 0)
-			return;
-	}
-	if ((d->flags & WAN_CDATA_FIN) && !c->fwd_eof && m->state != MS_FAILED) {
-		c->fwd_eof = 1;
-		if (c->state == CS_OPEN)
-			dst_chan_io(c, EV_WRITE);
-	}
-}
-
 void mig_rx_frame(struct gw *gw, const lh_wan_frame_info *info, const uint8_t *data, size_t n, size_t frame_len)
 {
 	struct mig *m = NULL;
@@ -659,7 +474,7 @@ void mig_rx_frame(struct gw *gw, const lh_wan_frame_info *info, const uint8_t *d
 				return;
 			}
 			m->raw_bytes += n;
-		} else if (deliver(c, data, n) < 0) {
+		} else if (dst_deliver(c, data, n) < 0) {
 			return;
 		}
 		break;
@@ -669,7 +484,7 @@ void mig_rx_frame(struct gw *gw, const lh_wan_frame_info *info, const uint8_t *d
 			log_debug("migration in#%u: channel %u segment 0 verified (%llu bytes)", m->id, c->idx,
 				  (unsigned long long)info->stream_bytes);
 		}
-		gate_check(m);
+		dst_gate_check(m);
 		break;
 	case LH_WAN_FRAME_ABORT:
 		snprintf(why, sizeof(why), "channel %u: sender aborted its stream", c->idx);

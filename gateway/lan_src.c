@@ -16,9 +16,6 @@
 #define SRC_READ_BUDGET (2u << 20) /* bytes per channel per callback: fairness between channels */
 #define SRC_RP_MAX (64u << 20)     /* return-path bytes queued towards one source QEMU */
 #define SRC_SILENT_S 0.2           /* a channel silent this long after main exists is postcopy preempt */
-#define PRIO_CHUNK (64u << 10)     /* priority-lane bytes per CHANNEL_DATA message */
-#define CUT_WAIT_S 10.0            /* longest wait at main's EOF for the multifd channels' SYNC packets */
-#define CUT_LATE_MAX (64u << 20)   /* main's bytes after the EOF held meanwhile (VMDESC, a few KiB) */
 
 static uint32_t next_stream_id(struct gw *gw)
 {
@@ -27,7 +24,7 @@ static uint32_t next_stream_id(struct gw *gw)
 	return gw->next_stream;
 }
 
-static void mig_tag(const struct mig *m, char *buf, size_t len)
+void src_mig_tag(const struct mig *m, char *buf, size_t len)
 {
 	snprintf(buf, len, "migration out#%u (%s)", m->id, m->route);
 }
@@ -79,10 +76,8 @@ struct feed_ctx {
 	int err;
 };
 
-static void cut_at_eof(struct chan *mainc);
-static int cut_ready(struct mig *m);
 
-static int enc_feed_all(struct gw *gw, uint32_t sid, const uint8_t *p, size_t n)
+int src_enc_feed_all(struct gw *gw, uint32_t sid, const uint8_t *p, size_t n)
 {
 	lh_wan_enc *e = wan_encoder(gw);
 	while (n) {
@@ -114,8 +109,8 @@ static int main_event_cb(void *opaque, const lh_event *ev)
 			m->ram_eos++;
 	}
 	if (!c->segment && !m->cut_wait && ev->type == LH_EV_EOF) {
-		if (cut_ready(m)) {
-			cut_at_eof(c);
+		if (src_cut_ready(m)) {
+			src_cut_at_eof(c);
 		} else {
 			m->cut_wait = 1;
 			m->cut_wait_since = ev_now(gw->loop);
@@ -135,7 +130,7 @@ static int main_event_cb(void *opaque, const lh_event *ev)
 		return 0;
 	}
 	if (c->segment)
-		r = enc_feed_all(gw, c->stream_id, ev->raw, ev->raw_len);
+		r = src_enc_feed_all(gw, c->stream_id, ev->raw, ev->raw_len);
 	else
 		r = lh_wan_enc_event(wan_encoder(gw), c->stream_id, ev);
 	if (r < 0) {
@@ -146,7 +141,7 @@ static int main_event_cb(void *opaque, const lh_event *ev)
 	return 0;
 }
 
-static int open_segment(struct chan *c, uint16_t seg, lh_channel_kind kind)
+int src_open_segment(struct chan *c, uint16_t seg, lh_channel_kind kind)
 {
 	struct gw *gw = c->m->gw;
 	struct wan_chan_open co = { .mig = c->m->id, .chan = c->idx, .kind = (uint8_t)kind, .mf_id = c->mf_id,
@@ -178,119 +173,23 @@ static int open_segment(struct chan *c, uint16_t seg, lh_channel_kind kind)
 	return 0;
 }
 
-static void add_stats(struct mig *m, const lh_wan_stats *st)
+void src_add_stats(struct mig *m, const lh_wan_stats *st)
 {
 	m->wan_bytes += st->bytes_out;
 	m->raw_bytes += st->bytes_in;
 }
 
-/*
- * Multifd SYNC accounting for the EOF cut. QEMU writes each channel's SYNC
- * packet before the matching sync point on main (FLUSH, or RAM EOS in legacy
- * mode), and the last sync point comes before main's EOF; the channels send
- * nothing after their last SYNC until they close (qemu-migration-format.md
- * 4.4). Written first is not read first, though: the SYNC may still sit in
- * QEMU's socket buffer or on the LAN when main's EOF reaches us. Counting
- * SYNCs tells when a channel's segment 0 holds everything that precedes the
- * EOF.
- */
-static int mf_event_cb(void *opaque, const lh_event *ev)
-{
-	struct chan *c = opaque;
-	if (ev->type == LH_EV_MULTIFD_PACKET && (ev->u.mf_packet.flags & 1)) {
-		/* a 7.2 SYNC may carry pages: it counts once they are read too (compressed payloads: at the header) */
-		c->mf_sync_pages = (ev->u.mf_packet.flags & 0x3e) ? 0 : ev->u.mf_packet.normal_pages; /* compressed: 0 */
-		if (!c->mf_sync_pages)
-			c->mf_syncs++;
-	} else if (ev->type == LH_EV_MULTIFD_PAGE && c->mf_sync_pages && --c->mf_sync_pages == 0) {
-		c->mf_syncs++;
-	}
-	return 0;
-}
-
-static void mf_follow(struct chan *c, const uint8_t *p, size_t n)
-{
-	if (lh_parser_feed(c->mfparser, p, n, mf_event_cb, c) < 0) {
-		log_warnx("migration out#%u: multifd channel %u not followed (%s at offset %llu): the EOF cut cannot wait "
-			  "for its SYNC packets", c->m->id, c->idx, lh_parser_error(c->mfparser)->detail,
-			  (unsigned long long)lh_parser_error(c->mfparser)->offset);
-		lh_parser_free(c->mfparser);
-		c->mfparser = NULL;
-		c->mf_lost = 1;
-	}
-}
-
-/* Every multifd channel has read as many SYNC packets as main had sync points (or closed, or is not followed). */
-static int cut_ready(struct mig *m)
-{
-	uint32_t need = m->mf_flush ? m->mf_flush : m->ram_eos;
-	for (unsigned i = 0; i < m->nch; i++) {
-		struct chan *c = m->ch[i];
-		if (c->kind == LH_CHAN_MULTIFD && c->mfparser && !c->fwd_eof && c->mf_syncs < need)
-			return 0;
-	}
-	return 1;
-}
-
-/*
- * Priority lane (WAN-PROTOCOL.md): a postcopy-preempt channel carries the
- * pages a stalled vCPU waits for, so its bytes go raw as CHANNEL_DATA in the
- * urgent space, ahead of every queued codec frame, and never wait for the
- * bulk order. Each segment is hashed here (XXH3-128) and ended by an END
- * message, so the receiver's integrity gate covers these bytes too.
- */
-static long prio_send(struct chan *c, const uint8_t *p, size_t n)
-{
-	struct mig *m = c->m;
-	uint8_t h[WAN_CDATA_FIXED];
-	size_t done = 0;
-	int r;
-
-	if (c->seg_ended) {
-		XXH3_128bits_reset(c->prio_hash);
-		c->prio_bytes = 0;
-		c->segment++;
-		c->seg_ended = 0;
-	}
-	while (done < n) {
-		size_t k = n - done < PRIO_CHUNK ? n - done : PRIO_CHUNK;
-		wan_enc_cdata_hdr(h, m->id, c->idx, c->segment, 0);
-		if ((r = wan_send(m->gw, WAN_CHANNEL_DATA, h, sizeof(h), p + done, k)) < 0)
-			return r == -ENOMEM ? -LH_E_NOMEM : -LH_E_STATE; /* -ENOTCONN: the session went away */
-		XXH3_128bits_update(c->prio_hash, p + done, k);
-		c->prio_bytes += k;
-		m->wan_bytes += WAN_HDR_LEN + sizeof(h) + k;
-		m->raw_bytes += k;
-		done += k;
-	}
-	return (long)done;
-}
-
-/* Ends the priority lane's current segment: its length and XXH3-128 for the receiver to check. */
-static int prio_end(struct chan *c)
-{
-	struct mig *m = c->m;
-	uint8_t p[WAN_CDATA_END_LEN], hash[16];
-
-	if (c->seg_ended)
-		return 0;
-	prio_hash_digest(c->prio_hash, hash);
-	c->seg_ended = 1;
-	return wan_send(m->gw, WAN_CHANNEL_DATA, p,
-			wan_enc_cdata_end(p, m->id, c->idx, c->segment, c->prio_bytes, hash), NULL, 0);
-}
-
 /* Feeds n bytes of a non-main channel (or main after a parser-less fallback). Returns bytes taken. */
-static long feed_plain(struct chan *c, const uint8_t *p, size_t n)
+long src_feed_plain(struct chan *c, const uint8_t *p, size_t n)
 {
 	struct gw *gw = c->m->gw;
 	if (c->prio)
 		return prio_send(c, p, n);
-	if (c->seg_ended && open_segment(c, (uint16_t)(c->segment + 1), LH_CHAN_OPAQUE) < 0)
+	if (c->seg_ended && src_open_segment(c, (uint16_t)(c->segment + 1), LH_CHAN_OPAQUE) < 0)
 		return -LH_E_NOMEM;
 	long took = lh_wan_enc_feed(wan_encoder(gw), c->stream_id, p, n);
 	if (took > 0 && c->mfparser && !c->segment)
-		mf_follow(c, p, (size_t)took);
+		src_mf_follow(c, p, (size_t)took);
 	return took;
 }
 
@@ -298,78 +197,6 @@ static long feed_plain(struct chan *c, const uint8_t *p, size_t n)
 static int can_feed(struct chan *c)
 {
 	return c->prio ? wan_urgent_room(c->m->gw) : wan_can_feed(c->m->gw);
-}
-
-/*
- * Main's EOF byte: every channel's segment 0 ends here, so the receiver can
- * verify all of them before it releases the EOF (WAN-PROTOCOL.md, integrity gate).
- */
-static void cut_at_eof(struct chan *mc)
-{
-	struct mig *m = mc->m;
-	struct gw *gw = m->gw;
-	lh_wan_stats st;
-	char tag[100];
-
-	mig_tag(m, tag, sizeof(tag));
-	m->t_cut = ev_now(gw->loop);
-	for (unsigned i = 0; i < m->nch; i++) {
-		struct chan *c = m->ch[i];
-		if (c == mc || (!c->stream_id && !c->prio) || c->seg_ended || c->fwd_eof)
-			continue;
-		/* take what the channel already sent: QEMU wrote it before main's EOF */
-		for (int guard = 0; guard < 64; guard++) {
-			if (c->rlen) {
-				long r = feed_plain(c, c->rbuf, c->rlen);
-				if (r < 0)
-					break;
-				memmove(c->rbuf, c->rbuf + r, c->rlen - (size_t)r);
-				c->rlen -= (size_t)r;
-				c->fwd_bytes += (size_t)r;
-				if (c->rlen) {
-					wan_drain_encoder(gw);
-					continue;
-				}
-			}
-			if (c->credit_limit <= c->fwd_bytes) {
-				log_warnx("%s: channel %u has no credit at the EOF cut; later bytes travel unverified "
-					  "until its close", tag, c->idx);
-				break;
-			}
-			ssize_t n = recv(c->fd, c->rbuf, SRC_RBUF, MSG_DONTWAIT);
-			if (n <= 0)
-				break;
-			c->rlen = (size_t)n;
-			m->lan_bytes += (size_t)n;
-			gw->st.lan_rx_bytes += (size_t)n;
-		}
-		if (c->rlen)
-			log_warnx("%s: channel %u still had bytes at the EOF cut", tag, c->idx);
-		if (c->prio) {
-			if (prio_end(c) < 0) {
-				mig_fail(m, "cannot end the priority lane's segment at the EOF cut", 1);
-				return;
-			}
-			continue;
-		}
-		if (lh_wan_enc_end(wan_encoder(gw), c->stream_id, &st) == 0)
-			add_stats(m, &st);
-		c->seg_ended = 1;
-	}
-	uint32_t seg0 = mc->stream_id;
-	if (open_segment(mc, 1, LH_CHAN_OPAQUE) < 0 || lh_wan_enc_end(wan_encoder(gw), seg0, &st) < 0) {
-		mig_fail(m, "cannot cut the main stream at EOF (encoder error)", 1);
-		return;
-	}
-	add_stats(m, &st);
-	mig_set_state(m, MS_CUT, "main channel reached EOF: segments cut for verification");
-	if (m->ping_n)
-		log_info("%s: WAN round trip of urgent messages while streaming (PING/PONG): %u samples, mean %.1f ms, "
-			 "max %.1f ms", tag, m->ping_n, m->ping_sum / m->ping_n, m->ping_max);
-	if (m->rq_n)
-		log_info("%s: postcopy page requests: %u answered by the source QEMU on the preempt channel "
-			 "(return-path bytes in -> first preempt bytes out) mean %.1f ms, max %.1f ms", tag, m->rq_n,
-			 m->rq_sum * 1e3 / m->rq_n, m->rq_max * 1e3);
 }
 
 /*
@@ -420,7 +247,7 @@ static int classify(struct chan *c, int force)
 			goto fail;
 		m->opened = 1;
 	}
-	if (open_segment(c, 0, c->kind) < 0)
+	if (src_open_segment(c, 0, c->kind) < 0)
 		goto fail;
 	if (c->kind == LH_CHAN_MAIN) {
 		c->parser = lh_parser_create();
@@ -463,11 +290,11 @@ static int parser_fallback(struct chan *c, int err)
 		  "plain bytes%s", m->id, m->route, (unsigned long long)pe->offset, lh_err_name(err), pe->detail,
 		  c->segment ? "" : ", WITHOUT the integrity gate");
 	if (lh_wan_enc_end(wan_encoder(gw), c->stream_id, &st) == 0)
-		add_stats(m, &st);
+		src_add_stats(m, &st);
 	if (!c->segment)
 		seg |= WAN_SEG_UNGATED;
-	if (open_segment(c, seg, LH_CHAN_OPAQUE) < 0 ||
-	    enc_feed_all(gw, c->stream_id, c->pend.p + c->pend.off, c->pend.len) < 0) {
+	if (src_open_segment(c, seg, LH_CHAN_OPAQUE) < 0 ||
+	    src_enc_feed_all(gw, c->stream_id, c->pend.p + c->pend.off, c->pend.len) < 0) {
 		mig_fail(m, "cannot continue the main channel as plain bytes", 1);
 		return -1;
 	}
@@ -524,7 +351,7 @@ static int push(struct chan *c)
 		}
 		took = (long)n;
 	} else {
-		took = feed_plain(c, c->rbuf, n);
+		took = src_feed_plain(c, c->rbuf, n);
 		if (took < 0) {
 			snprintf(why, sizeof(why), "channel %u: encoder: %s", c->idx, lh_err_name((int)took));
 			mig_fail(m, why, 1);
@@ -535,38 +362,6 @@ static int push(struct chan *c)
 	c->rlen -= (size_t)took;
 	c->fwd_bytes += (size_t)took;
 	return 0;
-}
-
-static void fwd_finish(struct chan *c);
-
-/*
- * The cut was waiting for the multifd channels: make it now (they caught up,
- * or CUT_WAIT_S passed), then send main's held EOF and what followed it.
- */
-static void cut_release(struct mig *m, const char *how)
-{
-	struct gw *gw = m->gw;
-	struct chan *mc = NULL;
-
-	for (unsigned i = 0; i < m->nch; i++)
-		if (m->ch[i]->kind == LH_CHAN_MAIN)
-			mc = m->ch[i];
-	m->cut_wait = 0;
-	if (!mc || !gw->sess)
-		return;
-	log_info("migration out#%u (%s): EOF cut after %.0f ms: %s", m->id, m->route,
-		 (ev_now(gw->loop) - m->cut_wait_since) * 1e3, how);
-	cut_at_eof(mc);
-	if (m->state == MS_FAILED)
-		return;
-	if (enc_feed_all(gw, mc->stream_id, m->cut_late.p + m->cut_late.off, m->cut_late.len) < 0) {
-		mig_fail(m, "cannot send main's stream end after the cut (encoder error)", 1);
-		return;
-	}
-	bbuf_free(&m->cut_late);
-	if (mc->fwd_eof)
-		fwd_finish(mc);
-	wan_pump(gw);
 }
 
 /* QEMU closed its side (or failed): end the channel's stream. */
@@ -590,17 +385,17 @@ static void fwd_end(struct chan *c, int err)
 		return;
 	if (m->cut_wait) {
 		if (c->kind == LH_CHAN_MAIN)
-			return; /* ends when the cut is made (cut_release) */
-		if (cut_ready(m))
-			cut_release(m, "a multifd channel closed");
+			return; /* ends when the cut is made (src_cut_release) */
+		if (src_cut_ready(m))
+			src_cut_release(m, "a multifd channel closed");
 		if (m->state == MS_FAILED)
 			return;
 	}
-	fwd_finish(c);
+	src_fwd_finish(c);
 }
 
 /* After QEMU closed the channel and its last bytes were encoded: end the segment, tell the peer. */
-static void fwd_finish(struct chan *c)
+void src_fwd_finish(struct chan *c)
 {
 	struct mig *m = c->m;
 	struct gw *gw = m->gw;
@@ -618,7 +413,7 @@ static void fwd_finish(struct chan *c)
 		}
 	} else {
 		if (!c->seg_ended && c->stream_id && lh_wan_enc_end(wan_encoder(gw), c->stream_id, &st) == 0)
-			add_stats(m, &st);
+			src_add_stats(m, &st);
 		c->seg_ended = 1;
 		wan_send(gw, WAN_CHANNEL_CLOSE, p, wan_enc_cclose(p, m->id, c->idx, 0), NULL, 0);
 	}
@@ -714,8 +509,8 @@ void src_chan_io(struct chan *c, int revents)
 		push(c);
 	if (m->state == MS_FAILED)
 		return;
-	if (m->cut_wait && c->kind == LH_CHAN_MULTIFD && cut_ready(m)) {
-		cut_release(m, "every multifd channel delivered its SYNC packets");
+	if (m->cut_wait && c->kind == LH_CHAN_MULTIFD && src_cut_ready(m)) {
+		src_cut_release(m, "every multifd channel delivered its SYNC packets");
 		if (m->state == MS_FAILED)
 			return;
 	}
@@ -809,17 +604,8 @@ void src_tick(struct mig *m)
 	int has_main = 0;
 	for (unsigned i = 0; i < m->nch; i++)
 		has_main |= m->ch[i]->kind == LH_CHAN_MAIN;
-	if (m->cut_wait && ev_now(gw->loop) - m->cut_wait_since > CUT_WAIT_S) {
-		for (unsigned i = 0; i < m->nch; i++)
-			if (m->ch[i]->kind == LH_CHAN_MULTIFD && m->ch[i]->mfparser && !m->ch[i]->fwd_eof)
-				log_warnx("migration out#%u (%s): multifd channel %u: %u of %u SYNC packets %.0f s after main's "
-					  "EOF; cutting anyway: its later bytes are not covered by the integrity gate", m->id,
-					  m->route, m->ch[i]->idx, m->ch[i]->mf_syncs, m->mf_flush ? m->mf_flush : m->ram_eos,
-					  CUT_WAIT_S);
-		cut_release(m, "timed out waiting for SYNC packets");
-		if (m->state == MS_FAILED)
-			return;
-	}
+	if (m->cut_wait && (src_cut_tick(m) < 0 || m->state == MS_FAILED))
+		return;
 	for (unsigned i = 0; i < m->nch && m->state != MS_FAILED; i++) {
 		struct chan *c = m->ch[i];
 		if (c->state == CS_CLASSIFY && has_main && ev_now(gw->loop) - c->t_accept > SRC_SILENT_S) {

@@ -159,6 +159,37 @@ void src_rx_msg(struct gw *gw, const struct wan_msg *m);
 void dst_rx_msg(struct gw *gw, const struct wan_msg *m);
 void src_tick(struct mig *m);
 void dst_tick(struct mig *m);
+/* lan_src.c, for lan_cut.c: codec segments of a channel, plain bytes into them, the end of a closed channel */
+#define CUT_LATE_MAX (64u << 20)   /* main's bytes after the EOF held while the cut waits (VMDESC, a few KiB) */
+void src_mig_tag(const struct mig *m, char *buf, size_t len);
+int src_enc_feed_all(struct gw *gw, uint32_t sid, const uint8_t *p, size_t n);
+int src_open_segment(struct chan *c, uint16_t seg, lh_channel_kind kind);
+void src_add_stats(struct mig *m, const lh_wan_stats *st);
+long src_feed_plain(struct chan *c, const uint8_t *p, size_t n);
+void src_fwd_finish(struct chan *c);
+/* lan_cut.c: the EOF cut (WAN-PROTOCOL.md, "multifd at the cut"). Follow a multifd channel's bytes (SYNC count);
+ * every multifd channel has its SYNCs; cut now; cut after waiting (main's held bytes follow); the wait's timeout
+ * (0, or -1 when the migration failed). */
+void src_mf_follow(struct chan *c, const uint8_t *p, size_t n);
+int src_cut_ready(struct mig *m);
+void src_cut_at_eof(struct chan *mc);
+void src_cut_release(struct mig *m, const char *how);
+int src_cut_tick(struct mig *m);
+/* lan_dst.c, for lan_prio.c: bytes for the destination QEMU (0, or -1: failed); the integrity gate check */
+int dst_deliver(struct chan *c, const uint8_t *data, size_t n);
+void dst_gate_check(struct mig *m);
+
+/* lan_prio.c: the priority lane (postcopy preempt). Source: bytes out as CHANNEL_DATA (bytes taken or -lh_err),
+ * END of the current segment (0 or -errno). */
+long prio_send(struct chan *c, const uint8_t *p, size_t n);
+int prio_end(struct chan *c);
+/* Receiver: one CHANNEL_DATA for an open channel; one for a channel not open yet (kept); the kept ones of
+ * (mig, chan), unlinked (NULL: none); applying them to c (NULL: just dropped) and freeing them. */
+struct cdata_pend;
+void prio_rx(struct mig *m, struct chan *c, const struct wan_cdata *d);
+void prio_pend_add(struct gw *gw, const struct wan_cdata *d);
+struct cdata_pend *prio_pend_take(struct gw *gw, uint32_t mig, uint16_t chan);
+void prio_pend_apply(struct cdata_pend *p, struct mig *m, struct chan *c);
 /* Priority-lane bytes waiting for their channel: dropped after a while, or all at once (session lost). */
 void dst_pend_tick(struct gw *gw);
 void dst_pend_drop_all(struct gw *gw);

@@ -375,21 +375,6 @@ void mig_tick(struct gw *gw)
 	}
 }
 
-XXH3_state_t *prio_hash_new(void)
-{
-	XXH3_state_t *st = XXH3_createState();
-	if (st)
-		XXH3_128bits_reset(st);
-	return st;
-}
-
-void prio_hash_digest(XXH3_state_t *st, uint8_t out[16])
-{
-	XXH128_canonical_t c;
-	XXH128_canonicalFromHash(&c, XXH3_128bits_digest(st));
-	memcpy(out, c.digest, 16);
-}
-
 void mig_free_all(struct gw *gw)
 {
 	struct mig *m;
