@@ -19,7 +19,7 @@
 #define ENC_STREAM_BLOCKS 1024      /* parser block indexes mapped per stream */
 #define ENC_MAX_STREAMS 4096
 #define ENC_ZSTD_FAST_HASH_LOG 16   /* zstd hash table for levels <= 1 (see zstd_begin) */
-#define ENC_ZSTD_B_HASH_LOG 13      /* B stream (binary pages): measured as good as 16 there, and faster */
+#define ENC_ZSTD_B_HASH_LOG 13      /* B stream (binary pages): ~5 % more output than 16 there, ~25 % less time */
 /* Z and B sections are assembled in rings that zstd compresses in place: the
  * zstd window + the frame being built + slack, so the history a frame may
  * reference is never overwritten while it is still inside the window. */
