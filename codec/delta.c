@@ -47,10 +47,30 @@ static size_t run_end(const uint8_t *a, const uint8_t *b, size_t i, size_t n)
 	return end;
 }
 
+/*
+ * Can a delta within limit exist at all? 64 sampled words: a delta under a
+ * quarter page needs most words equal, or at worst (one changed byte per
+ * word, each its own run of 3 bytes) a third of them; fewer than 4 of 64
+ * equal words rules that out without walking a page of differences byte by
+ * byte (a resemblance candidate that shares features but not positions).
+ */
+static int hopeless(const uint8_t *base, const uint8_t *page, size_t n, size_t limit)
+{
+	if (n != 4096 || limit > n / 4)
+		return 0;
+	int equal = 0;
+	for (size_t i = 0; i < n; i += 64)
+		equal += load64(base + i) == load64(page + i);
+	return equal < 4;
+}
+
 size_t lh_delta_encode(const uint8_t *base, const uint8_t *page, size_t n, uint8_t *out, size_t limit)
 {
 	uint8_t *o = out;
 	size_t last = 0, i = 0;
+
+	if (hopeless(base, page, n, limit))
+		return 0;
 
 	for (;;) {
 		i = next_diff(base, page, i, n);
