@@ -10,6 +10,19 @@ static inline uint32_t set_of(const lh_lastver *lv, uint64_t key)
 	return (uint32_t)(h >> 32) & lv->mask & ~1u;
 }
 
+static inline uint32_t seen_bit(const lh_lastver *lv, uint64_t key)
+{
+	return (uint32_t)((key * 0xC2B2AE3D27D4EB4Full) >> 32) & lv->seen_mask;
+}
+
+static inline int maybe_set(const lh_lastver *lv, uint64_t key)
+{
+	uint32_t b = seen_bit(lv, key);
+	return (int)(lv->seen[b >> 6] >> (b & 63)) & 1;
+}
+
+static size_t seen_bytes(const lh_lastver *lv) { return ((size_t)lv->seen_mask + 1) / 8; }
+
 int lh_lastver_init(lh_lastver *lv, uint32_t nslots)
 {
 	uint32_t n = 2;
@@ -17,18 +30,29 @@ int lh_lastver_init(lh_lastver *lv, uint32_t nslots)
 		n <<= 1;
 	lv->tab = lh_big_zalloc((size_t)n * sizeof(*lv->tab));
 	lv->mask = n - 1;
-	return lv->tab ? 0 : -LH_E_NOMEM;
+	/* 4 bits per slot, at least 64 */
+	uint32_t bits = 64;
+	while (bits < nslots * 4u && bits < (1u << 30))
+		bits <<= 1;
+	lv->seen_mask = bits - 1;
+	lv->seen = lh_big_zalloc(seen_bytes(lv));
+	return lv->tab && lv->seen ? 0 : -LH_E_NOMEM;
 }
 
 void lh_lastver_fini(lh_lastver *lv)
 {
 	if (lv->tab)
 		lh_big_free(lv->tab, ((size_t)lv->mask + 1) * sizeof(*lv->tab));
+	if (lv->seen)
+		lh_big_free(lv->seen, seen_bytes(lv));
 	lv->tab = NULL;
+	lv->seen = NULL;
 }
 
 uint32_t lh_lastver_get(const lh_lastver *lv, const lh_pagestore *st, uint64_t key)
 {
+	if (!maybe_set(lv, key))
+		return LH_STORE_NONE;
 	const lh_lastver_entry *e = &lv->tab[set_of(lv, key)];
 	for (int i = 0; i < 2; i++)
 		if (e[i].key == key)
@@ -38,6 +62,8 @@ uint32_t lh_lastver_get(const lh_lastver *lv, const lh_pagestore *st, uint64_t k
 
 void lh_lastver_set(lh_lastver *lv, uint64_t key, uint32_t slot, uint32_t gen)
 {
+	uint32_t b = seen_bit(lv, key);
+	lv->seen[b >> 6] |= 1ull << (b & 63);
 	lh_lastver_entry *e = &lv->tab[set_of(lv, key)];
 	if (e[0].key != key) {
 		lh_lastver_entry t = e[0];
@@ -55,6 +81,8 @@ void lh_lastver_set(lh_lastver *lv, uint64_t key, uint32_t slot, uint32_t gen)
 
 void lh_lastver_drop(lh_lastver *lv, uint64_t key)
 {
+	if (!maybe_set(lv, key))
+		return;
 	lh_lastver_entry *e = &lv->tab[set_of(lv, key)];
 	for (int i = 0; i < 2; i++)
 		if (e[i].key == key)

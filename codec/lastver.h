@@ -21,6 +21,12 @@ typedef struct {
 typedef struct {
 	lh_lastver_entry *tab;
 	uint32_t mask;
+	/* one bit per key hash, set by lh_lastver_set and never cleared: a clear
+	 * bit means the key was never set, answered from a table small enough to
+	 * stay in cache (most pages of a first pass, and QEMU's zero pages, have
+	 * no last version; looking them up missed the cache every time) */
+	uint64_t *seen;
+	uint32_t seen_mask;
 } lh_lastver;
 
 int lh_lastver_init(lh_lastver *lv, uint32_t nslots);

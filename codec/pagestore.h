@@ -62,6 +62,12 @@ void lh_store_fence(void);
 void lh_store_put(lh_pagestore *st, uint32_t slot, const uint8_t *page, uint64_t hlo, uint64_t hhi,
 		  const uint32_t feat[LH_SIM_FEATURES]);
 static inline void lh_store_touch(lh_pagestore *st, uint32_t slot) { st->meta[slot].ref = 1; }
+/* Starts loading the feature-table entries lh_store_similar will read (they miss the cache). */
+static inline void lh_store_prefetch_similar(const lh_pagestore *st, const uint32_t feat[LH_SIM_FEATURES])
+{
+	for (int k = 0; k < LH_SIM_FEATURES; k++)
+		__builtin_prefetch(&st->ftab[(size_t)k * (st->fmask + 1) + (feat[k] & st->fmask)]);
+}
 /* Up to max slots sharing features with feat, most shared first. Returns their number. */
 int lh_store_similar(const lh_pagestore *st, const uint32_t feat[LH_SIM_FEATURES], uint32_t *out, int max);
 

@@ -98,7 +98,12 @@ int lh__enc_page(lh_wan_enc *e, enc_stream *s, uint64_t key, const uint8_t *page
 		return 0;
 	}
 
-	/* a new page: the best delta base, if any beats the literal */
+	/* a new page: the best delta base, if any beats the literal. The features
+	 * come first so that their table entries load while the previous version
+	 * is tried. */
+	lh_sim_features(page, PS, feat);
+	if (e->resemblance)
+		lh_store_prefetch_similar(st, feat);
 	if (key && e->delta_prev)
 		prev = lh_lastver_get(&e->lv, st, key);
 	if (prev != LH_STORE_NONE) {
@@ -108,7 +113,6 @@ int lh__enc_page(lh_wan_enc *e, enc_stream *s, uint64_t key, const uint8_t *page
 			cur ^= 1;
 		}
 	}
-	lh_sim_features(page, PS, feat);
 	if (e->resemblance && (!best || best > DELTA_GOOD)) {
 		int n = lh_store_similar(st, feat, cand, SIM_CANDIDATES);
 		for (int i = 0; i < n; i++) {
