@@ -16,6 +16,7 @@
 #include "gateway/log.h"
 #include "gateway/migration.h"
 #include "gateway/route.h"
+#include "gateway/wan.h"
 #include "gateway/wan_session.h"
 #include "gateway/wan_tls.h"
 
@@ -46,6 +47,11 @@ static void read_test_env(struct gw *gw)
 		gw->test_kill_all = 1;
 		gw->test_kill_all_after = strtoull(v, NULL, 10);
 		log_warnx("TEST-ONLY fault injection active: LH_TEST_KILL_ALL_STREAMS=%s", v);
+	}
+	gw->notsent_lowat = WAN_NOTSENT_LOWAT;
+	if ((v = getenv("LH_TEST_NOTSENT_LOWAT")) && *v) {
+		gw->notsent_lowat = (unsigned)strtoul(v, NULL, 10);
+		log_warnx("TEST-ONLY: LH_TEST_NOTSENT_LOWAT=%s", v);
 	}
 	if ((v = getenv("LH_TEST_NO_PRIO")) && *v && strcmp(v, "0")) {
 		gw->test_no_prio = 1;

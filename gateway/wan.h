@@ -21,7 +21,7 @@
 #define WAN_WINDOW_KIB_BYTES ((uint64_t)WAN_WINDOW_KIB << 10)
 #define WAN_LOSS_BUDGET 30.0            /* s without any stream before the session fails */
 #define WAN_DEAD_AFTER 10.0             /* s without input before a stream is declared dead */
-#define WAN_NOTSENT_LOWAT (512u << 10)  /* unsent bytes the kernel may hold per stream (wan_sock_tune) */
+#define WAN_NOTSENT_LOWAT (128u << 10)  /* unsent bytes the kernel may hold per stream (wan_sock_tune) */
 
 /* A sequenced or link message on its way out; shared by a replay buffer and a stream queue. */
 struct wan_out {

@@ -5,6 +5,8 @@
 #include <netdb.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -159,8 +161,9 @@ static struct wan_link *pick_link(struct wan_session *s)
 
 /*
  * The stream where an urgent message goes out soonest: it waits only for the
- * urgent messages queued there and the rest of the message being written
- * (bulk queued behind them does not count: urgent goes first).
+ * urgent messages queued there, the rest of the message being written and
+ * what the kernel holds unsent (bulk queued behind them does not count:
+ * urgent goes first).
  */
 static struct wan_link *pick_link_urgent(struct wan_session *s)
 {
@@ -171,7 +174,11 @@ static struct wan_link *pick_link_urgent(struct wan_session *s)
 		struct wan_link *l = s->links[(s->rr + k) % s->nlinks];
 		if (!l || l->state != WL_UP)
 			continue;
-		size_t wait = l->uqueued + (l->cur ? l->cur->len - l->cur_off : 0);
+		int unsent = 0;
+		/* what the kernel holds not yet sent goes first too (at most TCP_NOTSENT_LOWAT) */
+		if (ioctl(l->fd, SIOCOUTQNSD, &unsent) < 0)
+			unsent = 0;
+		size_t wait = l->uqueued + (l->cur ? l->cur->len - l->cur_off : 0) + (size_t)unsent;
 		if (!best || wait < best_wait) {
 			best = l;
 			best_wait = wait;

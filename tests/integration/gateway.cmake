@@ -44,6 +44,16 @@ foreach(mode IN ITEMS plain multifd postcopy preempt killstream killall badcert 
 		ENVIRONMENT "LH_WANEM=$<TARGET_FILE:lh-wanem>")
 endforeach()
 
+# Page-request latency through the pair under bulk load, synthetic hypervisor (no QEMU), with and without the
+# priority lane: 100 ms RTT, 0.1 % loss, 100 Mbit/s. Locks qemu_guest too: it measures time on a shared CPU.
+add_test(NAME gateway_lab_prio
+	COMMAND Python3::Interpreter ${LH_GW_TESTS}/prio-lab-test
+		--longhauld $<TARGET_FILE:longhauld> --wan-lab ${PROJECT_SOURCE_DIR}/netem-scripts/wan-lab
+		--captures ${CMAKE_BINARY_DIR}/captures)
+set_tests_properties(gateway_lab_prio PROPERTIES
+	FIXTURES_REQUIRED captures RESOURCE_LOCK "qemu_guest;wanlab_gwt" LABELS integration TIMEOUT 400
+	ENVIRONMENT "LH_WANEM=$<TARGET_FILE:lh-wanem>")
+
 # Fuzzer for the WAN protocol decoders (peer input), clang only; a finding fails the test.
 if(LH_HAVE_LIBFUZZER)
 	add_executable(fuzz_wan_proto ${LH_GW_TESTS}/fuzz_wan_proto.c)
