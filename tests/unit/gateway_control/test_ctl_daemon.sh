@@ -23,6 +23,7 @@ cat > "$D/g.conf" <<CONF
 [gateway]
 name = site-a
 control_socket = $D/ctl.sock
+lan_address = 198.18.0.1
 [wan]
 listen = 198.18.0.1:7000
 cert = $D/c.pem
@@ -52,7 +53,7 @@ check "migrations --json" test "$(ctl migrations --json)" = '{"ok":true,"migrati
 check "migrate add with --listen prints its URI" \
 	test "$(ctl migrate add --name vm2 --to 198.19.0.11:4444 --listen 198.18.0.1:4500 --mac 52:54:00:00:00:02)" = "tcp:198.18.0.1:4500"
 uri=$(ctl migrate add --name vm3 --to dest.example:4444)
-check "migrate add without --listen: kernel-chosen port ($uri)" grep -Eq '^tcp:.*:[1-9][0-9]*$' <<<"$uri"
+check "migrate add without --listen: lan_address, kernel-chosen port ($uri)" grep -Eq '^tcp:198\.18\.0\.1:[1-9][0-9]*$' <<<"$uri"
 err=$(ctl migrate add --name vm2 --to 198.19.0.11:1 2>&1 >/dev/null); rc=$?
 check "duplicate route refused with exit 1 ($err)" test $rc -eq 1
 err=$(ctl migrate del nope 2>&1); rc=$?
