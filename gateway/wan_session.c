@@ -85,12 +85,8 @@ static struct wan_session *sess_new(struct gw *gw, uint64_t id, int is_client)
 	}
 	if (!s->enc || !s->dec || !s->decbuf || !s->rx[1].ring || !s->rx[2].ring)
 		goto fail;
-	/* The receiving store is committed at HELLO: a session starts long before its migrations, and
-	 * the kernel's zeroing of fresh store pages then stays off the decode path (bench_wan: decode
-	 * 1.8 -> 2.0 GB/s). RSS is the configured store from the start, which is what it is bounded by. */
 	if (lh_wan_enc_set_param(s->enc, LH_WAN_P_STORE_MB, gw->cfg.codec.store_mb) < 0 ||
-	    lh_wan_dec_set_param(s->dec, LH_WAN_P_STORE_MB, gw->cfg.codec.store_mb) < 0 ||
-	    lh_wan_dec_set_param(s->dec, LH_WAN_P_STORE_COMMIT, 1) < 0)
+	    lh_wan_dec_set_param(s->dec, LH_WAN_P_STORE_MB, gw->cfg.codec.store_mb) < 0)
 		goto fail;
 	if (gw->cfg.codec.level != LH_CODEC_LEVEL_AUTO)
 		lh_wan_enc_set_param(s->enc, LH_WAN_P_LEVEL, gw->cfg.codec.level);
