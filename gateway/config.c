@@ -672,14 +672,6 @@ const struct ns_segment_cfg *lh_config_route_segment(const struct lh_config *cfg
 	return cfg->n_segments == 1 ? &cfg->segments[0] : NULL;
 }
 
-const struct ns_segment_cfg *lh_config_segment_by_vni(const struct lh_config *cfg, uint32_t vni)
-{
-	for (size_t i = 0; i < cfg->n_segments; i++)
-		if (cfg->segments[i].vni == vni)
-			return &cfg->segments[i];
-	return NULL;
-}
-
 int lh_config_load(const char *path, struct lh_config *cfg, struct lh_config_errors *errs)
 {
 	struct lh_config_parser p;

@@ -124,9 +124,8 @@ int lh_config_parse_finish(struct lh_config_parser *p);
 
 /* Whole file: defaults + every line + finish. 0, -EINVAL (see errs), or -errno opening it. */
 int lh_config_load(const char *path, struct lh_config *cfg, struct lh_config_errors *errs);
-/* [segment NAME] by name; by VNI; the one a route's guest lives on (its `segment`, else the only one). */
+/* [segment NAME] by name; the one a route's guest lives on (its `segment`, else the only one). */
 const struct ns_segment_cfg *lh_config_segment(const struct lh_config *cfg, const char *name);
-const struct ns_segment_cfg *lh_config_segment_by_vni(const struct lh_config *cfg, uint32_t vni);
 const struct ns_segment_cfg *lh_config_route_segment(const struct lh_config *cfg, const struct lh_route_cfg *r);
 void lh_config_errors_print(const struct lh_config_errors *errs, FILE *out);
 

@@ -39,18 +39,14 @@ struct gw_l2 {
 	size_t n;
 };
 
-enum cut_phase { CUT_RUNNING = 0, CUT_FINISHED = 1, CUT_CLOSED = 2 };
-
+/* Its phase is c.state: ANNOUNCING while rounds are pending, DONE after. */
 struct gw_cutover {
 	struct gw *gw;
 	uint32_t mig;
 	enum ns_role role;
-	enum cut_phase phase;
 	struct ns_cutover c;
 	ev_timer timer;
-	int start_rc;
 	char error[256];
-	double started_at, finished_at;   /* ev_now */
 };
 
 static uint64_t mono_ns(void)
@@ -207,8 +203,6 @@ static void cut_finish(struct gw_cutover *c, const char *how)
 	}
 	if (c->c.fdb_error)
 		snprintf(fdb, sizeof(fdb), ", FDB step failed");
-	c->phase = CUT_FINISHED;
-	c->finished_at = ev_now(c->gw->loop);
 	log_info("migration %s#%u: cutover (%s) %s: %u FDB changes, %u rounds, %u frames sent, %u send errors%s",
 		 c->role == NS_ROLE_SOURCE ? "out" : "in", c->mig, ns_role_name(c->role), how,
 		 ns_report_changes(&c->c.report), c->c.ann.rounds_sent, c->c.ann.frames_sent, c->c.ann.send_errors,
@@ -276,21 +270,16 @@ struct gw_cutover *gw_l2_cutover_start(struct gw *gw, enum ns_role role, uint32_
 	c->gw = gw;
 	c->mig = mig_id;
 	c->role = role;
-	c->started_at = ev_now(gw->loop);
 	ev_init(&c->timer, cut_timer_cb);
 	c->timer.data = c;
 	ns_cutover_init(&c->c, &cc);
-	c->start_rc = ns_cutover_start(&c->c, gw->l2->nl, mono_ns(), &e);
+	int r = ns_cutover_start(&c->c, gw->l2->nl, mono_ns(), &e);
+	const char *problem = r < 0 ? e.msg : c->c.neigh_error ? c->c.neigh_err.msg : NULL;
 	gw->st.cutovers++;
-	if (c->start_rc < 0 || c->c.neigh_error)
+	if (problem) {
 		gw->st.cutover_errors++;
-	if (c->start_rc < 0) {
-		snprintf(c->error, sizeof(c->error), "%s", e.msg);
-		log_warnx("migration %s#%u: cutover on segment %s: %s", dir, mig_id, s->cfg->name, e.msg);
-	} else if (c->c.neigh_error) {
-		snprintf(c->error, sizeof(c->error), "%s", c->c.neigh_err.msg);
-		log_warnx("migration %s#%u: cutover on segment %s: %s", dir, mig_id, s->cfg->name,
-			  c->c.neigh_err.msg);
+		snprintf(c->error, sizeof(c->error), "%s", problem);
+		log_warnx("migration %s#%u: cutover on segment %s: %s", dir, mig_id, s->cfg->name, problem);
 	}
 	for (unsigned i = 0; i < c->c.report.n; i++)
 		if (c->c.report.items[i].kind != NS_CHANGE_UNCHANGED)
@@ -306,12 +295,11 @@ void gw_cutover_free(struct gw_cutover *c, const char *reason)
 {
 	if (!c)
 		return;
-	if (c->phase == CUT_RUNNING)
+	if (c->c.state == NS_CUTOVER_ANNOUNCING)
 		log_info("migration %s#%u: cutover stopped with rounds pending: %s",
 			 c->role == NS_ROLE_SOURCE ? "out" : "in", c->mig, reason);
 	ev_timer_stop(c->gw->loop, &c->timer);
 	ns_cutover_teardown(&c->c, reason);
-	c->phase = CUT_CLOSED;
 	free(c);
 }
 
