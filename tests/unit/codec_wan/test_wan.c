@@ -62,6 +62,17 @@ static void feed_all(lh_wan_enc *e, uint32_t sid, const uint8_t *p, size_t len, 
 	}
 }
 
+/* Stream 1 in 2 MiB steps, the link pressure (and so the auto level) cycling through pressure[0..n). */
+static void feed_with_pressure(lh_wan_enc *e, const uint8_t *s, size_t len, const int64_t *pressure, size_t n,
+			       vec *frames)
+{
+	size_t chunk = 2u << 20;
+	for (size_t off = 0, i = 0; off < len; off += chunk, i++) {
+		lh_wan_enc_set_param(e, LH_WAN_P_LINK_PRESSURE, pressure[i % n]);
+		feed_all(e, 1, s + off, len - off < chunk ? len - off : chunk, 1 << 20, frames);
+	}
+}
+
 /* Decodes all frames; outs[sid] collects stream sid's bytes (sid < 8). Returns the first error or 0. */
 static long decode_all(const vec *frames, vec outs[8], lh_wan_stats *st)
 {
@@ -551,11 +562,7 @@ static void test_level_switches_over_ring(void)
 	vec frames = { 0 }, outs[8] = { 0 };
 	lh_wan_enc_set_param(e, LH_WAN_P_STORE_MB, 16);
 	lh_wan_enc_open(e, 1, 1, LH_CHAN_AUTO, NULL);
-	size_t chunk = 2u << 20;
-	for (size_t off = 0, i = 0; off < len; off += chunk, i++) {
-		lh_wan_enc_set_param(e, LH_WAN_P_LINK_PRESSURE, pressure[i % 12]);
-		feed_all(e, 1, s + off, len - off < chunk ? len - off : chunk, 1 << 20, &frames);
-	}
+	feed_with_pressure(e, s, len, pressure, sizeof(pressure) / sizeof(pressure[0]), &frames);
 	CHECK(lh_wan_enc_end(e, 1, NULL) == 0);
 	pull_all(e, &frames);
 	CHECK(len > (24u << 20)); /* several laps of the 9 MiB ring */
@@ -630,11 +637,7 @@ static void test_binary_pages(void)
 	lh_wan_stats st;
 	lh_wan_enc_set_param(e, LH_WAN_P_STORE_MB, 64);
 	lh_wan_enc_open(e, 1, 1, LH_CHAN_AUTO, NULL);
-	size_t chunk = 2u << 20;
-	for (size_t off = 0, i = 0; off < len; off += chunk, i++) {
-		lh_wan_enc_set_param(e, LH_WAN_P_LINK_PRESSURE, pressure[i % 8]);
-		feed_all(e, 1, s + off, len - off < chunk ? len - off : chunk, 1 << 20, &frames);
-	}
+	feed_with_pressure(e, s, len, pressure, sizeof(pressure) / sizeof(pressure[0]), &frames);
 	CHECK(lh_wan_enc_end(e, 1, &st) == 0 && st.pages[LH_WAN_OP_LITERAL] > 2000);
 	pull_all(e, &frames);
 	size_t with_b = 0, b_raw = 0;
