@@ -141,8 +141,10 @@ static void rp_watch(struct chan *c, const uint8_t *p, size_t n)
 	char why[160];
 
 	if (n == 0) {
-		if (!c->saw_orp && m->gate_open)
-			mig_accepted(m, "no return path: destination closed main cleanly after the gate");
+		/* no return path, or one the scanner could not follow (RECV_BITMAP): the weaker evidence */
+		if ((!c->saw_orp || c->rp.state == LH_RP_LOST) && m->gate_open)
+			mig_accepted(m, c->saw_orp ? "return path not followed; destination closed main after the gate"
+						   : "no return path; destination closed main after the gate");
 		return;
 	}
 	if (c->rp.state != LH_RP_SCANNING || lh_rp_feed(&c->rp, p, n) == LH_RP_SCANNING)
