@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "gateway/cpu_pressure.h"
 #include "gateway/gw.h"
 #include "gateway/wan_proto.h"
 #include "lh_wan.h"
@@ -110,8 +111,7 @@ struct wan_session {
 	uint64_t frames_pulled;
 	unsigned rr;                      /* round-robin start for pick_link */
 	double pressure;                  /* smoothed link pressure 0..100 for the codec */
-	double cpu_t;                     /* process CPU seconds at cpu_at */
-	ev_tstamp cpu_at;
+	struct cpu_meter cpu;             /* CPU load, for the pressure */
 	int hello_new;                    /* server: the HELLO being sent announces a new session */
 	size_t replay_max;
 	ev_tstamp last_ack_tx;

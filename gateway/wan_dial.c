@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -180,10 +179,9 @@ void wan_tick(struct gw *gw)
 		return;
 	}
 	/*
-	 * Link pressure for the codec's auto level, every 100 ms: how full the
-	 * streams' send queues are. Full queues mean the WAN is the bottleneck
-	 * (spend CPU to save bytes); empty ones mean the CPU is (send literals
-	 * with little or no zstd). Smoothed so the level does not flap.
+	 * Link pressure for the codec's auto level, every 100 ms, from how full
+	 * the streams' send queues are and how much CPU there is to spare
+	 * (cpu_pressure.h). Smoothed so the level does not flap.
 	 */
 	if (gw->ticks % 10 == 0) {
 		size_t q = 0;
@@ -194,22 +192,9 @@ void wan_tick(struct gw *gw)
 				up++;
 			}
 		double fill = up ? (double)q / ((double)up * WAN_LINK_QMAX) : 1.0;
-		if (fill > 1.0)
-			fill = 1.0;
-		/* and how busy our one thread is: a loop near 100 % CPU cannot afford heavier zstd */
-		struct rusage ru;
-		double cpu = 0.0, busy;
-		if (getrusage(RUSAGE_SELF, &ru) == 0) {
-			double t = ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec +
-				   ru.ru_stime.tv_usec / 1e6;
-			if (s->cpu_at > 0 && now > s->cpu_at)
-				cpu = (t - s->cpu_t) / (now - s->cpu_at);
-			s->cpu_t = t;
-			s->cpu_at = now;
-		}
-		busy = cpu > 1.0 ? 1.0 : cpu;
-		double target = 100.0 * (fill > 1.0 - busy ? fill : 1.0 - busy);
-		s->pressure = 0.7 * s->pressure + 0.3 * target;
+		struct cpu_load load;
+		cpu_meter_sample(&s->cpu, now, &load);
+		s->pressure = 0.7 * s->pressure + 0.3 * cpu_pressure_target(fill, &load);
 		lh_wan_enc_set_param(s->enc, LH_WAN_P_LINK_PRESSURE, (int64_t)(s->pressure + 0.5));
 	}
 	/* acknowledge what was applied but not yet acknowledged, at least every 20 ms */
