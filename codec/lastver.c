@@ -39,6 +39,12 @@ int lh_lastver_init(lh_lastver *lv, uint32_t nslots)
 	return lv->tab && lv->seen ? 0 : -LH_E_NOMEM;
 }
 
+void lh_lastver_commit(lh_lastver *lv)
+{
+	lh_big_commit(lv->tab, ((size_t)lv->mask + 1) * sizeof(*lv->tab));
+	lh_big_commit(lv->seen, seen_bytes(lv));
+}
+
 void lh_lastver_fini(lh_lastver *lv)
 {
 	if (lv->tab)

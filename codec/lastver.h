@@ -31,6 +31,8 @@ typedef struct {
 
 int lh_lastver_init(lh_lastver *lv, uint32_t nslots);
 void lh_lastver_fini(lh_lastver *lv);
+/* Prefaults the tables (see lh_store_commit). */
+void lh_lastver_commit(lh_lastver *lv);
 /* Key of a page: VM incarnation, block index inside that VM, page index in the block. */
 static inline uint64_t lh_lastver_key(uint32_t vm_seq, uint32_t block, uint64_t page_index)
 {

@@ -43,7 +43,8 @@ typedef enum {
 	LH_WAN_P_RESEMBLANCE = 5,   /* 1 (default): delta new pages against similar stored pages */
 	LH_WAN_P_DELTA_PREV = 6,    /* 1 (default): delta re-sent pages against their previous version */
 	LH_WAN_P_STORE_COMMIT = 7,  /* 1: commit (prefault) all store memory when the session starts (encoder:
-	                               first stream; decoder: HELLO) instead of page by page as it fills.
+	                               first stream or lh_wan_enc_begin; decoder: HELLO) instead of page
+	                               by page as it fills.
 	                               Default 0. A gateway session starts long before its first migration;
 	                               committing then keeps the kernel's page zeroing (~10 % of decoding a
 	                               fresh store) off the migration's path. RSS is then the whole store. */
@@ -98,6 +99,15 @@ int lh_wan_enc_set_param(lh_wan_enc *e, lh_wan_param p, int64_t v);
  */
 int lh_wan_enc_open(lh_wan_enc *e, uint32_t stream_id, uint32_t vm_id, lh_channel_kind kind,
 		    const char *label);
+
+/*
+ * Starts the session now rather than at the first lh_wan_enc_open: allocates the
+ * store (committing it with LH_WAN_P_STORE_COMMIT) and queues the HELLO frame,
+ * which the decoder needs first anyway. Parameters that freeze at the session
+ * start freeze here. For a caller that knows long before its first stream that
+ * it will encode: the allocation then stays off that stream's path. Idempotent.
+ */
+int lh_wan_enc_begin(lh_wan_enc *e);
 
 /*
  * Pushes stream bytes in any chunking. Returns the number of bytes consumed,

@@ -76,16 +76,26 @@ void lh_store_fini(lh_pagestore *st)
 	memset(st, 0, sizeof(*st));
 }
 
-void lh_store_commit(lh_pagestore *st)
+void lh_big_commit(void *p, size_t n)
 {
-	size_t n = (size_t)st->nslots * LH_WAN_PAGE_SIZE;
+	if (!p)
+		return;
 #ifdef MADV_POPULATE_WRITE
-	if (madvise(st->data, n, MADV_POPULATE_WRITE) == 0)
+	if (madvise(p, n, MADV_POPULATE_WRITE) == 0)
 		return;
 #endif
 	/* older kernels: touch one byte per 4 KiB page (the memory is all-zero already) */
 	for (size_t i = 0; i < n; i += 4096)
-		((volatile uint8_t *)st->data)[i] = 0;
+		((volatile uint8_t *)p)[i] = 0;
+}
+
+void lh_store_commit(lh_pagestore *st)
+{
+	lh_big_commit(st->data, (size_t)st->nslots * LH_WAN_PAGE_SIZE);
+	if (st->meta) {
+		lh_big_commit(st->meta, meta_bytes(st));
+		lh_big_commit(st->ftab, ftab_bytes(st));
+	}
 }
 
 uint32_t lh_store_find(const lh_pagestore *st, uint64_t hlo, uint64_t hhi, const uint8_t *page)

@@ -37,11 +37,13 @@ typedef struct {
  */
 void *lh_big_zalloc(size_t n);
 void lh_big_free(void *p, size_t n);
+/* Commits (prefaults) n bytes from lh_big_zalloc: the kernel zeroes them now, not at first touch. */
+void lh_big_commit(void *p, size_t n);
 
 /* Allocates a store of nslots pages; with_index for the encoder. 0 or LH_E_NOMEM. */
 int lh_store_init(lh_pagestore *st, uint32_t nslots, bool with_index);
 void lh_store_fini(lh_pagestore *st);
-/* Commits every page of the store's data now (the kernel zeroes them here, not on first write). */
+/* Commits the store's data and index now (the kernel zeroes them here, not on first write). */
 void lh_store_commit(lh_pagestore *st);
 
 static inline uint8_t *lh_store_page(const lh_pagestore *st, uint32_t slot)

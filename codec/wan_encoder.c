@@ -176,13 +176,22 @@ static int start_session(lh_wan_enc *e)
 
 	if (lh_store_init(&e->st, slots, true) < 0 || lh_lastver_init(&e->lv, slots) < 0)
 		return lh__enc_fail(e, -LH_E_NOMEM, 0, 0, "page store of %lld MiB", (long long)e->store_mb);
-	if (e->store_commit)
+	if (e->store_commit) {
 		lh_store_commit(&e->st);
+		lh_lastver_commit(&e->lv);
+	}
 	lh_put32(lh_put32(lh_put32(body, PS), slots), LH_HELLO_F_BSTREAM);
 	if ((r = lh__queue_frame(e, NULL, LH_FT_HELLO, 0, body, sizeof(body))) < 0)
 		return lh__enc_fail(e, r, 0, 0, "queueing HELLO");
 	e->started = true;
 	return 0;
+}
+
+int lh_wan_enc_begin(lh_wan_enc *e)
+{
+	if (e->err.code < 0)
+		return e->err.code;
+	return e->started ? 0 : start_session(e);
 }
 
 static enc_vm *vm_get(lh_wan_enc *e, uint32_t vm_id)

@@ -84,6 +84,7 @@ struct lh_config {
 	struct {
 		unsigned store_mb; /* page store, default 1024 */
 		int level;         /* zstd level, LH_CODEC_LEVEL_AUTO = auto */
+		unsigned store_commit; /* 1 (default): commit store memory when the session starts */
 	} codec;
 	struct lh_route_cfg *routes;
 	size_t n_routes;

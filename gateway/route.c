@@ -12,6 +12,7 @@
 
 #include "gateway/log.h"
 #include "gateway/migration.h"
+#include "gateway/wan_session.h"
 
 static void route_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
@@ -85,6 +86,7 @@ struct route *route_add(struct gw *gw, const struct lh_route_cfg *rc, int dynami
 	gw->routes = r;
 	log_info("route %s: %s -> %s%s", r->cfg.name, route_uri(r, buf, sizeof(buf)),
 		 lh_endpoint_fmt(&r->cfg.to, buf + 150, 150), dynamic ? " (dynamic)" : "");
+	wan_prepare_encoder(gw);
 	return r;
 }
 

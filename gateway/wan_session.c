@@ -90,6 +90,8 @@ static struct wan_session *sess_new(struct gw *gw, uint64_t id, int is_client)
 		goto fail;
 	if (gw->cfg.codec.level != LH_CODEC_LEVEL_AUTO)
 		lh_wan_enc_set_param(s->enc, LH_WAN_P_LEVEL, gw->cfg.codec.level);
+	lh_wan_enc_set_param(s->enc, LH_WAN_P_STORE_COMMIT, gw->cfg.codec.store_commit);
+	lh_wan_dec_set_param(s->dec, LH_WAN_P_STORE_COMMIT, gw->cfg.codec.store_commit);
 	log_info("wan: session %016llx created (%s, store %u MiB)", (unsigned long long)id,
 		 is_client ? "client" : "server", gw->cfg.codec.store_mb);
 	return s;
@@ -142,7 +144,33 @@ void wan_session_fail(struct gw *gw, const char *reason)
 		while (!id && getrandom(&id, sizeof(id), 0) != sizeof(id))
 			;
 		gw->sess = sess_new(gw, id ? id : 1, 1);
+		wan_prepare_encoder(gw);
 	}
+}
+
+/*
+ * Without this the store is allocated at the first migration's first stream,
+ * and its memory zeroed by the kernel page by page while that migration runs:
+ * measured ~0.5 CPU-s for a 512 MiB guest on two shared cores, taken from the
+ * source QEMU. The decoder side commits at the HELLO this queues.
+ */
+void wan_prepare_encoder(struct gw *gw)
+{
+	struct wan_session *s = gw->sess;
+	if (!s || s->enc_begun || !gw->routes || !gw->cfg.codec.store_commit)
+		return;
+	ev_tstamp t0 = ev_time();
+	int r = lh_wan_enc_begin(s->enc);
+	if (r < 0) {
+		const lh_wan_error *e = lh_wan_enc_error(s->enc);
+		/* the first migration will fail on the same error, where it is reported */
+		log_warnx("wan: cannot start the encoder's page store: %s: %s", lh_err_name(r), e->detail);
+		return;
+	}
+	s->enc_begun = 1;
+	log_info("wan: encoder page store of %u MiB committed in %.0f ms", gw->cfg.codec.store_mb,
+		 (ev_time() - t0) * 1e3);
+	wan_pump(gw);
 }
 
 /* Least-queued stream that is up, or NULL. */
@@ -442,6 +470,8 @@ void wan_sess_link_hello(struct wan_link *l)
 	wan_link_send_hello(l);
 	s->hello_new = 0;
 	link_up(s, l);
+	if (created)
+		wan_prepare_encoder(gw);
 }
 
 void wan_sess_link_lost(struct wan_link *l)

@@ -18,6 +18,9 @@ void wan_tick(struct gw *gw);
 
 /* 1 when a session exists and at least one stream is up. */
 int wan_ready(const struct gw *gw);
+/* This gateway will encode (it has a route): start the encoder's session now, store committed
+ * ([codec] store_commit), so the first migration does not pay for it. No-op without a session. */
+void wan_prepare_encoder(struct gw *gw);
 /* The session's encoder, NULL without a session. */
 lh_wan_enc *wan_encoder(struct gw *gw);
 /* The encoder may take more stream bytes now (its frame queue is short and the replay buffer has room). */
