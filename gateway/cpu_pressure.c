@@ -52,8 +52,10 @@ void cpu_meter_sample(struct cpu_meter *m, double now, struct cpu_load *load)
 /*
  * The codec maps pressure to a zstd level: < 10 none, < 30 -3, < 60 1, < 80 3,
  * < 95 6, else 9 (codec/wan_batch.c). Here:
- *   - our own loop near saturation: we are the bottleneck; literals go raw (0),
- *     or at -3 when merely busy;
+ *   - our own loop saturated: we are the bottleneck; step down (one level's
+ *     worth per call, to raw literals at the bottom) rather than drop to raw
+ *     at once, which on a full link would bounce between 9 and 0;
+ *   - our loop busy but not saturated: hold where we are;
  *   - otherwise level 1 while the send queues have room, rising with their fill
  *     (the link is the bottleneck: bytes saved are time saved);
  *   - but no more than level 1 while the machine has no idle CPU: heavier zstd
@@ -61,14 +63,14 @@ void cpu_meter_sample(struct cpu_meter *m, double now, struct cpu_load *load)
  *     a TCG source QEMU shares two cores with both gateways: a 512 MiB guest
  *     took 3.5 s through the pair at the levels the link asked for, 2.7 s at 1.
  */
-double cpu_pressure_target(double queue_fill, const struct cpu_load *load)
+double cpu_pressure_target(double queue_fill, const struct cpu_load *load, double current)
 {
 	double fill = clamp01(queue_fill);
 
 	if (load->own_busy >= 0.9)
-		return 0.0;
+		return current > 25.0 ? current - 25.0 : 0.0;
 	if (load->own_busy >= 0.75)
-		return 20.0;
+		return current;
 	double t = 30.0 + 70.0 * fill;
 	if (load->sys_idle < 0.10 && t > 55.0)
 		t = 55.0;

@@ -29,7 +29,8 @@ struct cpu_load {
 void cpu_meter_sample(struct cpu_meter *m, double now, struct cpu_load *load);
 
 /* Target link pressure 0..100 (LH_WAN_P_LINK_PRESSURE) from how full the WAN send
- * queues are (0..1) and the CPU load. Pure; the caller smooths it. */
-double cpu_pressure_target(double queue_fill, const struct cpu_load *load);
+ * queues are (0..1), the CPU load and the current (smoothed) pressure. Pure; the
+ * caller smooths it. */
+double cpu_pressure_target(double queue_fill, const struct cpu_load *load, double current);
 
 #endif

@@ -194,7 +194,7 @@ void wan_tick(struct gw *gw)
 		double fill = up ? (double)q / ((double)up * WAN_LINK_QMAX) : 1.0;
 		struct cpu_load load;
 		cpu_meter_sample(&s->cpu, now, &load);
-		s->pressure = 0.7 * s->pressure + 0.3 * cpu_pressure_target(fill, &load);
+		s->pressure = 0.7 * s->pressure + 0.3 * cpu_pressure_target(fill, &load, s->pressure);
 		lh_wan_enc_set_param(s->enc, LH_WAN_P_LINK_PRESSURE, (int64_t)(s->pressure + 0.5));
 	}
 	/* acknowledge what was applied but not yet acknowledged, at least every 20 ms */

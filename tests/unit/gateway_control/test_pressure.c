@@ -12,13 +12,27 @@
 #include "gateway/cpu_pressure.h"
 #include "lh_wan.h"
 
-static int level_for(lh_wan_enc *e, double fill, double own_busy, double sys_idle)
+static int level_of(lh_wan_enc *e, double p)
 {
-	struct cpu_load load = { .own_busy = own_busy, .sys_idle = sys_idle };
-	double p = cpu_pressure_target(fill, &load);
 	CHECK(p >= 0.0 && p <= 100.0);
 	CHECK(lh_wan_enc_set_param(e, LH_WAN_P_LINK_PRESSURE, (int64_t)(p + 0.5)) == 0);
 	return lh__level_now(e);
+}
+
+/* The level the target asks for, from a current pressure of 50 (zstd 1). */
+static int level_for(lh_wan_enc *e, double fill, double own_busy, double sys_idle)
+{
+	struct cpu_load load = { .own_busy = own_busy, .sys_idle = sys_idle };
+	return level_of(e, cpu_pressure_target(fill, &load, 50.0));
+}
+
+/* The smoothed pressure after n ticks of the same inputs, as the session runs it. */
+static double settle(double p, double fill, double own_busy, double sys_idle, int n)
+{
+	struct cpu_load load = { .own_busy = own_busy, .sys_idle = sys_idle };
+	while (n-- > 0)
+		p = 0.7 * p + 0.3 * cpu_pressure_target(fill, &load, p);
+	return p;
 }
 
 static double mono(void)
@@ -42,11 +56,21 @@ int main(void)
 	/* the link limits but the machine has no idle CPU: stay at 1 */
 	CHECK(level_for(e, 1.0, 0.3, 0.05) == 1);
 	CHECK(level_for(e, 0.0, 0.3, 0.0) == 1);
-	/* our own loop is the bottleneck: raw literals, whatever the link says */
-	CHECK(level_for(e, 1.0, 0.95, 0.8) == 0);
-	CHECK(level_for(e, 0.0, 1.0, 0.0) == 0);
-	/* busy but not saturated: the fastest zstd */
-	CHECK(level_for(e, 0.5, 0.8, 0.5) == -3);
+	/* our own loop is the bottleneck: one step down per tick, whatever the link says */
+	CHECK(level_for(e, 1.0, 0.95, 0.8) == -3);
+	CHECK(level_of(e, settle(100.0, 1.0, 0.95, 0.8, 1)) == 6);
+	CHECK(level_of(e, settle(100.0, 1.0, 0.95, 0.8, 3)) == 3);
+	/* ...down to raw literals when it stays saturated */
+	CHECK(level_of(e, settle(100.0, 1.0, 1.0, 0.0, 40)) == 0);
+	CHECK(level_of(e, settle(50.0, 0.0, 1.0, 0.0, 20)) == 0);
+	/* busy but not saturated: hold the level */
+	CHECK(level_for(e, 1.0, 0.8, 0.5) == 1);
+	CHECK(level_of(e, settle(85.0, 0.0, 0.8, 0.5, 20)) == 6);
+	/* a full link with spare CPU climbs to 9 from the start level, and the
+	 * machine running out of idle CPU brings it back to 1 */
+	double p = settle(50.0, 1.0, 0.3, 0.8, 30);
+	CHECK(level_of(e, p) == 9);
+	CHECK(level_of(e, settle(p, 1.0, 0.3, 0.0, 30)) == 1);
 	/* out-of-range fill is clamped, not extrapolated */
 	CHECK(level_for(e, 7.0, 0.3, 0.8) == 9);
 	CHECK(level_for(e, -1.0, 0.3, 0.8) == 1);
