@@ -114,6 +114,7 @@ struct wan_session {
 	struct cpu_meter cpu;             /* CPU load, for the pressure */
 	int hello_new;                    /* server: the HELLO being sent announces a new session */
 	int enc_begun;                    /* the encoder's store exists and its HELLO is queued */
+	unsigned links_lost;              /* streams of this session that died after their HELLO */
 	size_t replay_max;
 	ev_tstamp last_ack_tx;
 	uint64_t ack_sent[3];

@@ -425,8 +425,16 @@ void wan_sess_link_hello(struct wan_link *l)
 			wan_link_close(l, "peer answered with another session id");
 			return;
 		}
-		if ((h->flags & WAN_HELLO_NEW_SESSION) && (s->tx[1].next_seq > 1 || s->rx[1].next > 1 ||
-							   s->tx[2].next_seq > 1 || s->rx[2].next > 1)) {
+		/*
+		 * NEW_SESSION comes on the first stream the peer attached, and the
+		 * streams' HELLOs reach us in any order: at session start, frames may
+		 * already have moved on a stream whose HELLO came first (the encoder
+		 * sends its codec HELLO as soon as a stream is up). So NEW with moved
+		 * state means lost state only once a stream of ours has died, which
+		 * a restart or a session failure at the peer always causes.
+		 */
+		if ((h->flags & WAN_HELLO_NEW_SESSION) && s->links_lost &&
+		    (s->tx[1].next_seq > 1 || s->rx[1].next > 1 || s->tx[2].next_seq > 1 || s->rx[2].next > 1)) {
 			/* the peer lost our session's state: both codecs must start fresh */
 			wan_session_fail(gw, "peer lost the session state (restart or session failure)");
 			return;
@@ -469,6 +477,8 @@ void wan_sess_link_hello(struct wan_link *l)
 	s->hello_new = created;
 	wan_link_send_hello(l);
 	s->hello_new = 0;
+	if (l->state == WL_DEAD)
+		return; /* the write failed: the stream is already closed and accounted for */
 	link_up(s, l);
 	if (created)
 		wan_prepare_encoder(gw);
@@ -482,6 +492,8 @@ void wan_sess_link_lost(struct wan_link *l)
 	if (!s || l->idx < 0 || l->idx >= WAN_MAX_LINKS || s->links[l->idx] != l)
 		return;
 	s->links[l->idx] = NULL;
+	if (l->peer_hello.session)
+		s->links_lost++;
 	if (l->state == WL_DEAD && l->hello_sent)
 		gw->st.links_lost++;
 	/* a stream that never came up (refused, unreachable) backs off up to 30 s; one that was up retries in 1 s */
