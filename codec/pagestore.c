@@ -2,6 +2,7 @@
 /* Page store slots, the exact-content index, the resemblance index and CLOCK eviction. */
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
 #include <sys/mman.h>
 #include "lh_errors.h"
 #include "lh_wan.h"
@@ -83,8 +84,12 @@ void lh_big_commit(void *p, size_t n)
 #ifdef MADV_POPULATE_WRITE
 	if (madvise(p, n, MADV_POPULATE_WRITE) == 0)
 		return;
+	/* Out of memory: leave the rest to be committed as it fills, as without
+	 * STORE_COMMIT, rather than touch pages into the OOM killer's hands. */
+	if (errno != EINVAL)
+		return;
 #endif
-	/* older kernels: touch one byte per 4 KiB page (the memory is all-zero already) */
+	/* kernels before 5.14: touch one byte per 4 KiB page (the memory is all-zero already) */
 	for (size_t i = 0; i < n; i += 4096)
 		((volatile uint8_t *)p)[i] = 0;
 }
