@@ -390,7 +390,7 @@ static long run_ops(lh_wan_dec *d, const lh_frame_hdr *h, const data_sections *d
 				memcpy(out + o, ds->r + rp, PS);
 				rp += PS;
 			}
-			memcpy(lh_store_page(&d->st, slot), out + o, PS);
+			lh_store_write(lh_store_page(&d->st, slot), out + o);
 			o += PS;
 			d->stats.pages[code == LH_OP_PAGER ? LH_WAN_OP_LITERAL_RAW : LH_WAN_OP_LITERAL]++;
 			break;
@@ -409,7 +409,7 @@ static long run_ops(lh_wan_dec *d, const lh_frame_hdr *h, const data_sections *d
 					    (unsigned long long)c);
 			if ((r = lh_delta_apply(lh_store_page(&d->st, (uint32_t)a), z + zp, c, out + o, PS)) < 0)
 				return fail(d, r, sid, "malformed delta at op %zu", (size_t)(op - ds->ops));
-			memcpy(lh_store_page(&d->st, slot), out + o, PS);
+			lh_store_write(lh_store_page(&d->st, slot), out + o);
 			zp += c;
 			o += PS;
 			d->stats.pages[LH_WAN_OP_DELTA_PREV]++;
@@ -430,6 +430,7 @@ static long run_ops(lh_wan_dec *d, const lh_frame_hdr *h, const data_sections *d
 			    o, olen, zp, (unsigned long long)ds->z_raw, bp, (unsigned long long)ds->b_raw, rp,
 			    (unsigned long long)ds->r_len);
 	XXH3_128bits_update(hash, out + hashed, o - hashed);
+	lh_store_fence(); /* the store's streaming writes, ordered before we return */
 	return (long)o;
 #undef GETV
 #undef NEED_OUT
