@@ -96,7 +96,8 @@ struct mig {
 	struct gw *gw;
 	struct mig *next;
 	enum mig_dir dir;
-	uint32_t id;
+	uint32_t id;                     /* MIG_OUT: ours; MIG_IN: the peer's, unique only within a session */
+	uint64_t session;                /* MIG_IN: the WAN session it came in on */
 	enum mig_state state;
 	char route[64];
 	char dest[300];

@@ -88,6 +88,7 @@ struct mig *mig_new(struct gw *gw, enum mig_dir dir, uint32_t id, const char *ro
 	m->gw = gw;
 	m->dir = dir;
 	m->id = id;
+	m->session = dir == MIG_IN ? wan_session_id(gw) : 0;
 	m->state = MS_OPEN;
 	snprintf(m->route, sizeof(m->route), "%s", route);
 	snprintf(m->dest, sizeof(m->dest), "%s", dest);
@@ -257,10 +258,16 @@ void mig_fail(struct mig *m, const char *reason, int tell_peer)
 	mig_set_state(m, MS_FAILED, reason);
 }
 
+/*
+ * An incoming migration's id is the peer's counter, which starts over when the
+ * peer restarts: a finished in#1 of an earlier session must not swallow the new
+ * session's MIGRATION_OPEN for its own #1 (that migration would hang).
+ */
 struct mig *mig_find(struct gw *gw, enum mig_dir dir, uint32_t id)
 {
+	uint64_t sess = dir == MIG_IN ? wan_session_id(gw) : 0;
 	for (struct mig *m = gw->migs; m; m = m->next)
-		if (m->dir == dir && m->id == id)
+		if (m->dir == dir && m->id == id && m->session == sess)
 			return m;
 	return NULL;
 }

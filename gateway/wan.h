@@ -113,7 +113,7 @@ struct wan_session {
 	double pressure;                  /* smoothed link pressure 0..100 for the codec */
 	struct cpu_meter cpu;             /* CPU load, for the pressure */
 	int hello_new;                    /* server: the HELLO being sent announces a new session */
-	int enc_begun;                    /* the encoder's store exists and its HELLO is queued */
+	int enc_begun;                    /* 1: the encoder's store exists, HELLO queued; -1: that failed */
 	unsigned links_lost;              /* streams of this session that died after their HELLO */
 	size_t replay_max;
 	ev_tstamp last_ack_tx;

@@ -165,6 +165,7 @@ void wan_prepare_encoder(struct gw *gw)
 		const lh_wan_error *e = lh_wan_enc_error(s->enc);
 		/* the first migration will fail on the same error, where it is reported */
 		log_warnx("wan: cannot start the encoder's page store: %s: %s", lh_err_name(r), e->detail);
+		s->enc_begun = -1; /* tried once */
 		return;
 	}
 	s->enc_begun = 1;
@@ -406,6 +407,7 @@ static void link_up(struct wan_session *s, struct wan_link *l)
 	sess_acked(s, WAN_SPACE_URGENT, l->peer_hello.rx_next[WAN_SPACE_URGENT] - 1);
 	update_state(s);
 	requeue(s, -1);
+	wan_prepare_encoder(gw); /* once per session (the server's starts here) */
 	wan_pump(gw);
 	/* CREDIT is a link message: one queued on a stream that died is gone; say it again */
 	mig_resend_credits(gw);
@@ -480,8 +482,6 @@ void wan_sess_link_hello(struct wan_link *l)
 	if (l->state == WL_DEAD)
 		return; /* the write failed: the stream is already closed and accounted for */
 	link_up(s, l);
-	if (created)
-		wan_prepare_encoder(gw);
 }
 
 void wan_sess_link_lost(struct wan_link *l)
