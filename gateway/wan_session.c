@@ -144,7 +144,6 @@ void wan_session_fail(struct gw *gw, const char *reason)
 		while (!id && getrandom(&id, sizeof(id), 0) != sizeof(id))
 			;
 		gw->sess = sess_new(gw, id ? id : 1, 1);
-		wan_prepare_encoder(gw);
 	}
 }
 
@@ -152,7 +151,8 @@ void wan_session_fail(struct gw *gw, const char *reason)
  * Without this the store is allocated at the first migration's first stream,
  * and its memory zeroed by the kernel page by page while that migration runs:
  * measured ~0.5 CPU-s for a 512 MiB guest on two shared cores, taken from the
- * source QEMU. The decoder side commits at the HELLO this queues.
+ * source QEMU. Called when a stream comes up (client or server session) and
+ * when a route is added. The decoder side commits at the HELLO this queues.
  */
 void wan_prepare_encoder(struct gw *gw)
 {
@@ -407,7 +407,7 @@ static void link_up(struct wan_session *s, struct wan_link *l)
 	sess_acked(s, WAN_SPACE_URGENT, l->peer_hello.rx_next[WAN_SPACE_URGENT] - 1);
 	update_state(s);
 	requeue(s, -1);
-	wan_prepare_encoder(gw); /* once per session (the server's starts here) */
+	wan_prepare_encoder(gw); /* once per session */
 	wan_pump(gw);
 	/* CREDIT is a link message: one queued on a stream that died is gone; say it again */
 	mig_resend_credits(gw);
