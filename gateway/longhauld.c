@@ -55,6 +55,7 @@ static void read_test_env(struct gw *gw)
 	}
 	if ((v = getenv("LH_TEST_NO_PRIO")) && *v && strcmp(v, "0")) {
 		gw->test_no_prio = 1;
+		gw->notsent_lowat = 0;
 		log_warnx("TEST-ONLY: LH_TEST_NO_PRIO=%s: no priority lane for postcopy preempt, no TCP_NOTSENT_LOWAT", v);
 	}
 }

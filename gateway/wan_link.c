@@ -494,7 +494,7 @@ struct wan_link *wan_link_new(struct gw *gw, int fd, int is_client, int idx, int
 	l->state = connecting ? WL_CONNECTING : WL_HANDSHAKE;
 	l->last_rx = l->last_ping = ev_now(gw->loop);
 	snprintf(l->peer, sizeof(l->peer), "%s", is_client ? gw->cfg.wan.peer_name : "incoming");
-	wan_sock_tune(fd, &gw->cfg, idx, gw->test_no_prio ? 0 : gw->notsent_lowat);
+	wan_sock_tune(fd, &gw->cfg, idx, gw->notsent_lowat);
 	l->ssl = wan_tls_new(gw->ssl, fd, is_client, gw->cfg.wan.peer_name);
 	if (!l->ssl) {
 		close(fd);
