@@ -139,7 +139,9 @@ static int ref_cb(void *opaque, const lh_event *ev)
 	return 0;
 }
 
-static size_t zstd1(const uint8_t *p, size_t n, tspan *secs)
+/* `zstd -1 -T1` of p: its size (0 on error); the time into *secs and the
+ * compressed bytes into *keep (the caller frees them) when asked for. */
+static size_t zstd1_keep(const uint8_t *p, size_t n, tspan *secs, uint8_t **keep)
 {
 	size_t cap = ZSTD_compressBound(n);
 	uint8_t *dst = malloc(cap);
@@ -151,21 +153,23 @@ static size_t zstd1(const uint8_t *p, size_t n, tspan *secs)
 	if (secs)
 		*secs = tsince(t0);
 	ZSTD_freeCCtx(c);
-	free(dst);
+	if (keep && !ZSTD_isError(r))
+		*keep = dst;
+	else
+		free(dst);
 	return ZSTD_isError(r) ? 0 : r;
 }
+
+static size_t zstd1(const uint8_t *p, size_t n, tspan *secs) { return zstd1_keep(p, n, secs, NULL); }
 
 /* zstd's own decompression speed on this machine, for scale: `zstd -1` of p, then the best
  * of REPS single-shot decompressions (CPU seconds into *secs). */
 static void zstd1_decode_time(const uint8_t *p, size_t n, tspan *secs)
 {
-	size_t cap = ZSTD_compressBound(n);
-	uint8_t *z = malloc(cap), *out = malloc(n);
-	ZSTD_CCtx *c = ZSTD_createCCtx();
+	uint8_t *z = NULL, *out = malloc(n);
+	size_t zn = zstd1_keep(p, n, NULL, &z);
 	ZSTD_DCtx *d = ZSTD_createDCtx();
-	ZSTD_CCtx_setParameter(c, ZSTD_c_compressionLevel, 1);
-	size_t zn = ZSTD_compress2(c, z, cap, p, n);
-	for (int rep = 0; rep < REPS && !ZSTD_isError(zn); rep++) {
+	for (int rep = 0; rep < REPS && zn; rep++) {
 		tspan t0 = tnow();
 		size_t r = ZSTD_decompressDCtx(d, out, n, z, zn);
 		if (ZSTD_isError(r) || r != n)
@@ -173,7 +177,6 @@ static void zstd1_decode_time(const uint8_t *p, size_t n, tspan *secs)
 		tbest(secs, tsince(t0), rep == 0);
 	}
 	ZSTD_freeDCtx(d);
-	ZSTD_freeCCtx(c);
 	free(out);
 	free(z);
 }
