@@ -17,14 +17,18 @@ const char *lh_cli_basename(const char *path)
 	return s ? s + 1 : path;
 }
 
-static void print_pages(FILE *f, const lh_wan_stats *s)
+/* split_deltas: only the encoder knows whether a delta's base was the page's previous version or a
+ * similar page (the wire has one DELTA op), so the decoder prints the total alone. */
+static void print_pages(FILE *f, const lh_wan_stats *s, int split_deltas)
 {
 	const uint64_t *p = s->pages;
-	fprintf(f, "\"pages\": {\"zero\": %llu, \"ref\": %llu, \"delta\": %llu, \"delta_prev\": %llu, "
-		   "\"delta_sim\": %llu, \"literal\": %llu, \"literal_zstd\": %llu, \"literal_raw\": %llu}",
+	fprintf(f, "\"pages\": {\"zero\": %llu, \"ref\": %llu, \"delta\": %llu, ",
 		(unsigned long long)p[LH_WAN_OP_ZERO], (unsigned long long)p[LH_WAN_OP_REF],
-		(unsigned long long)(p[LH_WAN_OP_DELTA_PREV] + p[LH_WAN_OP_DELTA_SIM]),
-		(unsigned long long)p[LH_WAN_OP_DELTA_PREV], (unsigned long long)p[LH_WAN_OP_DELTA_SIM],
+		(unsigned long long)(p[LH_WAN_OP_DELTA_PREV] + p[LH_WAN_OP_DELTA_SIM]));
+	if (split_deltas)
+		fprintf(f, "\"delta_prev\": %llu, \"delta_sim\": %llu, ", (unsigned long long)p[LH_WAN_OP_DELTA_PREV],
+			(unsigned long long)p[LH_WAN_OP_DELTA_SIM]);
+	fprintf(f, "\"literal\": %llu, \"literal_zstd\": %llu, \"literal_raw\": %llu}",
 		(unsigned long long)(p[LH_WAN_OP_LITERAL] + p[LH_WAN_OP_LITERAL_RAW]),
 		(unsigned long long)p[LH_WAN_OP_LITERAL], (unsigned long long)p[LH_WAN_OP_LITERAL_RAW]);
 }
@@ -33,7 +37,7 @@ void lh_cli_print_stats(FILE *f, const lh_wan_stats *s, double seconds)
 {
 	fprintf(f, "\"bytes_in\": %llu, \"bytes_out\": %llu, \"ratio\": %.4f, ", (unsigned long long)s->bytes_in,
 		(unsigned long long)s->bytes_out, s->bytes_out ? (double)s->bytes_in / (double)s->bytes_out : 0.0);
-	print_pages(f, s);
+	print_pages(f, s, 1);
 	fprintf(f, ", \"delta_bytes\": %llu, \"other_bytes\": %llu, \"frames\": %llu, \"parse_fallbacks\": %llu",
 		(unsigned long long)(s->delta_bytes[0] + s->delta_bytes[1]), (unsigned long long)s->other_bytes,
 		(unsigned long long)s->frames, (unsigned long long)s->parse_fallbacks);
@@ -47,7 +51,7 @@ void lh_cli_print_dec_stats(FILE *f, const lh_wan_stats *s, double seconds)
 	/* for the decoder, bytes_in are frame bytes and bytes_out stream bytes */
 	fprintf(f, "\"bytes_in\": %llu, \"bytes_out\": %llu, \"ratio\": %.4f, ", (unsigned long long)s->bytes_in,
 		(unsigned long long)s->bytes_out, s->bytes_in ? (double)s->bytes_out / (double)s->bytes_in : 0.0);
-	print_pages(f, s);
+	print_pages(f, s, 0);
 	fprintf(f, ", \"frames\": %llu", (unsigned long long)s->frames);
 	if (seconds >= 0)
 		fprintf(f, ", \"seconds\": %.4f, \"mb_per_s\": %.1f", seconds,

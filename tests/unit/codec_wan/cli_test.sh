@@ -21,6 +21,10 @@ vm1, vm2 = enc["inputs"][0], enc["inputs"][1]
 assert vm2["bytes_out"] < vm1["bytes_out"] / 2, (vm1["bytes_out"], vm2["bytes_out"])
 assert vm2["pages"]["ref"] > 0 and vm2["pages"]["delta_sim"] > 0
 assert dec["bytes_out"] == enc["bytes_in"], (dec["bytes_out"], enc["bytes_in"])
+# the decoder sees the same pages; it cannot tell a delta's kind, so it must not claim a split
+for k in ("zero", "ref", "delta", "literal", "literal_zstd", "literal_raw"):
+    assert dec["pages"][k] == enc["pages"][k], (k, dec["pages"][k], enc["pages"][k])
+assert "delta_sim" not in dec["pages"] and "delta_prev" not in dec["pages"], dec["pages"]
 PY
 # one stream to a file; a damaged file is refused
 "$LHCODEC" encode "$dir/vm1.mig" "$dir/one.lhw"
