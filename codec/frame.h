@@ -29,11 +29,22 @@ enum {
 	LH_OP_PAGER = 5, /* zigzag dslot: a page from R, stored into the slot */
 	LH_OP_DELTA = 6, /* varint base, zigzag dslot, varint dlen: delta from Z on store[base] */
 	LH_OP_PAGEB = 7, /* zigzag dslot: a page from B, stored into the slot */
+	LH_OP_PAGEZP = 8, /* zigzag dslot, varint pfn: PAGEZ of a pointer-relative page (ptrrel.h) */
+	LH_OP_PAGEBP = 9, /* zigzag dslot, varint pfn: PAGEB of a pointer-relative page */
+	LH_OP_HDR = 10,   /* u8 kind, zigzag dpages, varint flags: one RAM record header (8 bytes) */
+	LH_OP_ZREC = 11,  /* varint count: zero-page records with predicted headers (9 bytes each) */
 };
+/* On a page op (REF, PAGE*, DELTA): a page record header, the predicted one, precedes the page. */
+#define LH_OP_F_HDR 0x80
+/* Record header kinds (FORMAT.md, "Record headers"). */
+enum { LH_REC_PAGE = 0, LH_REC_ZERO = 1 };
+#define LH_REC_FLAGS_MASK 0xfffu /* a header is (page-aligned offset | flags below 4096), big-endian */
 
 #define LH_DATA_F_ZSTD 0x01 /* the Z section continues the session's zstd stream */
 #define LH_DATA_F_BSEC 0x02 /* a B section (always zstd: the session's second stream) follows Z */
 #define LH_HELLO_F_BSTREAM 0x1 /* HELLO flag: DATA frames may carry B sections */
+#define LH_HELLO_F_PTRREL 0x2  /* HELLO flag: DATA frames may carry PAGEZP and PAGEBP */
+#define LH_HELLO_F_RECHDR 0x4  /* HELLO flag: DATA frames may carry HDR, ZREC and LH_OP_F_HDR */
 #define LH_WAN_ZSTD_WINDOW_LOG 22 /* encoder window: 4 MiB of history */
 #define LH_WAN_ZSTD_WINDOW_LOG_MAX 23 /* the decoder refuses larger windows (memory bound) */
 #define LH_WAN_ZSTD_B_WINDOW_LOG 21 /* B stream: 2 MiB of history; the decoder refuses more */

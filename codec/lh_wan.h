@@ -48,6 +48,10 @@ typedef enum {
 	                               Default 0. A gateway session starts long before its first migration;
 	                               committing then keeps the kernel's page zeroing (~10 % of decoding a
 	                               fresh store) off the migration's path. RSS is then the whole store. */
+	LH_WAN_P_PTR_REL = 8,       /* encoder, 1 (default): literal pages full of guest-kernel pointers go
+	                               pointer-relative (FORMAT.md); 0 = never (for peers older than that) */
+	LH_WAN_P_REC_HDR = 9,       /* encoder, 1 (default): RAM record headers go as predicted-header ops
+	                               (FORMAT.md); 0 = as literal bytes (for peers older than that) */
 } lh_wan_param;
 
 /* Bounds of a parameter; 0 or LH_E_PARAM for an unknown one. */
@@ -74,6 +78,9 @@ typedef struct {
 	uint64_t other_bytes;       /* non-page bytes (headers, device state, opaque) */
 	uint64_t frames;
 	uint64_t parse_fallbacks;   /* streams the parser gave up on (sent as plain bytes) */
+	uint64_t ptr_rel_pages;     /* literal pages sent pointer-relative (PAGEZP, PAGEBP) */
+	uint64_t rec_predicted;     /* RAM record headers sent as predicted (no bytes of their own) */
+	uint64_t rec_explicit;      /* RAM record headers sent as HDR ops */
 } lh_wan_stats;
 
 typedef struct {

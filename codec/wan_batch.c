@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "frame.h"
+#include "ptrrel.h"
 #include "wan_enc_internal.h"
 
 #define PS LH_WAN_PAGE_SIZE
@@ -204,7 +205,7 @@ static int zstd_section(enc_zs *zs, int level, const uint8_t *src, size_t n, uin
 	return 0;
 }
 
-static void put_pending_ops(enc_batch *b)
+void lh__batch_put_pending(enc_batch *b)
 {
 	if (b->pend_lit) {
 		b->ops[b->ops_len++] = LH_OP_LIT;
@@ -216,6 +217,25 @@ static void put_pending_ops(enc_batch *b)
 		b->ops_len = (size_t)(lh_varint_put(b->ops + b->ops_len, b->pend_zero) - b->ops);
 		b->pend_zero = 0;
 	}
+	if (b->pend_zrec) {
+		b->ops[b->ops_len++] = LH_OP_ZREC;
+		b->ops_len = (size_t)(lh_varint_put(b->ops + b->ops_len, b->pend_zrec) - b->ops);
+		b->pend_zrec = 0;
+	}
+}
+
+/* The op of one page: pending ops first, then the code, flagged when a predicted header leads it. */
+static void page_op(lh_wan_enc *e, uint8_t code)
+{
+	enc_batch *b = &e->b;
+	lh__batch_put_pending(b);
+	if (b->pend_hdr) {
+		code |= LH_OP_F_HDR;
+		lh__rec_sent(e, b->s, LH_REC_PAGE, b->pend_hdr_value, true);
+		b->raw_len += 8;
+		b->pend_hdr = false;
+	}
+	b->ops[b->ops_len++] = code;
 }
 
 /* z_len in the section header is written before zstd runs, as a padded
@@ -243,7 +263,8 @@ int lh__batch_close(lh_wan_enc *e)
 
 	if (!b->open)
 		return 0;
-	put_pending_ops(b);
+	lh__rec_hdr_unpredicted(e); /* cannot happen (the header's page is reserved room), but stay exact */
+	lh__batch_put_pending(b);
 	b->open = false;
 	if (b->raw_len == 0)
 		return 0;
@@ -320,7 +341,8 @@ int lh__batch_for(lh_wan_enc *e, enc_stream *s)
 	b->z = e->zs[ENC_ZS_Z].ring + e->zs[ENC_ZS_Z].pos;
 	b->bs = e->zs[ENC_ZS_B].ring + e->zs[ENC_ZS_B].pos;
 	b->ops_len = b->z_len = b->b_len = b->r_len = b->raw_len = b->pend_lit = 0;
-	b->pend_zero = 0;
+	b->pend_zero = b->pend_zrec = 0;
+	b->pend_hdr = false;
 	b->prev_dst = -1;
 	return 0;
 }
@@ -341,8 +363,8 @@ int lh__batch_lit(lh_wan_enc *e, enc_stream *s, const uint8_t *p, size_t n)
 			continue;
 		}
 		size_t k = n < room ? n : room;
-		if (b->pend_zero)
-			put_pending_ops(b);
+		if (b->pend_zero || b->pend_zrec)
+			lh__batch_put_pending(b);
 		memcpy(b->z + b->z_len, p, k);
 		b->z_len += k;
 		b->pend_lit += k;
@@ -353,12 +375,12 @@ int lh__batch_lit(lh_wan_enc *e, enc_stream *s, const uint8_t *p, size_t n)
 	return 0;
 }
 
-int lh__batch_page_room(lh_wan_enc *e, enc_stream *s)
+int lh__batch_room(lh_wan_enc *e, enc_stream *s, size_t raw, size_t ops)
 {
 	int r;
 	if ((r = lh__batch_for(e, s)) < 0)
 		return r;
-	if (e->b.raw_len + PS > (size_t)e->frame_raw) {
+	if (e->b.raw_len + raw > (size_t)e->frame_raw || e->b.ops_len + ops > ENC_OPS_CAP) {
 		if ((r = lh__batch_close(e)) < 0)
 			return r;
 		return lh__batch_for(e, s);
@@ -366,11 +388,18 @@ int lh__batch_page_room(lh_wan_enc *e, enc_stream *s)
 	return 0;
 }
 
+/* a page op with its pending LIT op and a predicted header: <= 11 + 31 bytes */
+int lh__batch_page_room(lh_wan_enc *e, enc_stream *s)
+{
+	return lh__batch_room(e, s, PS + (e->b.pend_hdr ? 8 : 0), 64);
+}
+
 void lh__batch_zero(lh_wan_enc *e)
 {
 	enc_batch *b = &e->b;
-	if (b->pend_lit)
-		put_pending_ops(b);
+	lh__rec_hdr_unpredicted(e); /* a ZERO run carries no header flag */
+	if (b->pend_lit || b->pend_zrec)
+		lh__batch_put_pending(b);
 	b->pend_zero++;
 	b->raw_len += PS;
 }
@@ -378,8 +407,7 @@ void lh__batch_zero(lh_wan_enc *e)
 void lh__batch_ref(lh_wan_enc *e, uint32_t slot)
 {
 	enc_batch *b = &e->b;
-	put_pending_ops(b);
-	b->ops[b->ops_len++] = LH_OP_REF;
+	page_op(e, LH_OP_REF);
 	b->ops_len = (size_t)(lh_varint_put(b->ops + b->ops_len, slot) - b->ops);
 	b->raw_len += PS;
 }
@@ -390,22 +418,27 @@ static void put_dst(enc_batch *b, uint32_t dst)
 	b->prev_dst = dst;
 }
 
-void lh__batch_literal(lh_wan_enc *e, uint32_t dst, const uint8_t *page, enc_lit_kind kind)
+void lh__batch_literal(lh_wan_enc *e, uint32_t dst, const uint8_t *page, enc_lit_kind kind, int64_t pfn)
 {
 	static const uint8_t code[] = { [LIT_Z] = LH_OP_PAGEZ, [LIT_B] = LH_OP_PAGEB, [LIT_R] = LH_OP_PAGER };
 	enc_batch *b = &e->b;
-	put_pending_ops(b);
-	b->ops[b->ops_len++] = code[kind];
+	uint8_t *to;
+	page_op(e, pfn >= 0 && kind != LIT_R ? (kind == LIT_B ? LH_OP_PAGEBP : LH_OP_PAGEZP) : code[kind]);
 	put_dst(b, dst);
 	if (kind == LIT_R) {
-		memcpy(b->r + b->r_len, page, PS);
+		to = b->r + b->r_len;
 		b->r_len += PS;
 	} else if (kind == LIT_B) {
-		memcpy(b->bs + b->b_len, page, PS);
+		to = b->bs + b->b_len;
 		b->b_len += PS;
 	} else {
-		memcpy(b->z + b->z_len, page, PS);
+		to = b->z + b->z_len;
 		b->z_len += PS;
+	}
+	memcpy(to, page, PS);
+	if (pfn >= 0 && kind != LIT_R) {
+		b->ops_len = (size_t)(lh_varint_put(b->ops + b->ops_len, (uint64_t)pfn) - b->ops);
+		lh_ptr_to_rel(to, (uint64_t)pfn); /* in the ring, where zstd reads it */
 	}
 	b->raw_len += PS;
 }
@@ -413,8 +446,7 @@ void lh__batch_literal(lh_wan_enc *e, uint32_t dst, const uint8_t *page, enc_lit
 void lh__batch_delta(lh_wan_enc *e, uint32_t base, uint32_t dst, const uint8_t *d, size_t n)
 {
 	enc_batch *b = &e->b;
-	put_pending_ops(b);
-	b->ops[b->ops_len++] = LH_OP_DELTA;
+	page_op(e, LH_OP_DELTA);
 	b->ops_len = (size_t)(lh_varint_put(b->ops + b->ops_len, base) - b->ops);
 	put_dst(b, dst);
 	b->ops_len = (size_t)(lh_varint_put(b->ops + b->ops_len, n) - b->ops);

@@ -13,6 +13,7 @@
 #include "frame.h"
 #include "lh_wan.h"
 #include "pagestore.h"
+#include "ptrrel.h"
 
 #define DEC_MAX_STREAMS 4096
 #define DEC_HASH_STEP (16u << 10) /* output hashed in pieces of at least this size */
@@ -30,6 +31,8 @@ typedef struct {
 	uint64_t bytes;
 	XXH3_state_t *hash;
 	char label[256];
+	uint64_t rec_addr;      /* record headers: the last one's offset (FORMAT.md "Record headers") */
+	uint16_t rec_flags[2];  /* and the last flags per kind */
 } dec_stream;
 
 /* One of the session's zstd streams, decompressed in place into its ring. */
@@ -51,6 +54,8 @@ struct lh_wan_dec {
 	uint32_t nstreams, cap;
 	dec_zs zs[2];           /* [0] the Z sections' zstd stream, [1] the B sections' */
 	bool allow_b;           /* HELLO announced B sections */
+	bool allow_ptr;         /* HELLO announced pointer-relative pages */
+	bool allow_rec;         /* HELLO announced record-header ops */
 	uint64_t nframes;
 	lh_wan_stats stats;
 	lh_wan_error err;
@@ -178,9 +183,11 @@ static int do_hello(lh_wan_dec *d, const lh_frame_hdr *h, const uint8_t *b)
 	uint32_t ps = lh_be32(b), slots = lh_be32(b + 4), flags = lh_be32(b + 8);
 	if (ps != PS)
 		return fail(d, -LH_E_UNSUPPORTED, 0, "HELLO page size %u, only %u is supported", ps, PS);
-	if (flags & ~(uint32_t)LH_HELLO_F_BSTREAM)
+	if (flags & ~(uint32_t)(LH_HELLO_F_BSTREAM | LH_HELLO_F_PTRREL | LH_HELLO_F_RECHDR))
 		return fail(d, -LH_E_UNSUPPORTED, 0, "HELLO flags 0x%x unknown", flags);
 	d->allow_b = flags & LH_HELLO_F_BSTREAM;
+	d->allow_ptr = flags & LH_HELLO_F_PTRREL;
+	d->allow_rec = flags & LH_HELLO_F_RECHDR;
 	if (slots == 0 || (uint64_t)slots * PS > (uint64_t)d->max_store_mb << 20)
 		return fail(d, -LH_E_PARAM, 0, "HELLO asks for a store of %u pages; limit is %lld MiB", slots,
 			    (long long)d->max_store_mb);
@@ -309,10 +316,21 @@ static int dst_slot(lh_wan_dec *d, uint32_t sid, uint64_t zz, int64_t *prev, uin
 	return 0;
 }
 
+/* One record header into out (8 bytes, big-endian), moving the stream's predictor. */
+static void put_rec(dec_stream *s, int kind, uint64_t hdr, uint8_t *out)
+{
+	lh_put64(out, hdr);
+	s->rec_addr = hdr & ~(uint64_t)LH_REC_FLAGS_MASK;
+	s->rec_flags[kind] = (uint16_t)(hdr & LH_REC_FLAGS_MASK);
+}
+
+static uint64_t rec_predicted(const dec_stream *s, int kind) { return (s->rec_addr + PS) | s->rec_flags[kind]; }
+
 /* Runs the op list; every read and write is bounds-checked against the sections and dst. */
 static long run_ops(lh_wan_dec *d, const lh_frame_hdr *h, const data_sections *ds, const uint8_t *z,
-		    const uint8_t *bsec, uint8_t *out, XXH3_state_t *hash)
+		    const uint8_t *bsec, uint8_t *out, dec_stream *s)
 {
+	XXH3_state_t *hash = s->hash;
 	size_t hashed = 0;
 	const uint32_t sid = h->stream_id;
 	const uint8_t *op = ds->ops, *end = ds->ops + ds->ops_len;
@@ -321,7 +339,7 @@ static long run_ops(lh_wan_dec *d, const lh_frame_hdr *h, const data_sections *d
 	int64_t prev = -1;
 	uint64_t a, b2, c;
 	uint32_t slot;
-	int r;
+	int r, ptr_page, kind;
 
 #define GETV(v)                                                                                  \
 	do {                                                                                     \
@@ -336,8 +354,54 @@ static long run_ops(lh_wan_dec *d, const lh_frame_hdr *h, const data_sections *d
 	} while (0)
 
 	while (op < end) {
+		const size_t at = (size_t)(op - ds->ops); /* this op's position, for errors */
 		uint8_t code = *op++;
+		if (code & LH_OP_F_HDR) {
+			/* a page op led by its predicted record header */
+			code &= (uint8_t)~LH_OP_F_HDR;
+			if (!d->allow_rec || code < LH_OP_REF || code == LH_OP_HDR || code == LH_OP_ZREC ||
+			    code > LH_OP_ZREC)
+				return fail(d, -LH_E_CORRUPT, sid, "op %zu: header flag on op 0x%02x%s", at, code,
+					    d->allow_rec ? "" : " (HELLO did not allow record headers)");
+			NEED_OUT(8 + PS);
+			put_rec(s, LH_REC_PAGE, rec_predicted(s, LH_REC_PAGE), out + o);
+			o += 8;
+			d->stats.rec_predicted++;
+		}
 		switch (code) {
+		case LH_OP_HDR:
+		case LH_OP_ZREC:
+			if (!d->allow_rec)
+				return fail(d, -LH_E_CORRUPT, sid, "op %zu: record header op, but HELLO did not allow them",
+					    at);
+			if (code == LH_OP_ZREC) {
+				GETV(a);
+				if (a == 0 || a > olen / 9)
+					return fail(d, -LH_E_BAD_LENGTH, sid, "ZREC run of %llu records",
+						    (unsigned long long)a);
+				NEED_OUT(a * 9);
+				d->stats.rec_predicted += a;
+				for (; a; a--, o += 9) {
+					put_rec(s, LH_REC_ZERO, rec_predicted(s, LH_REC_ZERO), out + o);
+					out[o + 8] = 0;
+				}
+				break;
+			}
+			if (op == end)
+				return fail(d, -LH_E_CORRUPT, sid, "op %zu: truncated HDR", at);
+			if (*op > LH_REC_ZERO)
+				return fail(d, -LH_E_CORRUPT, sid, "op %zu: HDR of unknown kind %u", at, *op);
+			kind = *op++;
+			GETV(a);
+			GETV(b2);
+			if (b2 > LH_REC_FLAGS_MASK)
+				return fail(d, -LH_E_CORRUPT, sid, "HDR flags 0x%llx do not fit below the page offset",
+					    (unsigned long long)b2);
+			NEED_OUT(8);
+			d->stats.rec_explicit++;
+			put_rec(s, kind, (s->rec_addr + PS + ((uint64_t)lh_unzigzag(a) << 12)) | b2, out + o);
+			o += 8;
+			break;
 		case LH_OP_LIT:
 			GETV(a);
 			NEED_OUT(a);
@@ -370,9 +434,19 @@ static long run_ops(lh_wan_dec *d, const lh_frame_hdr *h, const data_sections *d
 		case LH_OP_PAGEZ:
 		case LH_OP_PAGEB:
 		case LH_OP_PAGER:
+		case LH_OP_PAGEZP:
+		case LH_OP_PAGEBP:
 			GETV(a);
 			if ((r = dst_slot(d, sid, a, &prev, &slot)) < 0)
 				return r;
+			ptr_page = code == LH_OP_PAGEZP || code == LH_OP_PAGEBP;
+			if (ptr_page) { /* c: the page frame number it is relative to */
+				if (!d->allow_ptr)
+					return fail(d, -LH_E_CORRUPT, sid,
+						    "op %zu: pointer-relative page, but HELLO did not allow them", at);
+				GETV(c);
+				code = code == LH_OP_PAGEZP ? LH_OP_PAGEZ : LH_OP_PAGEB;
+			}
 			NEED_OUT(PS);
 			if (code == LH_OP_PAGEZ) {
 				if (PS > ds->z_raw - zp)
@@ -389,6 +463,10 @@ static long run_ops(lh_wan_dec *d, const lh_frame_hdr *h, const data_sections *d
 					return fail(d, -LH_E_BAD_LENGTH, sid, "page past the R section");
 				memcpy(out + o, ds->r + rp, PS);
 				rp += PS;
+			}
+			if (ptr_page) {
+				lh_ptr_from_rel(out + o, c); /* exact for any c: a rotation inside the region */
+				d->stats.ptr_rel_pages++;
 			}
 			lh_store_write(lh_store_page(&d->st, slot), out + o);
 			o += PS;
@@ -506,7 +584,7 @@ static long do_data(lh_wan_dec *d, const lh_frame_hdr *h, const uint8_t *b, dec_
 	}
 	if ((ds.flags & LH_DATA_F_BSEC) && (r = decompress_z(d, h, &d->zs[1], ds.b, ds.b_len, ds.b_raw, &bsec)) < 0)
 		return r;
-	if ((r = run_ops(d, h, &ds, z, bsec, dst, s->hash)) < 0)
+	if ((r = run_ops(d, h, &ds, z, bsec, dst, s)) < 0)
 		return r;
 	s->bytes += (uint64_t)r;
 	d->stats.bytes_out += (uint64_t)r;

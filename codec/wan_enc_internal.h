@@ -30,6 +30,10 @@
  * sparse data) to Z; more than ENC_RANDOM_DISTINCT are sent raw. */
 #define ENC_BINARY_DISTINCT 70
 #define ENC_RANDOM_DISTINCT 150
+/* A Z or B literal page with at least this many direct-map pointer words goes pointer-relative
+ * (ptrrel.h). The gain hardly depends on it: 1, 8 and 32 gave the same sizes on the captures. */
+#define ENC_PTR_MIN_WORDS 8
+#define ENC_NO_ADDR UINT64_MAX /* a page payload whose guest address the parser did not give */
 
 typedef enum {
 	ES_PARSED = 1,   /* bytes go through the stream's parser */
@@ -53,6 +57,8 @@ typedef struct {
 	uint8_t *pend;              /* the fed-but-not-emitted bytes, for a fallback to passthrough */
 	size_t pend_len, pend_cap;
 	uint16_t blkmap[ENC_STREAM_BLOCKS]; /* parser block index -> VM block index + 1 */
+	uint64_t rec_addr;          /* record headers: the last one's offset (as the decoder's) */
+	uint16_t rec_flags[2];      /* and the last flags per kind (LH_REC_PAGE, LH_REC_ZERO) */
 	lh_wan_stats stats;
 } enc_stream;
 
@@ -80,12 +86,15 @@ typedef struct {
 	int64_t prev_dst;           /* last stored slot in this frame (for zigzag deltas) */
 	size_t pend_lit;            /* LIT bytes already in Z, op not yet written */
 	uint32_t pend_zero;         /* ZERO pages not yet written as an op */
+	uint32_t pend_zrec;         /* zero-page records with predicted headers, op not yet written */
+	bool pend_hdr;              /* the next page op carries LH_OP_F_HDR */
+	uint64_t pend_hdr_value;    /* that header (sent as HDR instead if the page is all zero) */
 } enc_batch;
 
 struct lh_wan_enc {
 	/* parameters */
 	int64_t store_mb, level, pressure, frame_raw;
-	bool resemblance, delta_prev, store_commit;
+	bool resemblance, delta_prev, store_commit, ptr_rel, rec_hdr;
 	bool started;               /* HELLO queued, store allocated, params frozen */
 
 	lh_pagestore st;
@@ -120,9 +129,23 @@ int lh__batch_for(lh_wan_enc *e, enc_stream *s);
 int lh__batch_lit(lh_wan_enc *e, enc_stream *s, const uint8_t *p, size_t n);
 /* Ensures room for one more page in the open batch. */
 int lh__batch_page_room(lh_wan_enc *e, enc_stream *s);
+/* Ensures raw stream bytes and op bytes of room in the open batch (closing it if needed). */
+int lh__batch_room(lh_wan_enc *e, enc_stream *s, size_t raw, size_t ops);
+/* RAM record headers (FORMAT.md "Record headers"): a page record's header before its page,
+ * a whole zero-page record (header and fill byte 0). Each returns 1 when it took the bytes,
+ * 0 when they must go as literal bytes instead, or a negative lh_err. */
+int lh__batch_page_header(lh_wan_enc *e, enc_stream *s, uint64_t hdr);
+int lh__batch_zero_record(lh_wan_enc *e, enc_stream *s, uint64_t hdr);
+/* wan_rechdr.c internals for wan_batch.c: a header went out (predicted or as HDR) and moves the
+ * stream's predictor; a pending predicted page header is sent as HDR instead (no page op follows). */
+void lh__rec_sent(lh_wan_enc *e, enc_stream *s, int kind, uint64_t hdr, bool predicted);
+void lh__rec_hdr_unpredicted(lh_wan_enc *e);
+/* Writes the pending LIT, ZERO or ZREC op (at most one is pending). */
+void lh__batch_put_pending(enc_batch *b);
 void lh__batch_zero(lh_wan_enc *e);
 void lh__batch_ref(lh_wan_enc *e, uint32_t slot);
-void lh__batch_literal(lh_wan_enc *e, uint32_t dst, const uint8_t *page, enc_lit_kind kind);
+/* pfn >= 0 (Z and B only): the page goes pointer-relative to that page frame number. */
+void lh__batch_literal(lh_wan_enc *e, uint32_t dst, const uint8_t *page, enc_lit_kind kind, int64_t pfn);
 /* The zstd level the next frame will use (0: none). */
 int lh__level_now(const lh_wan_enc *e);
 void lh__batch_delta(lh_wan_enc *e, uint32_t base, uint32_t dst, const uint8_t *d, size_t n);
@@ -132,8 +155,9 @@ int lh__batch_close(lh_wan_enc *e);
 int lh__queue_frame(lh_wan_enc *e, enc_stream *s, uint8_t type, uint32_t sid, const uint8_t *body,
 		    uint32_t len);
 
-/* wan_pages.c: decides and appends the op for one page payload. key 0 = no last version. */
-int lh__enc_page(lh_wan_enc *e, enc_stream *s, uint64_t key, const uint8_t *page);
+/* wan_pages.c: decides and appends the op for one page payload. key 0 = no last version;
+ * addr: the page's offset in its RAM block, or ENC_NO_ADDR. */
+int lh__enc_page(lh_wan_enc *e, enc_stream *s, uint64_t key, const uint8_t *page, uint64_t addr);
 void lh__enc_page_gone(lh_wan_enc *e, uint64_t key);
 
 #endif

@@ -20,11 +20,13 @@ static const struct {
 	[LH_WAN_P_RESEMBLANCE] = { 0, 1 },
 	[LH_WAN_P_DELTA_PREV] = { 0, 1 },
 	[LH_WAN_P_STORE_COMMIT] = { 0, 1 },
+	[LH_WAN_P_PTR_REL] = { 0, 1 },
+	[LH_WAN_P_REC_HDR] = { 0, 1 },
 };
 
 int lh_wan_param_bounds(lh_wan_param p, int64_t *lo, int64_t *hi)
 {
-	if (p < LH_WAN_P_STORE_MB || p > LH_WAN_P_STORE_COMMIT)
+	if (p < LH_WAN_P_STORE_MB || p > LH_WAN_P_REC_HDR)
 		return -LH_E_PARAM;
 	*lo = bounds[p].lo;
 	*hi = bounds[p].hi;
@@ -61,7 +63,7 @@ lh_wan_enc *lh_wan_enc_create(void)
 	e->level = LH_WAN_LEVEL_AUTO;
 	e->pressure = 50;
 	e->frame_raw = LH_WAN_FRAME_RAW_MAX;
-	e->resemblance = e->delta_prev = true;
+	e->resemblance = e->delta_prev = e->ptr_rel = e->rec_hdr = true;
 	e->dbuf[0] = malloc(PS);
 	e->dbuf[1] = malloc(PS);
 	if (!e->dbuf[0] || !e->dbuf[1] || lh__batch_init(e) < 0) {
@@ -129,6 +131,16 @@ int lh_wan_enc_set_param(lh_wan_enc *e, lh_wan_param p, int64_t v)
 	case LH_WAN_P_FRAME_RAW: e->frame_raw = v; break;
 	case LH_WAN_P_RESEMBLANCE: e->resemblance = v; break;
 	case LH_WAN_P_DELTA_PREV: e->delta_prev = v; break;
+	case LH_WAN_P_PTR_REL: /* announced in HELLO */
+		if (e->started)
+			return -LH_E_STATE;
+		e->ptr_rel = v;
+		break;
+	case LH_WAN_P_REC_HDR: /* announced in HELLO */
+		if (e->started)
+			return -LH_E_STATE;
+		e->rec_hdr = v;
+		break;
 	case LH_WAN_P_STORE_COMMIT:
 		if (e->started)
 			return -LH_E_STATE;
@@ -180,7 +192,8 @@ static int start_session(lh_wan_enc *e)
 		lh_store_commit(&e->st);
 		lh_lastver_commit(&e->lv);
 	}
-	lh_put32(lh_put32(lh_put32(body, PS), slots), LH_HELLO_F_BSTREAM);
+	lh_put32(lh_put32(lh_put32(body, PS), slots), LH_HELLO_F_BSTREAM | (e->ptr_rel ? LH_HELLO_F_PTRREL : 0) |
+										(e->rec_hdr ? LH_HELLO_F_RECHDR : 0));
 	if ((r = lh__queue_frame(e, NULL, LH_FT_HELLO, 0, body, sizeof(body))) < 0)
 		return lh__enc_fail(e, r, 0, 0, "queueing HELLO");
 	e->started = true;
@@ -316,16 +329,26 @@ static int on_event(lh_wan_enc *e, enc_stream *s, const lh_event *ev)
 	switch (ev->type) {
 	case LH_EV_RAM_PAGE:
 		if (ev->u.ram.data_len == PS && n >= PS && ev->u.ram.data == raw + n - PS) {
-			if ((r = lh__batch_lit(e, s, raw, n - PS)) < 0)
+			/* an 8-byte header (offset | flags, no block name) may go as a predicted-header op */
+			r = n - PS == 8 ? lh__batch_page_header(e, s, lh_be64(raw)) : 0;
+			if (r == 0)
+				r = lh__batch_lit(e, s, raw, n - PS);
+			if (r < 0)
 				return r;
-			return lh__enc_page(e, s, page_key(s, ev->u.ram.block, ev->u.ram.addr), ev->u.ram.data);
+			return lh__enc_page(e, s, page_key(s, ev->u.ram.block, ev->u.ram.addr), ev->u.ram.data,
+					    ev->u.ram.addr);
 		}
 		break;
 	case LH_EV_MULTIFD_PAGE:
 		if (n == PS && ev->u.mf_page.data == raw)
-			return lh__enc_page(e, s, page_key(s, ev->u.mf_page.block, ev->u.mf_page.addr), raw);
+			return lh__enc_page(e, s, page_key(s, ev->u.mf_page.block, ev->u.mf_page.addr), raw,
+					    ev->u.mf_page.addr);
 		break;
 	case LH_EV_RAM_ZERO:
+		lh__enc_page_gone(e, page_key(s, ev->u.ram.block, ev->u.ram.addr));
+		if (n == 9 && raw[8] == 0 && (r = lh__batch_zero_record(e, s, lh_be64(raw))) != 0)
+			return r < 0 ? r : 0;
+		break;
 	case LH_EV_RAM_XBZRLE:
 	case LH_EV_RAM_COMPRESS:
 		/* the page changed in a way we do not track: forget its last version */

@@ -2,6 +2,7 @@
 /* Encoder page decisions: zero, exact reference, delta (previous version or similar page), literal. */
 #include <string.h>
 #include "delta.h"
+#include "ptrrel.h"
 #include "similar.h"
 #include "wan_enc_internal.h"
 
@@ -70,7 +71,7 @@ void lh__enc_page_gone(lh_wan_enc *e, uint64_t key)
 		lh_lastver_drop(&e->lv, key);
 }
 
-int lh__enc_page(lh_wan_enc *e, enc_stream *s, uint64_t key, const uint8_t *page)
+int lh__enc_page(lh_wan_enc *e, enc_stream *s, uint64_t key, const uint8_t *page, uint64_t addr)
 {
 	lh_pagestore *st = &e->st;
 	uint32_t feat[LH_SIM_FEATURES], cand[SIM_CANDIDATES];
@@ -139,7 +140,15 @@ int lh__enc_page(lh_wan_enc *e, enc_stream *s, uint64_t key, const uint8_t *page
 		count(e, s, base == prev ? LH_WAN_OP_DELTA_PREV : LH_WAN_OP_DELTA_SIM, page, best);
 	} else {
 		enc_lit_kind kind = lit_kind(e, page);
-		lh__batch_literal(e, dst, page, kind);
+		/* RAM block offsets are guest-physical addresses for the main RAM block of x86 guests,
+		 * which is where kernel structures live; elsewhere the transform is exact but gains less */
+		int64_t pfn = -1;
+		if (e->ptr_rel && kind != LIT_R && addr != ENC_NO_ADDR && lh_ptr_count(page) >= ENC_PTR_MIN_WORDS) {
+			pfn = (int64_t)(addr / PS);
+			e->stats.ptr_rel_pages++;
+			s->stats.ptr_rel_pages++;
+		}
+		lh__batch_literal(e, dst, page, kind, pfn);
 		count(e, s, kind == LIT_R ? LH_WAN_OP_LITERAL_RAW : LH_WAN_OP_LITERAL, page, PS);
 	}
 	if (key)

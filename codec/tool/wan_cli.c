@@ -41,6 +41,9 @@ void lh_cli_print_stats(FILE *f, const lh_wan_stats *s, double seconds)
 	fprintf(f, ", \"delta_bytes\": %llu, \"other_bytes\": %llu, \"frames\": %llu, \"parse_fallbacks\": %llu",
 		(unsigned long long)(s->delta_bytes[0] + s->delta_bytes[1]), (unsigned long long)s->other_bytes,
 		(unsigned long long)s->frames, (unsigned long long)s->parse_fallbacks);
+	fprintf(f, ", \"ptr_rel_pages\": %llu, \"records\": {\"predicted\": %llu, \"explicit\": %llu}",
+		(unsigned long long)s->ptr_rel_pages, (unsigned long long)s->rec_predicted,
+		(unsigned long long)s->rec_explicit);
 	if (seconds >= 0)
 		fprintf(f, ", \"seconds\": %.4f, \"mb_per_s\": %.1f", seconds,
 			seconds > 0 ? (double)s->bytes_in / 1e6 / seconds : 0.0);
@@ -52,7 +55,9 @@ void lh_cli_print_dec_stats(FILE *f, const lh_wan_stats *s, double seconds)
 	fprintf(f, "\"bytes_in\": %llu, \"bytes_out\": %llu, \"ratio\": %.4f, ", (unsigned long long)s->bytes_in,
 		(unsigned long long)s->bytes_out, s->bytes_in ? (double)s->bytes_out / (double)s->bytes_in : 0.0);
 	print_pages(f, s, 0);
-	fprintf(f, ", \"frames\": %llu", (unsigned long long)s->frames);
+	fprintf(f, ", \"frames\": %llu, \"ptr_rel_pages\": %llu, \"records\": {\"predicted\": %llu, \"explicit\": %llu}",
+		(unsigned long long)s->frames, (unsigned long long)s->ptr_rel_pages,
+		(unsigned long long)s->rec_predicted, (unsigned long long)s->rec_explicit);
 	if (seconds >= 0)
 		fprintf(f, ", \"seconds\": %.4f, \"mb_per_s\": %.1f", seconds,
 			seconds > 0 ? (double)s->bytes_out / 1e6 / seconds : 0.0);

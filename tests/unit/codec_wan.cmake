@@ -2,6 +2,8 @@
 # Unit tests of the WAN encoding (codec/lh_wan.h): round trips, page decisions, bad frames.
 add_executable(test_codec_wan
 	${LH_TESTS_DIR}/unit/codec_wan/test_wan.c
+	${LH_TESTS_DIR}/unit/codec_wan/test_wan_transforms.c
+	${LH_TESTS_DIR}/unit/codec_wan/wan_harness.c
 	${LH_TESTS_DIR}/unit/codec_wan/synth.c)
 target_include_directories(test_codec_wan PRIVATE ${LH_TESTS_DIR}/unit/codec_wan)
 target_link_libraries(test_codec_wan PRIVATE lhcodec_lib)

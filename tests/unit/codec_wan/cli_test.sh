@@ -25,6 +25,8 @@ assert dec["bytes_out"] == enc["bytes_in"], (dec["bytes_out"], enc["bytes_in"])
 for k in ("zero", "ref", "delta", "literal", "literal_zstd", "literal_raw"):
     assert dec["pages"][k] == enc["pages"][k], (k, dec["pages"][k], enc["pages"][k])
 assert "delta_sim" not in dec["pages"] and "delta_prev" not in dec["pages"], dec["pages"]
+assert dec["ptr_rel_pages"] == enc["ptr_rel_pages"] and dec["records"] == enc["records"], (dec, enc)
+assert enc["records"]["predicted"] > 0, enc["records"]
 PY
 # one stream to a file; a damaged file is refused
 "$LHCODEC" encode "$dir/vm1.mig" "$dir/one.lhw"

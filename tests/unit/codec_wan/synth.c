@@ -60,11 +60,29 @@ static const char *const words[] = {
 	"void", "const", "error", "device", "guest", "host", "network", "value", "config", "stream",
 };
 
-/* Image page i: zero, random (per VM: keys, caches), binary or text-like (per image). */
-static void image_page(const synth_cfg *c, uint32_t i, uint8_t *p)
+/* 64-byte objects as in a kernel slab: a counter, two list heads pointing at themselves (direct-map
+ * addresses of where the page sits), a pointer to the next object and a constant text pointer. */
+static void pointer_page(uint64_t *s, uint64_t phys, uint8_t *p)
+{
+	const uint64_t dmap = 0xffff888000000000ull;
+	for (size_t o = 0; o < PS; o += 64) {
+		uint64_t self = dmap + phys + o, w[8] = {
+			synth_rand(s) % 1000, self + 8, self + 8, self + 24, self + 24,
+			o + 64 < PS ? self + 64 : 0, 0xffffffff81a3c4e0ull, 0 };
+		memcpy(p + o, w, sizeof(w));
+	}
+}
+
+/* Image page i at guest-physical phys: zero, random (per VM: keys, caches), binary, kernel objects or
+ * text-like (per image). */
+static void image_page(const synth_cfg *c, uint32_t i, uint64_t phys, uint8_t *p)
 {
 	uint64_t s = c->image_seed * 0x100000001B3ull + i;
 	double cls = (double)(synth_rand(&s) >> 11) / 9007199254740992.0;
+	if (cls >= 1.0 - c->pointer_frac) {
+		pointer_page(&s, phys, p);
+		return;
+	}
 	if (cls < c->zero_frac) {
 		memset(p, 0, PS);
 		return;
@@ -145,7 +163,7 @@ size_t synth_stream(const synth_cfg *c, uint8_t **out)
 	}
 	for (uint32_t i = 0; i < n; i++) {
 		uint8_t *p = mem + (size_t)i * PS;
-		image_page(c, perm[i], p);
+		image_page(c, perm[i], (uint64_t)i * PS, p);
 		if ((double)(synth_rand(&r) >> 11) / 9007199254740992.0 < c->vm_edit_frac && p[0])
 			edit(p, 8, &r);
 	}

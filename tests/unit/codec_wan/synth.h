@@ -17,6 +17,8 @@ typedef struct {
 	double random_frac;    /* incompressible pages */
 	double binary_frac;    /* binary pages (bytes from a 100-value alphabet, like machine code; 0 by default) */
 	double vm_edit_frac;   /* image pages this VM changed a little before migration */
+	double pointer_frac;   /* kernel-like pages: objects whose list heads point into the direct map at
+	                          their own address, so their bytes depend on where the page is (0 by default) */
 	uint32_t device_bytes; /* opaque device state after the RAM */
 } synth_cfg;
 

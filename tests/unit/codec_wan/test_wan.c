@@ -9,108 +9,7 @@
 #include "frame.h"
 #include "lh_wan.h"
 #include "synth.h"
-
-static int failures;
-#define CHECK(c)                                                                          \
-	do {                                                                              \
-		if (!(c)) {                                                               \
-			fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #c); \
-			failures++;                                                       \
-		}                                                                         \
-	} while (0)
-
-/* ---- a tiny session harness: encode streams, collect frames, decode them ---- */
-
-typedef struct {
-	uint8_t *b;
-	size_t len, cap;
-} vec;
-
-static void vput(vec *v, const void *p, size_t n)
-{
-	if (v->len + n > v->cap) {
-		size_t nc = v->cap ? v->cap * 2 : 1 << 16;
-		while (nc < v->len + n)
-			nc *= 2;
-		v->b = realloc(v->b, nc);
-		v->cap = nc;
-	}
-	memcpy(v->b + v->len, p, n);
-	v->len += n;
-}
-
-static void pull_all(lh_wan_enc *e, vec *frames)
-{
-	static uint8_t f[LH_WAN_FRAME_MAX];
-	long n;
-	while ((n = lh_wan_enc_pull(e, f, sizeof(f))) > 0)
-		vput(frames, f, (size_t)n);
-	CHECK(n == 0);
-}
-
-static void feed_all(lh_wan_enc *e, uint32_t sid, const uint8_t *p, size_t len, size_t chunk, vec *frames)
-{
-	size_t off = 0;
-	while (off < len) {
-		size_t n = len - off < chunk ? len - off : chunk;
-		long k = lh_wan_enc_feed(e, sid, p + off, n);
-		CHECK(k >= 0);
-		if (k < 0)
-			return;
-		off += (size_t)k;
-		pull_all(e, frames);
-	}
-}
-
-/* Stream 1 in 2 MiB steps, the link pressure (and so the auto level) cycling through pressure[0..n). */
-static void feed_with_pressure(lh_wan_enc *e, const uint8_t *s, size_t len, const int64_t *pressure, size_t n,
-			       vec *frames)
-{
-	size_t chunk = 2u << 20;
-	for (size_t off = 0, i = 0; off < len; off += chunk, i++) {
-		lh_wan_enc_set_param(e, LH_WAN_P_LINK_PRESSURE, pressure[i % n]);
-		feed_all(e, 1, s + off, len - off < chunk ? len - off : chunk, 1 << 20, frames);
-	}
-}
-
-/* Decodes all frames; outs[sid] collects stream sid's bytes (sid < 8). Returns the first error or 0. */
-static long decode_all(const vec *frames, vec outs[8], lh_wan_stats *st)
-{
-	static uint8_t dst[LH_WAN_FRAME_RAW_MAX];
-	lh_wan_dec *d = lh_wan_dec_create();
-	long r = 0;
-	for (size_t off = 0; off < frames->len;) {
-		long size = lh_wan_frame_size(frames->b + off, frames->len - off);
-		if (size <= 0 || (size_t)size > frames->len - off) {
-			r = size < 0 ? size : -LH_E_TRUNCATED;
-			break;
-		}
-		lh_wan_frame_info info;
-		r = lh_wan_dec_frame(d, frames->b + off, (size_t)size, dst, sizeof(dst), &info);
-		if (r < 0)
-			break;
-		if (r > 0 && info.stream_id < 8)
-			vput(&outs[info.stream_id], dst, (size_t)r);
-		if (info.type == LH_WAN_FRAME_ABORT && info.stream_id < 8)
-			outs[info.stream_id].len = 0;
-		off += (size_t)size;
-		r = 0;
-	}
-	if (r == 0 && lh_wan_dec_open_streams(d))
-		r = -LH_E_TRUNCATED;
-	if (st)
-		*st = *lh_wan_dec_stats(d);
-	lh_wan_dec_free(d);
-	return r;
-}
-
-static void free_outs(vec outs[8])
-{
-	for (int i = 0; i < 8; i++) {
-		free(outs[i].b);
-		memset(&outs[i], 0, sizeof(outs[i]));
-	}
-}
+#include "wan_harness.h"
 
 /* ---- tests ---- */
 
@@ -346,42 +245,6 @@ static void test_parser_fallback(void)
 }
 
 /* Builds a session by hand: HELLO(slots), OPEN 1, then body as one DATA frame. */
-static void hand_frame(vec *v, uint8_t type, uint32_t sid, const uint8_t *body, uint32_t len, uint32_t raw)
-{
-	uint8_t h[LH_WAN_FRAME_HDR];
-	lh_frame_hdr_write(h, type, sid, body, len, raw);
-	vput(v, h, sizeof(h));
-	vput(v, body, len);
-}
-
-static void hand_session(vec *v, uint32_t slots)
-{
-	uint8_t hello[12], open[6] = { 0, 0, 0, 1, 0, 0 };
-	lh_put32(lh_put32(lh_put32(hello, 4096), slots), 0);
-	hand_frame(v, LH_FT_HELLO, 0, hello, 12, 0);
-	hand_frame(v, LH_FT_OPEN, 1, open, 6, 0);
-}
-
-static long hand_data(const uint8_t *ops, size_t ops_len, const uint8_t *z, size_t z_len, uint32_t raw)
-{
-	vec v = { 0 }, outs[8] = { 0 };
-	uint8_t body[8192], *p = body;
-	hand_session(&v, 16);
-	*p++ = 0;
-	p = lh_varint_put(p, ops_len);
-	p = lh_varint_put(p, z_len);
-	p = lh_varint_put(p, z_len);
-	p = lh_varint_put(p, 0);
-	memcpy(p, ops, ops_len);
-	memcpy(p + ops_len, z, z_len);
-	hand_frame(&v, LH_FT_DATA, 1, body, (uint32_t)(p - body + ops_len + z_len), raw);
-	hand_frame(&v, LH_FT_ABORT, 1, body, 0, 0);
-	long r = decode_all(&v, outs, NULL);
-	free(v.b);
-	free_outs(outs);
-	return r;
-}
-
 static void test_bad_frames(void)
 {
 	uint8_t z[8192] = { 0 };
@@ -415,7 +278,7 @@ static void test_bad_frames(void)
 		free_outs(outs);
 		v.len = 0;
 		uint8_t hello[12];
-		lh_put32(lh_put32(lh_put32(hello, 4096), 16), 2);
+		lh_put32(lh_put32(lh_put32(hello, 4096), 16), 8);
 		hand_frame(&v, LH_FT_HELLO, 0, hello, 12, 0);
 		CHECK(decode_all(&v, outs, NULL) == -LH_E_UNSUPPORTED);
 		free_outs(outs);
@@ -681,6 +544,8 @@ static void test_binary_pages(void)
 	free(s);
 }
 
+void test_wan_transforms(void); /* test_wan_transforms.c */
+
 int main(void)
 {
 	test_varint_delta();
@@ -694,8 +559,9 @@ int main(void)
 	test_level_switches_over_ring();
 	test_store_commit();
 	test_binary_pages();
-	if (failures) {
-		fprintf(stderr, "codec_wan: %d checks failed\n", failures);
+	test_wan_transforms();
+	if (lh_test_failures) {
+		fprintf(stderr, "codec_wan: %d checks failed\n", lh_test_failures);
 		return 1;
 	}
 	printf("codec_wan: all checks passed\n");

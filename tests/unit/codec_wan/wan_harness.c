@@ -1,0 +1,151 @@
+/* SPDX-License-Identifier: MIT */
+/* The WAN encoding's unit-test harness (wan_harness.h). */
+#include <stdlib.h>
+#include <string.h>
+#include "be.h"
+#include "frame.h"
+#include "wan_harness.h"
+
+int lh_test_failures;
+
+/* ---- a tiny session harness: encode streams, collect frames, decode them ---- */
+
+void vput(vec *v, const void *p, size_t n)
+{
+	if (v->len + n > v->cap) {
+		size_t nc = v->cap ? v->cap * 2 : 1 << 16;
+		while (nc < v->len + n)
+			nc *= 2;
+		v->b = realloc(v->b, nc);
+		v->cap = nc;
+	}
+	memcpy(v->b + v->len, p, n);
+	v->len += n;
+}
+
+void pull_all(lh_wan_enc *e, vec *frames)
+{
+	static uint8_t f[LH_WAN_FRAME_MAX];
+	long n;
+	while ((n = lh_wan_enc_pull(e, f, sizeof(f))) > 0)
+		vput(frames, f, (size_t)n);
+	CHECK(n == 0);
+}
+
+void feed_all(lh_wan_enc *e, uint32_t sid, const uint8_t *p, size_t len, size_t chunk, vec *frames)
+{
+	size_t off = 0;
+	while (off < len) {
+		size_t n = len - off < chunk ? len - off : chunk;
+		long k = lh_wan_enc_feed(e, sid, p + off, n);
+		CHECK(k >= 0);
+		if (k < 0)
+			return;
+		off += (size_t)k;
+		pull_all(e, frames);
+	}
+}
+
+/* Stream 1 in 2 MiB steps, the link pressure (and so the auto level) cycling through pressure[0..n). */
+void feed_with_pressure(lh_wan_enc *e, const uint8_t *s, size_t len, const int64_t *pressure, size_t n,
+			       vec *frames)
+{
+	size_t chunk = 2u << 20;
+	for (size_t off = 0, i = 0; off < len; off += chunk, i++) {
+		lh_wan_enc_set_param(e, LH_WAN_P_LINK_PRESSURE, pressure[i % n]);
+		feed_all(e, 1, s + off, len - off < chunk ? len - off : chunk, 1 << 20, frames);
+	}
+}
+
+/* Decodes all frames; outs[sid] collects stream sid's bytes (sid < 8). Returns the first error or 0. */
+long decode_all(const vec *frames, vec outs[8], lh_wan_stats *st)
+{
+	static uint8_t dst[LH_WAN_FRAME_RAW_MAX];
+	lh_wan_dec *d = lh_wan_dec_create();
+	long r = 0;
+	for (size_t off = 0; off < frames->len;) {
+		long size = lh_wan_frame_size(frames->b + off, frames->len - off);
+		if (size <= 0 || (size_t)size > frames->len - off) {
+			r = size < 0 ? size : -LH_E_TRUNCATED;
+			break;
+		}
+		lh_wan_frame_info info;
+		r = lh_wan_dec_frame(d, frames->b + off, (size_t)size, dst, sizeof(dst), &info);
+		if (r < 0)
+			break;
+		if (r > 0 && info.stream_id < 8)
+			vput(&outs[info.stream_id], dst, (size_t)r);
+		if (info.type == LH_WAN_FRAME_ABORT && info.stream_id < 8)
+			outs[info.stream_id].len = 0;
+		off += (size_t)size;
+		r = 0;
+	}
+	if (r == 0 && lh_wan_dec_open_streams(d))
+		r = -LH_E_TRUNCATED;
+	if (st)
+		*st = *lh_wan_dec_stats(d);
+	lh_wan_dec_free(d);
+	return r;
+}
+
+void free_outs(vec outs[8])
+{
+	for (int i = 0; i < 8; i++) {
+		free(outs[i].b);
+		memset(&outs[i], 0, sizeof(outs[i]));
+	}
+}
+
+void hand_frame(vec *v, uint8_t type, uint32_t sid, const uint8_t *body, uint32_t len, uint32_t raw)
+{
+	uint8_t h[LH_WAN_FRAME_HDR];
+	lh_frame_hdr_write(h, type, sid, body, len, raw);
+	vput(v, h, sizeof(h));
+	vput(v, body, len);
+}
+
+void hand_session_flags(vec *v, uint32_t slots, uint32_t hello_flags)
+{
+	uint8_t hello[12], open[6] = { 0, 0, 0, 1, 0, 0 };
+	lh_put32(lh_put32(lh_put32(hello, 4096), slots), hello_flags);
+	hand_frame(v, LH_FT_HELLO, 0, hello, 12, 0);
+	hand_frame(v, LH_FT_OPEN, 1, open, 6, 0);
+}
+
+void hand_session(vec *v, uint32_t slots) { hand_session_flags(v, slots, 0); }
+
+long hand_data_flags(uint32_t hello_flags, const uint8_t *ops, size_t ops_len, const uint8_t *z, size_t z_len,
+		     uint32_t raw, vec *out)
+{
+	static uint8_t dst[LH_WAN_FRAME_RAW_MAX];
+	vec v = { 0 };
+	uint8_t body[3 * 8192], *p = body;
+	long r = 0;
+	hand_session_flags(&v, 16, hello_flags);
+	*p++ = 0;
+	p = lh_varint_put(p, ops_len);
+	p = lh_varint_put(p, z_len);
+	p = lh_varint_put(p, z_len);
+	p = lh_varint_put(p, 0);
+	memcpy(p, ops, ops_len);
+	memcpy(p + ops_len, z, z_len);
+	hand_frame(&v, LH_FT_DATA, 1, body, (uint32_t)(p - body + ops_len + z_len), raw);
+	hand_frame(&v, LH_FT_ABORT, 1, body, 0, 0);
+	lh_wan_dec *d = lh_wan_dec_create();
+	for (size_t off = 0; off < v.len && r >= 0;) {
+		long size = lh_wan_frame_size(v.b + off, v.len - off);
+		lh_wan_frame_info info;
+		r = lh_wan_dec_frame(d, v.b + off, (size_t)size, dst, sizeof(dst), &info);
+		if (r > 0 && out)
+			vput(out, dst, (size_t)r);
+		off += (size_t)size;
+	}
+	lh_wan_dec_free(d);
+	free(v.b);
+	return r < 0 ? r : 0;
+}
+
+long hand_data(const uint8_t *ops, size_t ops_len, const uint8_t *z, size_t z_len, uint32_t raw)
+{
+	return hand_data_flags(0, ops, ops_len, z, z_len, raw, NULL);
+}
