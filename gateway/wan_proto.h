@@ -41,11 +41,13 @@ struct wan_hello {
 	uint32_t store_mb;
 	uint64_t rx_next[3]; /* indexed by space; [0] unused */
 	uint32_t window_kib;
-	uint32_t flags;     /* WAN_HELLO_NEW_SESSION */
+	uint32_t flags;     /* WAN_HELLO_NEW_SESSION, WAN_HELLO_CODEC_TRANSFORMS */
 };
 
 /* Server's HELLO: it created the session for this HELLO (it knew no state for the id). */
 #define WAN_HELLO_NEW_SESSION 1u
+/* our decoder takes pointer-relative pages and record-header ops (codec FORMAT.md, HELLO bits 1 and 2) */
+#define WAN_HELLO_CODEC_TRANSFORMS 2u
 
 struct wan_chan_open {
 	uint32_t mig;

@@ -62,6 +62,18 @@ static void update_state(struct wan_session *s)
 	}
 }
 
+/*
+ * Codec features a peer of an older release cannot decode (pointer-relative pages, record-header
+ * ops): used only when the peer's HELLO says it takes them. Settable until the encoder's session
+ * starts (its codec HELLO announces them); after that, a no-op. A migration that starts before any
+ * stream is up encodes without them, which every peer decodes.
+ */
+static void codec_caps(struct wan_session *s, bool peer_takes_them)
+{
+	lh_wan_enc_set_param(s->enc, LH_WAN_P_PTR_REL, peer_takes_them);
+	lh_wan_enc_set_param(s->enc, LH_WAN_P_REC_HDR, peer_takes_them);
+}
+
 static struct wan_session *sess_new(struct gw *gw, uint64_t id, int is_client)
 {
 	struct wan_session *s = calloc(1, sizeof(*s));
@@ -92,6 +104,8 @@ static struct wan_session *sess_new(struct gw *gw, uint64_t id, int is_client)
 		lh_wan_enc_set_param(s->enc, LH_WAN_P_LEVEL, gw->cfg.codec.level);
 	lh_wan_enc_set_param(s->enc, LH_WAN_P_STORE_COMMIT, gw->cfg.codec.store_commit);
 	lh_wan_dec_set_param(s->dec, LH_WAN_P_STORE_COMMIT, gw->cfg.codec.store_commit);
+	/* off until the peer's HELLO says its decoder takes them (codec_caps_from_peer) */
+	codec_caps(s, false);
 	log_info("wan: session %016llx created (%s, store %u MiB)", (unsigned long long)id,
 		 is_client ? "client" : "server", gw->cfg.codec.store_mb);
 	return s;
@@ -391,7 +405,7 @@ void wan_sess_fill_hello(struct gw *gw, struct wan_hello *h, int idx)
 	h->rx_next[WAN_SPACE_BULK] = s ? s->rx[WAN_SPACE_BULK].next : 1;
 	h->rx_next[WAN_SPACE_URGENT] = s ? s->rx[WAN_SPACE_URGENT].next : 1;
 	h->window_kib = WAN_WINDOW_KIB;
-	h->flags = s && s->hello_new ? WAN_HELLO_NEW_SESSION : 0;
+	h->flags = (s && s->hello_new ? WAN_HELLO_NEW_SESSION : 0) | WAN_HELLO_CODEC_TRANSFORMS;
 }
 
 static void link_up(struct wan_session *s, struct wan_link *l)
@@ -407,6 +421,8 @@ static void link_up(struct wan_session *s, struct wan_link *l)
 	sess_acked(s, WAN_SPACE_URGENT, l->peer_hello.rx_next[WAN_SPACE_URGENT] - 1);
 	update_state(s);
 	requeue(s, -1);
+	/* before the encoder starts: it announces what it uses in its codec HELLO, once */
+	codec_caps(s, l->peer_hello.flags & WAN_HELLO_CODEC_TRANSFORMS);
 	wan_prepare_encoder(gw); /* once per session */
 	wan_pump(gw);
 	/* CREDIT is a link message: one queued on a stream that died is gone; say it again */
