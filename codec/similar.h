@@ -21,5 +21,7 @@
  * indexes. A value of 0 means "no feature" (an all-zero page has none).
  */
 void lh_sim_features(const uint8_t *page, size_t n, uint32_t f[LH_SIM_FEATURES]);
+/* The same, never vectorized: tests check that every variant gives the same features. */
+void lh__sim_features_portable(const uint8_t *page, size_t n, uint32_t f[LH_SIM_FEATURES]);
 
 #endif

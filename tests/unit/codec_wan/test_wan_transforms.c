@@ -6,6 +6,7 @@
 #include "frame.h"
 #include "lh_wan.h"
 #include "ptrrel.h"
+#include "similar.h"
 #include "synth.h"
 #include "wan_harness.h"
 
@@ -181,8 +182,37 @@ static void test_transform_ops_exact(void)
 	free(out.b);
 }
 
+/* The vectorized resemblance features equal the portable ones, for any page and length (the encoder's
+ * output must not depend on the CPU). */
+static void test_features_portable(void)
+{
+	static uint8_t page[PS];
+	uint64_t r = 7;
+	for (int t = 0; t < 400; t++) {
+		int kind = t % 4;
+		for (size_t i = 0; i < PS / 8; i++) {
+			uint64_t w = synth_rand(&r);
+			if (kind == 1) /* sparse: mostly zero words */
+				w = (w & 7) ? 0 : w;
+			else if (kind == 2) /* pointer-like and small values */
+				w = (w & 1) ? LH_PTR_REGION_BASE + (w & 0xffff8) : w & 0xff;
+			else if (kind == 3) /* one word repeated, a few edits */
+				w = (w & 63) ? 0x0123456789abcdefull : w;
+			put_word(page, i, w);
+		}
+		const size_t lens[] = { PS, PS - 8, 8 * 65, 8 * 9, 8 * 8, 16, 8 };
+		for (size_t l = 0; l < sizeof(lens) / sizeof(lens[0]); l++) {
+			uint32_t a[LH_SIM_FEATURES], b[LH_SIM_FEATURES];
+			lh_sim_features(page, lens[l], a);
+			lh__sim_features_portable(page, lens[l], b);
+			CHECK(memcmp(a, b, sizeof(a)) == 0);
+		}
+	}
+}
+
 void test_wan_transforms(void)
 {
+	test_features_portable();
 	test_ptrrel_transform();
 	test_ptrrel_stream();
 	test_record_headers_stream();
