@@ -42,9 +42,12 @@ enum { LH_REC_PAGE = 0, LH_REC_ZERO = 1 };
 
 #define LH_DATA_F_ZSTD 0x01 /* the Z section continues the session's zstd stream */
 #define LH_DATA_F_BSEC 0x02 /* a B section (always zstd: the session's second stream) follows Z */
+#define LH_DATA_F_OPSZ 0x04 /* the ops are the last ops_len bytes of the (zstd) Z section, not in the body */
+#define LH_WAN_OPS_MAX (64u << 10) /* op bytes of one DATA frame */
 #define LH_HELLO_F_BSTREAM 0x1 /* HELLO flag: DATA frames may carry B sections */
 #define LH_HELLO_F_PTRREL 0x2  /* HELLO flag: DATA frames may carry PAGEZP and PAGEBP */
 #define LH_HELLO_F_RECHDR 0x4  /* HELLO flag: DATA frames may carry HDR, ZREC and LH_OP_F_HDR */
+#define LH_HELLO_F_OPSZ 0x8    /* HELLO flag: DATA frames may carry their ops in Z (LH_DATA_F_OPSZ) */
 #define LH_WAN_ZSTD_WINDOW_LOG 22 /* encoder window: 4 MiB of history */
 #define LH_WAN_ZSTD_WINDOW_LOG_MAX 23 /* the decoder refuses larger windows (memory bound) */
 #define LH_WAN_ZSTD_B_WINDOW_LOG 21 /* B stream: 2 MiB of history; the decoder refuses more */

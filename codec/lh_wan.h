@@ -52,6 +52,8 @@ typedef enum {
 	                               pointer-relative (FORMAT.md); 0 = never (for peers older than that) */
 	LH_WAN_P_REC_HDR = 9,       /* encoder, 1 (default): RAM record headers go as predicted-header ops
 	                               (FORMAT.md); 0 = as literal bytes (for peers older than that) */
+	LH_WAN_P_OPS_Z = 10,        /* encoder, 1 (default): a frame's ops go through zstd inside its Z
+	                               section (FORMAT.md); 0 = in the frame body (for older peers) */
 } lh_wan_param;
 
 /* Bounds of a parameter; 0 or LH_E_PARAM for an unknown one. */

@@ -18,10 +18,10 @@
 #define DEC_MAX_STREAMS 4096
 #define DEC_HASH_STEP (16u << 10) /* output hashed in pieces of at least this size */
 /* Z sections are decompressed in place into a ring (see decompress_z): the
- * largest zstd window we accept (8 MiB), the frame being decoded (<= 1 MiB),
+ * largest zstd window we accept (8 MiB), the frame being decoded (<= 1 MiB and its ops),
  * and a second frame's worth, so that even right after a wrap every byte an
  * 8 MiB window can reach lies behind the region being overwritten. */
-#define DEC_ZRING ((1u << LH_WAN_ZSTD_WINDOW_LOG_MAX) + 2 * LH_WAN_FRAME_RAW_MAX + (256u << 10))
+#define DEC_ZRING ((1u << LH_WAN_ZSTD_WINDOW_LOG_MAX) + 2 * (LH_WAN_FRAME_RAW_MAX + LH_WAN_OPS_MAX) + (256u << 10))
 #define DEC_BRING ((1u << LH_WAN_ZSTD_B_WINDOW_LOG) + 2 * LH_WAN_FRAME_RAW_MAX + (256u << 10))
 #define PS LH_WAN_PAGE_SIZE
 
@@ -56,6 +56,7 @@ struct lh_wan_dec {
 	bool allow_b;           /* HELLO announced B sections */
 	bool allow_ptr;         /* HELLO announced pointer-relative pages */
 	bool allow_rec;         /* HELLO announced record-header ops */
+	bool allow_opsz;        /* HELLO announced ops inside Z */
 	uint64_t nframes;
 	lh_wan_stats stats;
 	lh_wan_error err;
@@ -183,11 +184,12 @@ static int do_hello(lh_wan_dec *d, const lh_frame_hdr *h, const uint8_t *b)
 	uint32_t ps = lh_be32(b), slots = lh_be32(b + 4), flags = lh_be32(b + 8);
 	if (ps != PS)
 		return fail(d, -LH_E_UNSUPPORTED, 0, "HELLO page size %u, only %u is supported", ps, PS);
-	if (flags & ~(uint32_t)(LH_HELLO_F_BSTREAM | LH_HELLO_F_PTRREL | LH_HELLO_F_RECHDR))
+	if (flags & ~(uint32_t)(LH_HELLO_F_BSTREAM | LH_HELLO_F_PTRREL | LH_HELLO_F_RECHDR | LH_HELLO_F_OPSZ))
 		return fail(d, -LH_E_UNSUPPORTED, 0, "HELLO flags 0x%x unknown", flags);
 	d->allow_b = flags & LH_HELLO_F_BSTREAM;
 	d->allow_ptr = flags & LH_HELLO_F_PTRREL;
 	d->allow_rec = flags & LH_HELLO_F_RECHDR;
+	d->allow_opsz = flags & LH_HELLO_F_OPSZ;
 	if (slots == 0 || (uint64_t)slots * PS > (uint64_t)d->max_store_mb << 20)
 		return fail(d, -LH_E_PARAM, 0, "HELLO asks for a store of %u pages; limit is %lld MiB", slots,
 			    (long long)d->max_store_mb);
@@ -275,8 +277,12 @@ static int split_data(lh_wan_dec *d, const lh_frame_hdr *h, const uint8_t *b, da
 	if (n < 5)
 		return fail(d, -LH_E_TRUNCATED, h->stream_id, "DATA body of %zu bytes", n);
 	ds->flags = b[0];
-	if (ds->flags & ~(LH_DATA_F_ZSTD | LH_DATA_F_BSEC))
+	if (ds->flags & ~(LH_DATA_F_ZSTD | LH_DATA_F_BSEC | LH_DATA_F_OPSZ))
 		return fail(d, -LH_E_CORRUPT, h->stream_id, "DATA flags 0x%x unknown", ds->flags);
+	const bool opsz = ds->flags & LH_DATA_F_OPSZ;
+	if (opsz && (!d->allow_opsz || !(ds->flags & LH_DATA_F_ZSTD)))
+		return fail(d, -LH_E_CORRUPT, h->stream_id, "DATA with its ops in Z, %s",
+			    d->allow_opsz ? "but Z is not zstd" : "HELLO did not allow it");
 	if ((ds->flags & LH_DATA_F_BSEC) && !d->allow_b)
 		return fail(d, -LH_E_CORRUPT, h->stream_id, "DATA with a B section, HELLO did not allow them");
 	int nfields = ds->flags & LH_DATA_F_BSEC ? 6 : 4;
@@ -286,20 +292,26 @@ static int split_data(lh_wan_dec *d, const lh_frame_hdr *h, const uint8_t *b, da
 			return fail(d, -LH_E_CORRUPT, h->stream_id, "DATA section length %d unreadable", i);
 		at += k;
 	}
-	if (ds->ops_len > n - at || ds->z_len > n - at - ds->ops_len ||
-	    ds->b_len > n - at - ds->ops_len - ds->z_len ||
-	    ds->r_len != n - at - ds->ops_len - ds->z_len - ds->b_len)
+	const uint64_t body_ops = opsz ? 0 : ds->ops_len; /* ops bytes in the body */
+	if (ds->ops_len > LH_WAN_OPS_MAX)
+		return fail(d, -LH_E_BAD_LENGTH, h->stream_id, "DATA with %llu bytes of ops (at most %u)",
+			    (unsigned long long)ds->ops_len, LH_WAN_OPS_MAX);
+	if (body_ops > n - at || ds->z_len > n - at - body_ops || ds->b_len > n - at - body_ops - ds->z_len ||
+	    ds->r_len != n - at - body_ops - ds->z_len - ds->b_len)
 		return fail(d, -LH_E_BAD_LENGTH, h->stream_id,
 			    "DATA sections (ops %llu, z %llu, b %llu, r %llu) do not fill the %zu-byte body",
 			    (unsigned long long)ds->ops_len, (unsigned long long)ds->z_len,
 			    (unsigned long long)ds->b_len, (unsigned long long)ds->r_len, n - at);
-	if (ds->z_raw > h->raw_len || ds->r_len > h->raw_len || ds->b_raw > h->raw_len)
+	if (ds->z_raw > h->raw_len + (opsz ? ds->ops_len : 0) || ds->r_len > h->raw_len || ds->b_raw > h->raw_len)
 		return fail(d, -LH_E_BAD_LENGTH, h->stream_id, "DATA section larger than the frame's output");
+	if (opsz && ds->ops_len > ds->z_raw)
+		return fail(d, -LH_E_BAD_LENGTH, h->stream_id, "DATA ops of %llu bytes past its %llu-byte Z section",
+			    (unsigned long long)ds->ops_len, (unsigned long long)ds->z_raw);
 	if (!(ds->flags & LH_DATA_F_ZSTD) && ds->z_len != ds->z_raw)
 		return fail(d, -LH_E_BAD_LENGTH, h->stream_id, "stored Z section of %llu bytes claims %llu",
 			    (unsigned long long)ds->z_len, (unsigned long long)ds->z_raw);
-	ds->ops = b + at;
-	ds->z = ds->ops + ds->ops_len;
+	ds->ops = b + at; /* with opsz: set from Z once it is decompressed */
+	ds->z = ds->ops + body_ops;
 	ds->b = ds->z + ds->z_len;
 	ds->r = ds->b + ds->b_len;
 	return 0;
@@ -581,6 +593,10 @@ static long do_data(lh_wan_dec *d, const lh_frame_hdr *h, const uint8_t *b, dec_
 			return r;
 	} else {
 		z = ds.z;
+	}
+	if (ds.flags & LH_DATA_F_OPSZ) { /* the ops end the Z section; the ops read the rest */
+		ds.z_raw -= ds.ops_len;
+		ds.ops = z + ds.z_raw;
 	}
 	if ((ds.flags & LH_DATA_F_BSEC) && (r = decompress_z(d, h, &d->zs[1], ds.b, ds.b_len, ds.b_raw, &bsec)) < 0)
 		return r;

@@ -13,7 +13,7 @@
 
 #define ENC_QUEUE_HIGH (4u << 20)   /* feed stops consuming above this many queued frame bytes */
 #define ENC_SLICE (256u << 10)      /* feed hands the parser at most this much at a time */
-#define ENC_OPS_CAP (64u << 10)     /* op bytes per frame: <= 2 ops of <= 31 bytes per page + 1 */
+#define ENC_OPS_CAP LH_WAN_OPS_MAX  /* op bytes per frame (room is checked before each op) */
 #define ENC_PEND_MAX (1u << 20)     /* bytes the parser may hold back (its carry is ~129 KiB) */
 #define ENC_VM_BLOCKS 1024          /* RAM block names remembered per VM */
 #define ENC_STREAM_BLOCKS 1024      /* parser block indexes mapped per stream */
@@ -23,7 +23,7 @@
 /* Z and B sections are assembled in rings that zstd compresses in place: the
  * zstd window + the frame being built + slack, so the history a frame may
  * reference is never overwritten while it is still inside the window. */
-#define ENC_ZRING ((8u << 20) + LH_WAN_FRAME_RAW_MAX)
+#define ENC_ZRING ((8u << 20) + LH_WAN_FRAME_RAW_MAX + ENC_OPS_CAP) /* a Z section may end with the ops */
 #define ENC_BRING ((4u << 20) + LH_WAN_FRAME_RAW_MAX)
 /* Literal pages with at least this many distinct values among 256 sampled
  * bytes (machine code, binary structures) go to the B stream; fewer (text,
@@ -94,7 +94,7 @@ typedef struct {
 struct lh_wan_enc {
 	/* parameters */
 	int64_t store_mb, level, pressure, frame_raw;
-	bool resemblance, delta_prev, store_commit, ptr_rel, rec_hdr;
+	bool resemblance, delta_prev, store_commit, ptr_rel, rec_hdr, ops_z;
 	bool started;               /* HELLO queued, store allocated, params frozen */
 
 	lh_pagestore st;

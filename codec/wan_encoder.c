@@ -22,11 +22,12 @@ static const struct {
 	[LH_WAN_P_STORE_COMMIT] = { 0, 1 },
 	[LH_WAN_P_PTR_REL] = { 0, 1 },
 	[LH_WAN_P_REC_HDR] = { 0, 1 },
+	[LH_WAN_P_OPS_Z] = { 0, 1 },
 };
 
 int lh_wan_param_bounds(lh_wan_param p, int64_t *lo, int64_t *hi)
 {
-	if (p < LH_WAN_P_STORE_MB || p > LH_WAN_P_REC_HDR)
+	if (p < LH_WAN_P_STORE_MB || p > LH_WAN_P_OPS_Z)
 		return -LH_E_PARAM;
 	*lo = bounds[p].lo;
 	*hi = bounds[p].hi;
@@ -63,7 +64,7 @@ lh_wan_enc *lh_wan_enc_create(void)
 	e->level = LH_WAN_LEVEL_AUTO;
 	e->pressure = 50;
 	e->frame_raw = LH_WAN_FRAME_RAW_MAX;
-	e->resemblance = e->delta_prev = e->ptr_rel = e->rec_hdr = true;
+	e->resemblance = e->delta_prev = e->ptr_rel = e->rec_hdr = e->ops_z = true;
 	e->dbuf[0] = malloc(PS);
 	e->dbuf[1] = malloc(PS);
 	if (!e->dbuf[0] || !e->dbuf[1] || lh__batch_init(e) < 0) {
@@ -141,6 +142,11 @@ int lh_wan_enc_set_param(lh_wan_enc *e, lh_wan_param p, int64_t v)
 			return -LH_E_STATE;
 		e->rec_hdr = v;
 		break;
+	case LH_WAN_P_OPS_Z: /* announced in HELLO */
+		if (e->started)
+			return -LH_E_STATE;
+		e->ops_z = v;
+		break;
 	case LH_WAN_P_STORE_COMMIT:
 		if (e->started)
 			return -LH_E_STATE;
@@ -193,7 +199,8 @@ static int start_session(lh_wan_enc *e)
 		lh_lastver_commit(&e->lv);
 	}
 	lh_put32(lh_put32(lh_put32(body, PS), slots), LH_HELLO_F_BSTREAM | (e->ptr_rel ? LH_HELLO_F_PTRREL : 0) |
-										(e->rec_hdr ? LH_HELLO_F_RECHDR : 0));
+										(e->rec_hdr ? LH_HELLO_F_RECHDR : 0) |
+										(e->ops_z ? LH_HELLO_F_OPSZ : 0));
 	if ((r = lh__queue_frame(e, NULL, LH_FT_HELLO, 0, body, sizeof(body))) < 0)
 		return lh__enc_fail(e, r, 0, 0, "queueing HELLO");
 	e->started = true;

@@ -46,7 +46,7 @@ struct wan_hello {
 
 /* Server's HELLO: it created the session for this HELLO (it knew no state for the id). */
 #define WAN_HELLO_NEW_SESSION 1u
-/* our decoder takes pointer-relative pages and record-header ops (codec FORMAT.md, HELLO bits 1 and 2) */
+/* our decoder takes pointer-relative pages, record-header ops and ops in Z (codec FORMAT.md, HELLO bits 1-3) */
 #define WAN_HELLO_CODEC_TRANSFORMS 2u
 
 struct wan_chan_open {

@@ -64,7 +64,7 @@ static void update_state(struct wan_session *s)
 
 /*
  * Codec features a peer of an older release cannot decode (pointer-relative pages, record-header
- * ops): used only when the peer's HELLO says it takes them. Settable until the encoder's session
+ * ops, ops inside Z): used only when the peer's HELLO says it takes them. Settable until the encoder's session
  * starts (its codec HELLO announces them); after that, a no-op. A migration that starts before any
  * stream is up encodes without them, which every peer decodes.
  */
@@ -72,6 +72,7 @@ static void codec_caps(struct wan_session *s, bool peer_takes_them)
 {
 	lh_wan_enc_set_param(s->enc, LH_WAN_P_PTR_REL, peer_takes_them);
 	lh_wan_enc_set_param(s->enc, LH_WAN_P_REC_HDR, peer_takes_them);
+	lh_wan_enc_set_param(s->enc, LH_WAN_P_OPS_Z, peer_takes_them);
 }
 
 static struct wan_session *sess_new(struct gw *gw, uint64_t id, int is_client)

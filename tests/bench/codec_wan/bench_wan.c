@@ -325,7 +325,8 @@ static void split_wire(const uint8_t *f, size_t len, wire_split *w)
 			for (int i = 0; i < (b[0] & 2 ? 6 : 4); i++)
 				k += get_varint(b + k, (size_t)n - LH_WAN_FRAME_HDR - k, &v[i]);
 			w->hdr += LH_WAN_FRAME_HDR + k;
-			w->ops += v[0];
+			/* flags bit 2: the ops travel at the end of Z (counted there) */
+			w->ops += b[0] & 4 ? 0 : v[0];
 			w->z_raw += v[1];
 			w->z += v[2];
 			w->r += v[3];
@@ -520,8 +521,9 @@ int main(int argc, char **argv)
 		printf("  VM %d: %.2f MB of them (%.3f x R alone); without them enc/R = %.3f\n", k + 1, rawp / 1e6,
 		       rawp / (double)vms[k].R, ((double)vms[k].enc - rawp) / ((double)vms[k].R - rawp));
 	}
-	printf("\nwhere the encoded bytes go (MB): frame headers, ops, Z and B after zstd <- before zstd "
-	       "(literal pages in Z and B + deltas + other stream bytes), R (raw pages), other frames\n");
+	printf("\nwhere the encoded bytes go (MB): frame headers, ops outside Z, Z and B after zstd <- before zstd "
+	       "(literal pages in Z and B + deltas + other stream bytes; Z also holds the ops), R (raw pages), "
+	       "other frames\n");
 	size_t at = 0;
 	for (int k = 0; k < nvm; k++) {
 		wire_split w;

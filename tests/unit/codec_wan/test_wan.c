@@ -278,7 +278,7 @@ static void test_bad_frames(void)
 		free_outs(outs);
 		v.len = 0;
 		uint8_t hello[12];
-		lh_put32(lh_put32(lh_put32(hello, 4096), 16), 8);
+		lh_put32(lh_put32(lh_put32(hello, 4096), 16), 0x10);
 		hand_frame(&v, LH_FT_HELLO, 0, hello, 12, 0);
 		CHECK(decode_all(&v, outs, NULL) == -LH_E_UNSUPPORTED);
 		free_outs(outs);

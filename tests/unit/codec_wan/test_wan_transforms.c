@@ -2,6 +2,7 @@
 /* Unit tests of the WAN encoding's page transforms: pointer-relative pages and predicted record headers. */
 #include <stdlib.h>
 #include <string.h>
+#include <zstd.h>
 #include "be.h"
 #include "frame.h"
 #include "lh_wan.h"
@@ -210,8 +211,64 @@ static void test_features_portable(void)
 	}
 }
 
+/* One DATA frame with the given flags and section lengths after a HELLO with hello_flags; Z is
+ * zstd -1 of zraw (which holds the ops at its end when DATA flag OPSZ is set). */
+static long opsz_frame(uint32_t hello_flags, uint8_t data_flags, uint64_t ops_len, const uint8_t *zraw,
+		       size_t zraw_len, uint32_t raw, vec *out)
+{
+	static uint8_t z[8192], body[8192], dst[LH_WAN_FRAME_RAW_MAX];
+	size_t zl = ZSTD_compress(z, sizeof(z), zraw, zraw_len, 1);
+	uint8_t *p = body;
+	vec v = { 0 };
+	long r = 0;
+	*p++ = data_flags;
+	p = lh_varint_put(p, ops_len);
+	p = lh_varint_put(p, zraw_len);
+	p = lh_varint_put(p, zl);
+	p = lh_varint_put(p, 0);
+	memcpy(p, z, zl);
+	hand_session_flags(&v, 16, hello_flags);
+	hand_frame(&v, LH_FT_DATA, 1, body, (uint32_t)(p - body + zl), raw);
+	lh_wan_dec *d = lh_wan_dec_create();
+	for (size_t off = 0; off < v.len && r >= 0;) {
+		long size = lh_wan_frame_size(v.b + off, v.len - off);
+		r = lh_wan_dec_frame(d, v.b + off, (size_t)size, dst, sizeof(dst), NULL);
+		if (r > 0 && out)
+			vput(out, dst, (size_t)r);
+		off += (size_t)size;
+	}
+	lh_wan_dec_free(d);
+	free(v.b);
+	return r < 0 ? r : 0;
+}
+
+/* Ops inside Z: the last ops_len bytes of the decompressed section. */
+static void test_ops_in_z(void)
+{
+	/* Z = 100 literal bytes, then the ops: LIT 100, ZERO 1 */
+	uint8_t zraw[104];
+	for (int i = 0; i < 100; i++)
+		zraw[i] = (uint8_t)('a' + i % 26);
+	zraw[100] = LH_OP_LIT, zraw[101] = 100, zraw[102] = LH_OP_ZERO, zraw[103] = 1;
+	const uint8_t f = LH_DATA_F_ZSTD | LH_DATA_F_OPSZ;
+	vec out = { 0 };
+	CHECK(opsz_frame(LH_HELLO_F_OPSZ, f, 4, zraw, 104, 100 + PS, &out) == 0);
+	CHECK(out.len == 100 + PS && memcmp(out.b, zraw, 100) == 0 && out.b[100 + PS - 1] == 0);
+	free(out.b);
+	/* not announced; not zstd; ops longer than Z; more ops than a frame may have; Z past the output */
+	CHECK(opsz_frame(0, f, 4, zraw, 104, 100 + PS, NULL) == -LH_E_CORRUPT);
+	CHECK(opsz_frame(LH_HELLO_F_OPSZ, LH_DATA_F_OPSZ, 4, zraw, 104, 100 + PS, NULL) == -LH_E_CORRUPT);
+	CHECK(opsz_frame(LH_HELLO_F_OPSZ, f, 105, zraw, 104, 100 + PS, NULL) == -LH_E_BAD_LENGTH);
+	CHECK(opsz_frame(LH_HELLO_F_OPSZ, f, LH_WAN_OPS_MAX + 1, zraw, 104, 100 + PS, NULL) == -LH_E_BAD_LENGTH);
+	CHECK(opsz_frame(LH_HELLO_F_OPSZ, f, 4, zraw, 104, 90, NULL) == -LH_E_BAD_LENGTH);
+	/* ops that do not read all of the rest of Z */
+	zraw[101] = 99;
+	CHECK(opsz_frame(LH_HELLO_F_OPSZ, f, 4, zraw, 104, 99 + PS, NULL) == -LH_E_BAD_LENGTH);
+}
+
 void test_wan_transforms(void)
 {
+	test_ops_in_z();
 	test_features_portable();
 	test_ptrrel_transform();
 	test_ptrrel_stream();
