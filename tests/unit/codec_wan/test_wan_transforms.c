@@ -216,11 +216,10 @@ static void test_features_portable(void)
 static long opsz_frame(uint32_t hello_flags, uint8_t data_flags, uint64_t ops_len, const uint8_t *zraw,
 		       size_t zraw_len, uint32_t raw, vec *out)
 {
-	static uint8_t z[8192], body[8192], dst[LH_WAN_FRAME_RAW_MAX];
+	static uint8_t z[8192], body[8192];
 	size_t zl = ZSTD_compress(z, sizeof(z), zraw, zraw_len, 1);
 	uint8_t *p = body;
 	vec v = { 0 };
-	long r = 0;
 	*p++ = data_flags;
 	p = lh_varint_put(p, ops_len);
 	p = lh_varint_put(p, zraw_len);
@@ -229,17 +228,9 @@ static long opsz_frame(uint32_t hello_flags, uint8_t data_flags, uint64_t ops_le
 	memcpy(p, z, zl);
 	hand_session_flags(&v, 16, hello_flags);
 	hand_frame(&v, LH_FT_DATA, 1, body, (uint32_t)(p - body + zl), raw);
-	lh_wan_dec *d = lh_wan_dec_create();
-	for (size_t off = 0; off < v.len && r >= 0;) {
-		long size = lh_wan_frame_size(v.b + off, v.len - off);
-		r = lh_wan_dec_frame(d, v.b + off, (size_t)size, dst, sizeof(dst), NULL);
-		if (r > 0 && out)
-			vput(out, dst, (size_t)r);
-		off += (size_t)size;
-	}
-	lh_wan_dec_free(d);
+	long r = decode_frames(&v, out);
 	free(v.b);
-	return r < 0 ? r : 0;
+	return r;
 }
 
 /* Ops inside Z: the last ops_len bytes of the decompressed section. */

@@ -117,10 +117,8 @@ void hand_session(vec *v, uint32_t slots) { hand_session_flags(v, slots, 0); }
 long hand_data_flags(uint32_t hello_flags, const uint8_t *ops, size_t ops_len, const uint8_t *z, size_t z_len,
 		     uint32_t raw, vec *out)
 {
-	static uint8_t dst[LH_WAN_FRAME_RAW_MAX];
 	vec v = { 0 };
 	uint8_t body[3 * 8192], *p = body;
-	long r = 0;
 	hand_session_flags(&v, 16, hello_flags);
 	*p++ = 0;
 	p = lh_varint_put(p, ops_len);
@@ -131,17 +129,24 @@ long hand_data_flags(uint32_t hello_flags, const uint8_t *ops, size_t ops_len, c
 	memcpy(p + ops_len, z, z_len);
 	hand_frame(&v, LH_FT_DATA, 1, body, (uint32_t)(p - body + ops_len + z_len), raw);
 	hand_frame(&v, LH_FT_ABORT, 1, body, 0, 0);
+	long r = decode_frames(&v, out);
+	free(v.b);
+	return r;
+}
+
+long decode_frames(const vec *frames, vec *out)
+{
+	static uint8_t dst[LH_WAN_FRAME_RAW_MAX];
+	long r = 0;
 	lh_wan_dec *d = lh_wan_dec_create();
-	for (size_t off = 0; off < v.len && r >= 0;) {
-		long size = lh_wan_frame_size(v.b + off, v.len - off);
-		lh_wan_frame_info info;
-		r = lh_wan_dec_frame(d, v.b + off, (size_t)size, dst, sizeof(dst), &info);
+	for (size_t off = 0; off < frames->len && r >= 0;) {
+		long size = lh_wan_frame_size(frames->b + off, frames->len - off);
+		r = lh_wan_dec_frame(d, frames->b + off, (size_t)size, dst, sizeof(dst), NULL);
 		if (r > 0 && out)
 			vput(out, dst, (size_t)r);
 		off += (size_t)size;
 	}
 	lh_wan_dec_free(d);
-	free(v.b);
 	return r < 0 ? r : 0;
 }
 

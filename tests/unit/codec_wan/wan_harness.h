@@ -32,6 +32,9 @@ void feed_with_pressure(lh_wan_enc *e, const uint8_t *s, size_t len, const int64
 			vec *frames);
 /* Decodes all frames; outs[sid] collects stream sid's bytes (sid < 8). Returns the first error or 0. */
 long decode_all(const vec *frames, vec outs[8], lh_wan_stats *st);
+/* Decodes all frames with one decoder, appending every frame's output to out (if not NULL); stops at
+ * the first error and returns it, or 0. */
+long decode_frames(const vec *frames, vec *out);
 void free_outs(vec outs[8]);
 
 /* Hand-made frames: one frame; HELLO (with hello_flags) + OPEN of stream 1; one DATA frame of
