@@ -33,7 +33,6 @@
 /* A Z or B literal page with at least this many direct-map pointer words goes pointer-relative
  * (ptrrel.h). The gain hardly depends on it: 1, 8 and 32 gave the same sizes on the captures. */
 #define ENC_PTR_MIN_WORDS 8
-#define ENC_NO_ADDR UINT64_MAX /* a page payload whose guest address the parser did not give */
 
 typedef enum {
 	ES_PARSED = 1,   /* bytes go through the stream's parser */
@@ -144,7 +143,7 @@ void lh__rec_hdr_unpredicted(lh_wan_enc *e);
 void lh__batch_put_pending(enc_batch *b);
 void lh__batch_zero(lh_wan_enc *e);
 void lh__batch_ref(lh_wan_enc *e, uint32_t slot);
-/* pfn >= 0 (Z and B only): the page goes pointer-relative to that page frame number. */
+/* pfn >= 0 (kind Z or B only): the page goes pointer-relative to that page frame number. */
 void lh__batch_literal(lh_wan_enc *e, uint32_t dst, const uint8_t *page, enc_lit_kind kind, int64_t pfn);
 /* The zstd level the next frame will use (0: none). */
 int lh__level_now(const lh_wan_enc *e);
@@ -156,7 +155,7 @@ int lh__queue_frame(lh_wan_enc *e, enc_stream *s, uint8_t type, uint32_t sid, co
 		    uint32_t len);
 
 /* wan_pages.c: decides and appends the op for one page payload. key 0 = no last version;
- * addr: the page's offset in its RAM block, or ENC_NO_ADDR. */
+ * addr: the page's offset in its RAM block. */
 int lh__enc_page(lh_wan_enc *e, enc_stream *s, uint64_t key, const uint8_t *page, uint64_t addr);
 void lh__enc_page_gone(lh_wan_enc *e, uint64_t key);
 

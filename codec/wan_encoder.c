@@ -121,37 +121,21 @@ int lh_wan_enc_set_param(lh_wan_enc *e, lh_wan_param p, int64_t v)
 	if (lh_wan_param_bounds(p, &lo, &hi) < 0 || v < lo || v > hi ||
 	    (p == LH_WAN_P_LEVEL && v < 0 && v != LH_WAN_LEVEL_AUTO))
 		return -LH_E_PARAM;
+	/* these shape the session (the store, what HELLO announces): fixed once it started */
+	if (e->started && (p == LH_WAN_P_STORE_MB || p == LH_WAN_P_STORE_COMMIT || p == LH_WAN_P_PTR_REL ||
+			   p == LH_WAN_P_REC_HDR || p == LH_WAN_P_OPS_Z))
+		return -LH_E_STATE;
 	switch (p) {
-	case LH_WAN_P_STORE_MB:
-		if (e->started)
-			return -LH_E_STATE;
-		e->store_mb = v;
-		break;
+	case LH_WAN_P_STORE_MB: e->store_mb = v; break;
 	case LH_WAN_P_LEVEL: e->level = v; break;
 	case LH_WAN_P_LINK_PRESSURE: e->pressure = v; break;
 	case LH_WAN_P_FRAME_RAW: e->frame_raw = v; break;
 	case LH_WAN_P_RESEMBLANCE: e->resemblance = v; break;
 	case LH_WAN_P_DELTA_PREV: e->delta_prev = v; break;
-	case LH_WAN_P_PTR_REL: /* announced in HELLO */
-		if (e->started)
-			return -LH_E_STATE;
-		e->ptr_rel = v;
-		break;
-	case LH_WAN_P_REC_HDR: /* announced in HELLO */
-		if (e->started)
-			return -LH_E_STATE;
-		e->rec_hdr = v;
-		break;
-	case LH_WAN_P_OPS_Z: /* announced in HELLO */
-		if (e->started)
-			return -LH_E_STATE;
-		e->ops_z = v;
-		break;
-	case LH_WAN_P_STORE_COMMIT:
-		if (e->started)
-			return -LH_E_STATE;
-		e->store_commit = v;
-		break;
+	case LH_WAN_P_STORE_COMMIT: e->store_commit = v; break;
+	case LH_WAN_P_PTR_REL: e->ptr_rel = v; break;
+	case LH_WAN_P_REC_HDR: e->rec_hdr = v; break;
+	case LH_WAN_P_OPS_Z: e->ops_z = v; break;
 	}
 	return 0;
 }
@@ -198,9 +182,9 @@ static int start_session(lh_wan_enc *e)
 		lh_store_commit(&e->st);
 		lh_lastver_commit(&e->lv);
 	}
-	lh_put32(lh_put32(lh_put32(body, PS), slots), LH_HELLO_F_BSTREAM | (e->ptr_rel ? LH_HELLO_F_PTRREL : 0) |
-										(e->rec_hdr ? LH_HELLO_F_RECHDR : 0) |
-										(e->ops_z ? LH_HELLO_F_OPSZ : 0));
+	uint32_t flags = LH_HELLO_F_BSTREAM | (e->ptr_rel ? LH_HELLO_F_PTRREL : 0) | (e->rec_hdr ? LH_HELLO_F_RECHDR : 0) |
+			 (e->ops_z ? LH_HELLO_F_OPSZ : 0);
+	lh_put32(lh_put32(lh_put32(body, PS), slots), flags);
 	if ((r = lh__queue_frame(e, NULL, LH_FT_HELLO, 0, body, sizeof(body))) < 0)
 		return lh__enc_fail(e, r, 0, 0, "queueing HELLO");
 	e->started = true;
@@ -352,14 +336,14 @@ static int on_event(lh_wan_enc *e, enc_stream *s, const lh_event *ev)
 					    ev->u.mf_page.addr);
 		break;
 	case LH_EV_RAM_ZERO:
-		lh__enc_page_gone(e, page_key(s, ev->u.ram.block, ev->u.ram.addr));
-		if (n == 9 && raw[8] == 0 && (r = lh__batch_zero_record(e, s, lh_be64(raw))) != 0)
-			return r < 0 ? r : 0;
-		break;
 	case LH_EV_RAM_XBZRLE:
 	case LH_EV_RAM_COMPRESS:
 		/* the page changed in a way we do not track: forget its last version */
 		lh__enc_page_gone(e, page_key(s, ev->u.ram.block, ev->u.ram.addr));
+		/* a 9-byte zero-page record (fill 0) may go as a predicted-header op */
+		if (ev->type == LH_EV_RAM_ZERO && n == 9 && raw[8] == 0 &&
+		    (r = lh__batch_zero_record(e, s, lh_be64(raw))) != 0)
+			return r < 0 ? r : 0;
 		break;
 	default:
 		break;

@@ -143,7 +143,7 @@ int lh__enc_page(lh_wan_enc *e, enc_stream *s, uint64_t key, const uint8_t *page
 		/* RAM block offsets are guest-physical addresses for the main RAM block of x86 guests,
 		 * which is where kernel structures live; elsewhere the transform is exact but gains less */
 		int64_t pfn = -1;
-		if (e->ptr_rel && kind != LIT_R && addr != ENC_NO_ADDR && lh_ptr_count(page) >= ENC_PTR_MIN_WORDS) {
+		if (e->ptr_rel && kind != LIT_R && lh_ptr_count(page) >= ENC_PTR_MIN_WORDS) {
 			pfn = (int64_t)(addr / PS);
 			e->stats.ptr_rel_pages++;
 			s->stats.ptr_rel_pages++;

@@ -105,7 +105,7 @@ static struct wan_session *sess_new(struct gw *gw, uint64_t id, int is_client)
 		lh_wan_enc_set_param(s->enc, LH_WAN_P_LEVEL, gw->cfg.codec.level);
 	lh_wan_enc_set_param(s->enc, LH_WAN_P_STORE_COMMIT, gw->cfg.codec.store_commit);
 	lh_wan_dec_set_param(s->dec, LH_WAN_P_STORE_COMMIT, gw->cfg.codec.store_commit);
-	/* off until the peer's HELLO says its decoder takes them (codec_caps_from_peer) */
+	/* off until a peer's HELLO says its decoder takes them (link_up) */
 	codec_caps(s, false);
 	log_info("wan: session %016llx created (%s, store %u MiB)", (unsigned long long)id,
 		 is_client ? "client" : "server", gw->cfg.codec.store_mb);
