@@ -5,11 +5,12 @@
 L1=wl-life L2=wl-life2 L3=wl-life3
 
 ns_gone() { [ ! -e "/run/netns/$1-wan" ] && [ ! -e "/run/netns/$1-a" ] && [ ! -e "/run/netns/$1-b" ] && [ ! -e "/run/longhaul-lab/$1" ]; }
-# The median, not the mean: this test checks that labs coexist at their own RTTs, and one ping delayed by
-# the shared host's scheduler (a 6 ms spike was seen in CI) moves a 10-ping mean by more than the tolerance.
-# wanlab_rtt checks the emulator's precision with 40 pings.
+# The minimum of 11 pings, not the mean or the median: this test checks that labs coexist at their own
+# RTTs. The emulator never delivers early, so the fastest ping shows the configured delay, while the
+# shared host's scheduler only ever adds to it (CI saw a 6 ms spike move a mean, and a busy host move
+# the median of the jumbo lab to 10.6 ms). wanlab_rtt checks the emulator's precision with 40 pings.
 ping_rtt() {
-	in_site "$1" a ping -n -c 11 -i 0.05 "$2" | sed -n 's|.* time=\([0-9.]*\) ms|\1|p' | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
+	in_site "$1" a ping -n -c 11 -i 0.05 "$2" | sed -n 's|.* time=\([0-9.]*\) ms|\1|p' | sort -n | head -n 1
 }
 
 lab_up "$L1" --rtt 30 >/dev/null
