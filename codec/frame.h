@@ -40,6 +40,40 @@ enum {
 enum { LH_REC_PAGE = 0, LH_REC_ZERO = 1 };
 #define LH_REC_FLAGS_MASK 0xfffu /* a header is (page-aligned offset | flags below 4096), big-endian */
 
+/*
+ * The record-header predictor, one per stream, run alike by the encoder and
+ * the decoder (FORMAT.md, "Record headers"): the next record is the page after
+ * the last record of either kind, with the flags of the last record of its own
+ * kind. Both ends move it with every header, predicted or explicit.
+ */
+typedef struct {
+	uint64_t addr;     /* the last header's page-aligned offset */
+	uint16_t flags[2]; /* the last flags per kind (LH_REC_PAGE, LH_REC_ZERO) */
+} lh_rec_pred;
+
+static inline uint64_t lh_rec_predict(const lh_rec_pred *p, int kind)
+{
+	return (p->addr + LH_WAN_PAGE_SIZE) | p->flags[kind];
+}
+
+static inline void lh_rec_seen(lh_rec_pred *p, int kind, uint64_t hdr)
+{
+	p->addr = hdr & ~(uint64_t)LH_REC_FLAGS_MASK;
+	p->flags[kind] = (uint16_t)(hdr & LH_REC_FLAGS_MASK);
+}
+
+/* HDR's distance: pages from the predicted offset (both are multiples of 4096,
+ * so the shift of the wrapped difference is exact), and back. */
+static inline int64_t lh_rec_distance(const lh_rec_pred *p, uint64_t hdr)
+{
+	return (int64_t)((hdr & ~(uint64_t)LH_REC_FLAGS_MASK) - (p->addr + LH_WAN_PAGE_SIZE)) >> 12;
+}
+
+static inline uint64_t lh_rec_at_distance(const lh_rec_pred *p, int64_t dpages, uint16_t flags)
+{
+	return (p->addr + LH_WAN_PAGE_SIZE + ((uint64_t)dpages << 12)) | flags;
+}
+
 #define LH_DATA_F_ZSTD 0x01 /* the Z section continues the session's zstd stream */
 #define LH_DATA_F_BSEC 0x02 /* a B section (always zstd: the session's second stream) follows Z */
 #define LH_DATA_F_OPSZ 0x04 /* the ops are the last ops_len bytes of the (zstd) Z section, not in the body */

@@ -31,8 +31,7 @@ typedef struct {
 	uint64_t bytes;
 	XXH3_state_t *hash;
 	char label[256];
-	uint64_t rec_addr;      /* record headers: the last one's offset (FORMAT.md "Record headers") */
-	uint16_t rec_flags[2];  /* and the last flags per kind */
+	lh_rec_pred rec;        /* record headers: the predictor, moved as the encoder's is */
 } dec_stream;
 
 /* One of the session's zstd streams, decompressed in place into its ring. */
@@ -332,11 +331,8 @@ static int dst_slot(lh_wan_dec *d, uint32_t sid, uint64_t zz, int64_t *prev, uin
 static void put_rec(dec_stream *s, int kind, uint64_t hdr, uint8_t *out)
 {
 	lh_put64(out, hdr);
-	s->rec_addr = hdr & ~(uint64_t)LH_REC_FLAGS_MASK;
-	s->rec_flags[kind] = (uint16_t)(hdr & LH_REC_FLAGS_MASK);
+	lh_rec_seen(&s->rec, kind, hdr);
 }
-
-static uint64_t rec_predicted(const dec_stream *s, int kind) { return (s->rec_addr + PS) | s->rec_flags[kind]; }
 
 /* Runs the op list; every read and write is bounds-checked against the sections and dst. */
 static long run_ops(lh_wan_dec *d, const lh_frame_hdr *h, const data_sections *ds, const uint8_t *z,
@@ -376,7 +372,7 @@ static long run_ops(lh_wan_dec *d, const lh_frame_hdr *h, const data_sections *d
 				return fail(d, -LH_E_CORRUPT, sid, "op %zu: header flag on op 0x%02x%s", at, code,
 					    d->allow_rec ? "" : " (HELLO did not allow record headers)");
 			NEED_OUT(8 + PS);
-			put_rec(s, LH_REC_PAGE, rec_predicted(s, LH_REC_PAGE), out + o);
+			put_rec(s, LH_REC_PAGE, lh_rec_predict(&s->rec, LH_REC_PAGE), out + o);
 			o += 8;
 			d->stats.rec_predicted++;
 		}
@@ -394,7 +390,7 @@ static long run_ops(lh_wan_dec *d, const lh_frame_hdr *h, const data_sections *d
 				NEED_OUT(a * 9);
 				d->stats.rec_predicted += a;
 				for (; a; a--, o += 9) {
-					put_rec(s, LH_REC_ZERO, rec_predicted(s, LH_REC_ZERO), out + o);
+					put_rec(s, LH_REC_ZERO, lh_rec_predict(&s->rec, LH_REC_ZERO), out + o);
 					out[o + 8] = 0;
 				}
 				break;
@@ -411,7 +407,7 @@ static long run_ops(lh_wan_dec *d, const lh_frame_hdr *h, const data_sections *d
 					    (unsigned long long)b2);
 			NEED_OUT(8);
 			d->stats.rec_explicit++;
-			put_rec(s, kind, (s->rec_addr + PS + ((uint64_t)lh_unzigzag(a) << 12)) | b2, out + o);
+			put_rec(s, kind, lh_rec_at_distance(&s->rec, lh_unzigzag(a), (uint16_t)b2), out + o);
 			o += 8;
 			break;
 		case LH_OP_LIT:

@@ -7,6 +7,7 @@
 #include "wan_hash.h"
 #define ZSTD_STATIC_LINKING_ONLY /* buffer-less compression over the Z ring (wan_batch.c) */
 #include <zstd.h>
+#include "frame.h"
 #include "lastver.h"
 #include "lh_wan.h"
 #include "pagestore.h"
@@ -56,8 +57,7 @@ typedef struct {
 	uint8_t *pend;              /* the fed-but-not-emitted bytes, for a fallback to passthrough */
 	size_t pend_len, pend_cap;
 	uint16_t blkmap[ENC_STREAM_BLOCKS]; /* parser block index -> VM block index + 1 */
-	uint64_t rec_addr;          /* record headers: the last one's offset (as the decoder's) */
-	uint16_t rec_flags[2];      /* and the last flags per kind (LH_REC_PAGE, LH_REC_ZERO) */
+	lh_rec_pred rec;            /* record headers: the predictor, moved as the decoder's is */
 	lh_wan_stats stats;
 } enc_stream;
 

@@ -9,7 +9,8 @@
  * from the stream's previous record (next page, same flags as the last record
  * of that kind) they cost nothing on a page op (LH_OP_F_HDR) and a fraction of
  * a byte in a run of zero records (ZREC). Others go as HDR: their distance
- * from the prediction and their flags.
+ * from the prediction and their flags. The predictor is the decoder's
+ * (lh_rec_pred, frame.h).
  */
 #include "be.h"
 #include "frame.h"
@@ -18,12 +19,9 @@
 #define PS LH_WAN_PAGE_SIZE
 #define REC_OPS_ROOM 64 /* an HDR op (<= 14 bytes), the pending op it flushes and a LIT op after */
 
-static uint64_t predicted(const enc_stream *s, int kind) { return (s->rec_addr + PS) | s->rec_flags[kind]; }
-
 void lh__rec_sent(lh_wan_enc *e, enc_stream *s, int kind, uint64_t hdr, bool predicted_hdr)
 {
-	s->rec_addr = hdr & ~(uint64_t)LH_REC_FLAGS_MASK;
-	s->rec_flags[kind] = (uint16_t)(hdr & LH_REC_FLAGS_MASK);
+	lh_rec_seen(&s->rec, kind, hdr);
 	if (predicted_hdr) {
 		e->stats.rec_predicted++;
 		s->stats.rec_predicted++;
@@ -37,9 +35,7 @@ void lh__rec_sent(lh_wan_enc *e, enc_stream *s, int kind, uint64_t hdr, bool pre
 static void put_hdr_op(lh_wan_enc *e, enc_stream *s, int kind, uint64_t hdr)
 {
 	enc_batch *b = &e->b;
-	uint64_t off = hdr & ~(uint64_t)LH_REC_FLAGS_MASK;
-	/* both are multiples of 4096, so the shift of the wrapped difference is exact */
-	int64_t dpages = (int64_t)(off - (s->rec_addr + PS)) >> 12;
+	int64_t dpages = lh_rec_distance(&s->rec, hdr);
 
 	lh__batch_put_pending(b);
 	b->ops[b->ops_len++] = LH_OP_HDR;
@@ -60,7 +56,7 @@ int lh__batch_page_header(lh_wan_enc *e, enc_stream *s, uint64_t hdr)
 		return r;
 	s->stats.other_bytes += 8;
 	e->stats.other_bytes += 8;
-	if (hdr == predicted(s, LH_REC_PAGE)) {
+	if (hdr == lh_rec_predict(&s->rec, LH_REC_PAGE)) {
 		e->b.pend_hdr = true;
 		e->b.pend_hdr_value = hdr;
 	} else {
@@ -88,7 +84,7 @@ int lh__batch_zero_record(lh_wan_enc *e, enc_stream *s, uint64_t hdr)
 		return r;
 	s->stats.other_bytes += 9;
 	e->stats.other_bytes += 9;
-	if (hdr == predicted(s, LH_REC_ZERO)) {
+	if (hdr == lh_rec_predict(&s->rec, LH_REC_ZERO)) {
 		if (b->pend_lit || b->pend_zero)
 			lh__batch_put_pending(b);
 		b->pend_zrec++;
