@@ -29,8 +29,8 @@ enum {
 	LH_OP_PAGER = 5, /* zigzag dslot: a page from R, stored into the slot */
 	LH_OP_DELTA = 6, /* varint base, zigzag dslot, varint dlen: delta from Z on store[base] */
 	LH_OP_PAGEB = 7, /* zigzag dslot: a page from B, stored into the slot */
-	LH_OP_PAGEZP = 8, /* zigzag dslot, varint rot: PAGEZ of a pointer-relative page (ptrrel.h) */
-	LH_OP_PAGEBP = 9, /* zigzag dslot, varint rot: PAGEB of a pointer-relative page */
+	LH_OP_PAGEZP = 8, /* zigzag dslot, varint pfn: PAGEZ of a pointer-relative page (ptrrel.h) */
+	LH_OP_PAGEBP = 9, /* zigzag dslot, varint pfn: PAGEB of a pointer-relative page */
 	LH_OP_HDR = 10,   /* u8 kind, zigzag dpages, varint flags: one RAM record header (8 bytes) */
 	LH_OP_ZREC = 11,  /* varint count: zero-page records with predicted headers (9 bytes each) */
 };

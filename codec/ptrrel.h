@@ -8,21 +8,12 @@
 #include <stdint.h>
 
 /* x86-64 Linux maps all guest-physical memory at PAGE_OFFSET, 0xffff888000000000 with 4-level paging
- * and no KASLR, else that plus a random multiple of 1 GiB; the region is 2^46 bytes (64 TiB). A word
- * inside it is taken for a pointer. */
+ * and no KASLR; the region is 2^46 bytes (64 TiB). A word inside it is taken for a pointer. */
 #define LH_PTR_REGION_BASE 0xffff888000000000ull
 #define LH_PTR_REGION_MASK ((1ull << 46) - 1)
 
 /* How many 8-byte aligned words of the 4096-byte page lie inside the region. */
 size_t lh_ptr_count(const uint8_t *page);
-
-/*
- * The rotation, in pages, that makes the page's pointers relative to its own
- * direct-map address PAGE_OFFSET + pfn * 4096: pfn plus the guest's PAGE_OFFSET
- * step (in 1 GiB units) as the page's own pointers show it. Any value is exact;
- * this one is what makes the same structure alike across guests.
- */
-uint64_t lh_ptr_rotation(const uint8_t *page, uint64_t pfn);
 
 /* In place, every word inside the region: w := BASE + ((w - BASE - pfn * 4096) mod 2^46).
  * A bijection on the region that leaves every other word alone, so any pfn round-trips. */

@@ -425,12 +425,12 @@ static void put_dst(enc_batch *b, uint32_t dst)
 	b->prev_dst = dst;
 }
 
-void lh__batch_literal(lh_wan_enc *e, uint32_t dst, const uint8_t *page, enc_lit_kind kind, int64_t rot)
+void lh__batch_literal(lh_wan_enc *e, uint32_t dst, const uint8_t *page, enc_lit_kind kind, int64_t pfn)
 {
 	static const uint8_t code[] = { [LIT_Z] = LH_OP_PAGEZ, [LIT_B] = LH_OP_PAGEB, [LIT_R] = LH_OP_PAGER };
 	enc_batch *b = &e->b;
 	uint8_t *to;
-	page_op(e, rot >= 0 ? (kind == LIT_B ? LH_OP_PAGEBP : LH_OP_PAGEZP) : code[kind]);
+	page_op(e, pfn >= 0 ? (kind == LIT_B ? LH_OP_PAGEBP : LH_OP_PAGEZP) : code[kind]);
 	put_dst(b, dst);
 	if (kind == LIT_R) {
 		to = b->r + b->r_len;
@@ -443,9 +443,9 @@ void lh__batch_literal(lh_wan_enc *e, uint32_t dst, const uint8_t *page, enc_lit
 		b->z_len += PS;
 	}
 	memcpy(to, page, PS);
-	if (rot >= 0) {
-		b->ops_len = (size_t)(lh_varint_put(b->ops + b->ops_len, (uint64_t)rot) - b->ops);
-		lh_ptr_to_rel(to, (uint64_t)rot); /* in the ring, where zstd reads it */
+	if (pfn >= 0) {
+		b->ops_len = (size_t)(lh_varint_put(b->ops + b->ops_len, (uint64_t)pfn) - b->ops);
+		lh_ptr_to_rel(to, (uint64_t)pfn); /* in the ring, where zstd reads it */
 	}
 	b->raw_len += PS;
 }

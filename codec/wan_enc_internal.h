@@ -143,8 +143,8 @@ void lh__rec_hdr_unpredicted(lh_wan_enc *e);
 void lh__batch_put_pending(enc_batch *b);
 void lh__batch_zero(lh_wan_enc *e);
 void lh__batch_ref(lh_wan_enc *e, uint32_t slot);
-/* rot >= 0 (kind Z or B only): the page goes pointer-relative, rotated by rot pages (lh_ptr_rotation). */
-void lh__batch_literal(lh_wan_enc *e, uint32_t dst, const uint8_t *page, enc_lit_kind kind, int64_t rot);
+/* pfn >= 0 (kind Z or B only): the page goes pointer-relative to that page frame number. */
+void lh__batch_literal(lh_wan_enc *e, uint32_t dst, const uint8_t *page, enc_lit_kind kind, int64_t pfn);
 /* The zstd level the next frame will use (0: none). */
 int lh__level_now(const lh_wan_enc *e);
 void lh__batch_delta(lh_wan_enc *e, uint32_t base, uint32_t dst, const uint8_t *d, size_t n);

@@ -142,13 +142,13 @@ int lh__enc_page(lh_wan_enc *e, enc_stream *s, uint64_t key, const uint8_t *page
 		enc_lit_kind kind = lit_kind(e, page);
 		/* RAM block offsets are guest-physical addresses for the main RAM block of x86 guests,
 		 * which is where kernel structures live; elsewhere the transform is exact but gains less */
-		int64_t rot = -1;
+		int64_t pfn = -1;
 		if (e->ptr_rel && kind != LIT_R && lh_ptr_count(page) >= ENC_PTR_MIN_WORDS) {
-			rot = (int64_t)lh_ptr_rotation(page, addr / PS);
+			pfn = (int64_t)(addr / PS);
 			e->stats.ptr_rel_pages++;
 			s->stats.ptr_rel_pages++;
 		}
-		lh__batch_literal(e, dst, page, kind, rot);
+		lh__batch_literal(e, dst, page, kind, pfn);
 		count(e, s, kind == LIT_R ? LH_WAN_OP_LITERAL_RAW : LH_WAN_OP_LITERAL, page, PS);
 	}
 	if (key)
