@@ -12,8 +12,15 @@
  * kernel pages in the WAN benchmark: ~20 % smaller after zstd -1.
  *
  * The transform is exact for any input: it is a rotation inside the region
- * and never moves a word into or out of it. A guest whose direct map starts
- * elsewhere (KASLR, 5-level paging) only gains less.
+ * and never moves a word into or out of it.
+ *
+ * KASLR moves PAGE_OFFSET by a random multiple of 1 GiB per boot, so rotated
+ * pointers keep a per-guest constant in their upper bytes. That costs
+ * nothing: zstd reaches across VMs only through its window, and the repeats
+ * it finds are within a guest. Measured on bench_wan's bzImage (KASLR)
+ * captures, the second VM is 9.8 % smaller with this transform (9.6 %
+ * without KASLR); taking the 1 GiB step out as well made it 0.5 % larger.
+ * A guest with 5-level paging (PAGE_OFFSET 0xff11000000000000) gains nothing.
  */
 #include <string.h>
 #include "ptrrel.h"

@@ -5,10 +5,11 @@ target_link_libraries(bench_wan PRIVATE lhcodec_lib)
 
 # Its own capture set: the default `captures` run at full speed, so precopy barely iterates.
 # Seeds 1 and 2 use memload's default content model (half of the random pages private to each guest);
-# seeds 3 and 4 (plain only) a second model with no private random pages, for the VM 2 size target.
+# seeds 3 and 4 (plain only) a second model with no private random pages, for the VM 2 size target;
+# kaslr-seed3/4 the same guests booted from the bzImage (KASLR on, as a bootloader boots real guests).
 set(LH_WAN_CAPTURES ${CMAKE_BINARY_DIR}/wan-captures)
 add_test(NAME wan_captures
-	COMMAND sh -c "for s in 1 2; do python3 '${LH_TESTS_DIR}/guest/capture-streams' --guest-dir '${CMAKE_BINARY_DIR}/guest' --out '${LH_WAN_CAPTURES}/seed'$s --seed $s --max-bandwidth 30 --which plain-10.0-file,multifd-10.0 || exit 1; done; for s in 3 4; do python3 '${LH_TESTS_DIR}/guest/capture-streams' --guest-dir '${CMAKE_BINARY_DIR}/guest' --out '${LH_WAN_CAPTURES}/seed'$s --seed $s --private 0 --max-bandwidth 30 --which plain-10.0-file || exit 1; done")
+	COMMAND sh -c "for s in 1 2; do python3 '${LH_TESTS_DIR}/guest/capture-streams' --guest-dir '${CMAKE_BINARY_DIR}/guest' --out '${LH_WAN_CAPTURES}/seed'$s --seed $s --max-bandwidth 30 --which plain-10.0-file,multifd-10.0 || exit 1; done; for s in 3 4; do python3 '${LH_TESTS_DIR}/guest/capture-streams' --guest-dir '${CMAKE_BINARY_DIR}/guest' --out '${LH_WAN_CAPTURES}/seed'$s --seed $s --private 0 --max-bandwidth 30 --which plain-10.0-file || exit 1; done; for s in 3 4; do python3 '${LH_TESTS_DIR}/guest/capture-streams' --guest-dir '${CMAKE_BINARY_DIR}/guest-bzimage' --out '${LH_WAN_CAPTURES}/kaslr-seed'$s --seed $s --private 0 --max-bandwidth 30 --which plain-10.0-file || exit 1; done")
 set_tests_properties(wan_captures PROPERTIES
 	FIXTURES_SETUP wan_captures FIXTURES_REQUIRED guest RESOURCE_LOCK qemu_guest LABELS bench TIMEOUT 900)
 
