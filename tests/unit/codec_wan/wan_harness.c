@@ -57,29 +57,44 @@ void feed_with_pressure(lh_wan_enc *e, const uint8_t *s, size_t len, const int64
 	}
 }
 
+/* The one decode loop: every frame through decoder d, each frame's output to put(ctx). Stops at the
+ * first error (a frame size that does not fit counts) and returns it, or 0. */
+typedef void (*frame_put_fn)(void *ctx, const lh_wan_frame_info *info, const uint8_t *out, size_t n);
+
+static long each_frame(lh_wan_dec *d, const vec *frames, frame_put_fn put, void *ctx)
+{
+	static uint8_t dst[LH_WAN_FRAME_RAW_MAX];
+	for (size_t off = 0; off < frames->len;) {
+		long size = lh_wan_frame_size(frames->b + off, frames->len - off);
+		if (size <= 0 || (size_t)size > frames->len - off)
+			return size < 0 ? size : -LH_E_TRUNCATED;
+		lh_wan_frame_info info;
+		long r = lh_wan_dec_frame(d, frames->b + off, (size_t)size, dst, sizeof(dst), &info);
+		if (r < 0)
+			return r;
+		put(ctx, &info, dst, (size_t)r);
+		off += (size_t)size;
+	}
+	return 0;
+}
+
+/* outs[sid] collects stream sid's bytes; an ABORT empties them */
+static void put_by_stream(void *ctx, const lh_wan_frame_info *info, const uint8_t *out, size_t n)
+{
+	vec *outs = ctx;
+	if (info->stream_id >= 8)
+		return;
+	if (n > 0)
+		vput(&outs[info->stream_id], out, n);
+	if (info->type == LH_WAN_FRAME_ABORT)
+		outs[info->stream_id].len = 0;
+}
+
 /* Decodes all frames; outs[sid] collects stream sid's bytes (sid < 8). Returns the first error or 0. */
 long decode_all(const vec *frames, vec outs[8], lh_wan_stats *st)
 {
-	static uint8_t dst[LH_WAN_FRAME_RAW_MAX];
 	lh_wan_dec *d = lh_wan_dec_create();
-	long r = 0;
-	for (size_t off = 0; off < frames->len;) {
-		long size = lh_wan_frame_size(frames->b + off, frames->len - off);
-		if (size <= 0 || (size_t)size > frames->len - off) {
-			r = size < 0 ? size : -LH_E_TRUNCATED;
-			break;
-		}
-		lh_wan_frame_info info;
-		r = lh_wan_dec_frame(d, frames->b + off, (size_t)size, dst, sizeof(dst), &info);
-		if (r < 0)
-			break;
-		if (r > 0 && info.stream_id < 8)
-			vput(&outs[info.stream_id], dst, (size_t)r);
-		if (info.type == LH_WAN_FRAME_ABORT && info.stream_id < 8)
-			outs[info.stream_id].len = 0;
-		off += (size_t)size;
-		r = 0;
-	}
+	long r = each_frame(d, frames, put_by_stream, outs);
 	if (r == 0 && lh_wan_dec_open_streams(d))
 		r = -LH_E_TRUNCATED;
 	if (st)
@@ -134,20 +149,19 @@ long hand_data_flags(uint32_t hello_flags, const uint8_t *ops, size_t ops_len, c
 	return r;
 }
 
+static void put_all(void *ctx, const lh_wan_frame_info *info, const uint8_t *out, size_t n)
+{
+	(void)info;
+	if (ctx && n > 0)
+		vput(ctx, out, n);
+}
+
 long decode_frames(const vec *frames, vec *out)
 {
-	static uint8_t dst[LH_WAN_FRAME_RAW_MAX];
-	long r = 0;
 	lh_wan_dec *d = lh_wan_dec_create();
-	for (size_t off = 0; off < frames->len && r >= 0;) {
-		long size = lh_wan_frame_size(frames->b + off, frames->len - off);
-		r = lh_wan_dec_frame(d, frames->b + off, (size_t)size, dst, sizeof(dst), NULL);
-		if (r > 0 && out)
-			vput(out, dst, (size_t)r);
-		off += (size_t)size;
-	}
+	long r = each_frame(d, frames, put_all, out);
 	lh_wan_dec_free(d);
-	return r < 0 ? r : 0;
+	return r;
 }
 
 long hand_data(const uint8_t *ops, size_t ops_len, const uint8_t *z, size_t z_len, uint32_t raw)
