@@ -17,30 +17,27 @@ add_executable(lh_memload ${LH_GUEST_SRC}/memload.c)
 target_link_options(lh_memload PRIVATE -static)
 target_include_directories(lh_memload PRIVATE ${LH_XXHASH_INCLUDE_DIRS})
 
-add_custom_command(
-	OUTPUT ${LH_GUEST_DIR}/initramfs.cpio.gz ${LH_GUEST_DIR}/guest.json
-	BYPRODUCTS ${LH_GUEST_DIR}/kernel.path ${LH_GUEST_DIR}/vmlinux
-	COMMAND Python3::Interpreter ${LH_GUEST_SRC}/build-image
-		--memload $<TARGET_FILE:lh_memload> --out ${LH_GUEST_DIR}
-	DEPENDS lh_memload ${LH_GUEST_SRC}/build-image ${LH_GUEST_SRC}/init
-	COMMENT "Building the test guest image in ${LH_GUEST_DIR}"
-	VERBATIM)
-add_custom_target(guest DEPENDS ${LH_GUEST_DIR}/initramfs.cpio.gz ${LH_GUEST_DIR}/guest.json)
+# One guest image in DIR; ARGN: more build-image options.
+function(lh_guest_image dir what)
+	add_custom_command(
+		OUTPUT ${dir}/initramfs.cpio.gz ${dir}/guest.json
+		BYPRODUCTS ${dir}/kernel.path ${dir}/vmlinux
+		COMMAND Python3::Interpreter ${LH_GUEST_SRC}/build-image
+			--memload $<TARGET_FILE:lh_memload> --out ${dir} ${ARGN}
+		DEPENDS lh_memload ${LH_GUEST_SRC}/build-image ${LH_GUEST_SRC}/init
+		COMMENT "Building the ${what} in ${dir}"
+		VERBATIM)
+endfunction()
 
+lh_guest_image(${LH_GUEST_DIR} "test guest image")
 # The same guest booted as a bootloader would boot it: the bzImage, whose decompressor applies KASLR
 # (PAGE_OFFSET moved by a random multiple of 1 GiB per boot), as on real hypervisors. PVH skips it.
 set(LH_GUEST_BZ_DIR ${CMAKE_BINARY_DIR}/guest-bzimage)
-add_custom_command(
-	OUTPUT ${LH_GUEST_BZ_DIR}/initramfs.cpio.gz ${LH_GUEST_BZ_DIR}/guest.json
-	BYPRODUCTS ${LH_GUEST_BZ_DIR}/kernel.path
-	COMMAND Python3::Interpreter ${LH_GUEST_SRC}/build-image
-		--memload $<TARGET_FILE:lh_memload> --out ${LH_GUEST_BZ_DIR} --no-pvh
-	DEPENDS lh_memload ${LH_GUEST_SRC}/build-image ${LH_GUEST_SRC}/init
-	COMMENT "Building the bzImage (KASLR) test guest image in ${LH_GUEST_BZ_DIR}"
-	VERBATIM)
-add_custom_target(guest_bzimage DEPENDS ${LH_GUEST_BZ_DIR}/initramfs.cpio.gz ${LH_GUEST_BZ_DIR}/guest.json)
+lh_guest_image(${LH_GUEST_BZ_DIR} "bzImage (KASLR) test guest image" --no-pvh)
+add_custom_target(guest DEPENDS ${LH_GUEST_DIR}/initramfs.cpio.gz ${LH_GUEST_DIR}/guest.json
+	${LH_GUEST_BZ_DIR}/initramfs.cpio.gz ${LH_GUEST_BZ_DIR}/guest.json)
 
-add_test(NAME guest_image COMMAND sh -c "'${CMAKE_COMMAND}' --build '${CMAKE_BINARY_DIR}' --target guest && '${CMAKE_COMMAND}' --build '${CMAKE_BINARY_DIR}' --target guest_bzimage")
+add_test(NAME guest_image COMMAND ${CMAKE_COMMAND} --build ${CMAKE_BINARY_DIR} --target guest)
 set_tests_properties(guest_image PROPERTIES
 	FIXTURES_SETUP guest LABELS integration TIMEOUT 300)
 
