@@ -83,6 +83,8 @@ typedef struct {
 	uint64_t ptr_rel_pages;     /* literal pages sent pointer-relative (PAGEZP, PAGEBP) */
 	uint64_t rec_predicted;     /* RAM record headers sent as predicted (no bytes of their own) */
 	uint64_t rec_explicit;      /* RAM record headers sent as HDR ops */
+	int32_t zstd_level;         /* encoder: level of the last zstd section (0: none yet) */
+	uint64_t boosted_bytes;     /* encoder: input bytes of frames the literal share raised the auto level for */
 } lh_wan_stats;
 
 typedef struct {

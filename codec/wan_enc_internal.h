@@ -21,6 +21,13 @@
 #define ENC_MAX_STREAMS 4096
 #define ENC_ZSTD_FAST_HASH_LOG 16   /* zstd hash table for levels <= 1 (see zstd_begin) */
 #define ENC_ZSTD_B_HASH_LOG 13      /* B stream (binary pages): ~5 % more output than 16 there, ~25 % less time */
+/* Auto level boost by literal share (wan_batch.c): highest level, budget (zstd time at most
+ * NUM/DEN of the base level's on all input), input averaged over, input to hold before a change */
+#define ENC_BOOST_MAX 7
+#define ENC_BOOST_BUDGET_NUM 1
+#define ENC_BOOST_BUDGET_DEN 2
+#define ENC_BOOST_HORIZON (8u << 20)
+#define ENC_BOOST_HOLD (8u << 20)
 /* Z and B sections are assembled in rings that zstd compresses in place: the
  * zstd window + the frame being built + slack, so the history a frame may
  * reference is never overwritten while it is still inside the window. */
@@ -75,6 +82,15 @@ typedef struct {
 enum { ENC_ZS_Z = 0, ENC_ZS_B = 1 };
 typedef enum { LIT_Z, LIT_B, LIT_R } enc_lit_kind;
 
+/* Auto level, literal share: zstd-bound bytes per input byte, as an average over
+ * the last ~ENC_BOOST_HORIZON input bytes (1/65536 units), and the level it affords. */
+typedef struct {
+	uint32_t share;
+	int level;                  /* 0: no boost */
+	int next;                   /* the level the share has afforded ... */
+	uint64_t held;              /* ... for this many input bytes */
+} enc_boost;
+
 /* The one open batch: the next DATA frame being assembled (always for one stream). */
 typedef struct {
 	bool open;
@@ -95,6 +111,7 @@ struct lh_wan_enc {
 	int64_t store_mb, level, pressure, frame_raw;
 	bool resemblance, delta_prev, store_commit, ptr_rel, rec_hdr, ops_z;
 	bool started;               /* HELLO queued, store allocated, params frozen */
+	enc_boost boost;            /* auto level: what the literal share affords (wan_batch.c) */
 
 	lh_pagestore st;
 	lh_lastver lv;

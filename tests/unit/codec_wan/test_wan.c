@@ -157,6 +157,64 @@ static void test_second_vm(void)
 	free(s2);
 }
 
+/*
+ * Auto level, literal share: a second VM of one image goes mostly as REF and
+ * deltas, so the CPU its few literals need buys a higher zstd level (smaller
+ * output); a first VM, a fixed level and a CPU-bound (low pressure) encoder
+ * keep the level the pressure gives.
+ */
+static void encode_two_vms(const uint8_t *s1, size_t l1, const uint8_t *s2, size_t l2, int64_t level,
+			   int64_t pressure, lh_wan_stats *st1, lh_wan_stats *st2)
+{
+	lh_wan_enc *e = lh_wan_enc_create();
+	vec frames = { 0 }, outs[8] = { 0 };
+	lh_wan_enc_set_param(e, LH_WAN_P_STORE_MB, 128);
+	lh_wan_enc_set_param(e, LH_WAN_P_LEVEL, level);
+	lh_wan_enc_set_param(e, LH_WAN_P_LINK_PRESSURE, pressure);
+	CHECK(lh_wan_enc_open(e, 1, 100, LH_CHAN_AUTO, "a") == 0);
+	feed_all(e, 1, s1, l1, 1 << 20, &frames);
+	CHECK(lh_wan_enc_end(e, 1, st1) == 0);
+	CHECK(lh_wan_enc_open(e, 2, 200, LH_CHAN_AUTO, "b") == 0);
+	feed_all(e, 2, s2, l2, 1 << 20, &frames);
+	CHECK(lh_wan_enc_end(e, 2, st2) == 0);
+	pull_all(e, &frames);
+	CHECK(decode_all(&frames, outs, NULL) == 0);
+	CHECK(outs[1].len == l1 && !memcmp(outs[1].b, s1, l1));
+	CHECK(outs[2].len == l2 && !memcmp(outs[2].b, s2, l2));
+	free(frames.b);
+	free_outs(outs);
+	lh_wan_enc_free(e);
+}
+
+static void test_level_boost(void)
+{
+	synth_cfg c1, c2;
+	uint8_t *s1, *s2;
+	synth_default(&c1);
+	c1.pages = 16384; /* 64 MiB: the share falls over ~8 MiB steps, then must hold for 8 MiB */
+	c1.rounds = 1;
+	c2 = c1;
+	c2.vm_seed = 99;
+	size_t l1 = synth_stream(&c1, &s1), l2 = synth_stream(&c2, &s2);
+	lh_wan_stats a1, a2, f1, f2, p1, p2;
+	encode_two_vms(s1, l1, s2, l2, LH_WAN_LEVEL_AUTO, 50, &a1, &a2);
+	encode_two_vms(s1, l1, s2, l2, 1, 50, &f1, &f2);
+	encode_two_vms(s1, l1, s2, l2, LH_WAN_LEVEL_AUTO, 20, &p1, &p2);
+	if (getenv("LH_TEST_VERBOSE"))
+		fprintf(stderr, "boost: vm1 level %d boosted %llu out %llu; vm2 level %d boosted %llu out %llu "
+				"(fixed 1: %llu)\n",
+			a1.zstd_level, (unsigned long long)a1.boosted_bytes, (unsigned long long)a1.bytes_out,
+			a2.zstd_level, (unsigned long long)a2.boosted_bytes, (unsigned long long)a2.bytes_out,
+			(unsigned long long)f2.bytes_out);
+	CHECK(a1.zstd_level == 1 && a1.boosted_bytes == 0 && a1.bytes_out == f1.bytes_out);
+	/* (the synthetic pages compress alike at any level: the size gain is bench_wan's to show) */
+	CHECK(a2.zstd_level > 1 && a2.boosted_bytes > l2 / 2);
+	CHECK(f2.zstd_level == 1 && f2.boosted_bytes == 0);
+	CHECK(p2.zstd_level == -3 && p2.boosted_bytes == 0);
+	free(s1);
+	free(s2);
+}
+
 /* Streams fed interleaved in small pieces, a tiny store that evicts all the time, a non-QEMU stream. */
 static void test_interleaved_small_store(void)
 {
@@ -551,6 +609,7 @@ int main(void)
 	test_varint_delta();
 	test_round_trip_chunkings();
 	test_second_vm();
+	test_level_boost();
 	test_interleaved_small_store();
 	test_parser_fallback();
 	test_bad_frames();
