@@ -20,6 +20,7 @@
 #define ENC_STREAM_BLOCKS 1024      /* parser block indexes mapped per stream */
 #define ENC_MAX_STREAMS 4096
 #define ENC_ZSTD_FAST_HASH_LOG 16   /* zstd hash table for levels <= 1 (see zstd_begin) */
+#define ENC_ZSTD_TABLE_LOG_MAX 18  /* zstd hash and chain tables at any level (memory bound) */
 #define ENC_ZSTD_B_HASH_LOG 13      /* B stream (binary pages): ~5 % more output than 16 there, ~25 % less time */
 /* Auto level boost by literal share (wan_batch.c): highest level, budget (zstd time at most
  * NUM/DEN of the base level's on all input), input averaged over, input to hold before a change */
