@@ -154,8 +154,9 @@ int lh__level_now(const lh_wan_enc *e)
  * pressure's level would spend on an all-literal stream buys a higher level
  * for the few literals left: the boost takes the highest level whose cost on
  * the share stays within ENC_BOOST_BUDGET_NUM/DEN (half) of what the base
- * level would cost on all of the input. A level change ends the zstd frame and with it the window, so
- * the share must afford another level for ENC_BOOST_HOLD bytes of input first.
+ * level would cost on all of the input. A level change ends the zstd frame,
+ * and with it the window, so the share must afford another level for
+ * ENC_BOOST_HOLD bytes of input first.
  *
  * Cost per byte relative to level 1 with its 2^16 table (x10), measured with
  * `zstd -b` on a second VM's new pages (levels 1-7: 472, 426, 341, 295, 105,
