@@ -71,6 +71,10 @@ static int feed_chunk(lh_wan_enc *e, input *in, FILE *out, uint8_t *buf, uint8_t
 		if ((r = drain(e, out, frame, t)) < 0)
 			return r;
 	}
+	/* the encoder keeps no pointer into what it was fed: drop the chunk from this process, or the
+	 * mapped inputs would count in its memory (the page cache keeps them) */
+	if (in->map)
+		madvise(buf, n, MADV_DONTNEED);
 	return 0;
 }
 
