@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/types.h>
 #include "lh_wan.h"
 #include "lhcodec.h"
 #include "wan_cli.h"
@@ -109,6 +110,12 @@ int decode_main(int argc, char **argv)
 	}
 	if (!in_path || !o->out) {
 		fprintf(stderr, "usage: lhcodec decode [--stats] IN OUTDIR|OUT\n");
+		goto out;
+	}
+	/* OUT names a directory if it is one, or if it ends in '/' (then it is created) */
+	size_t out_len = strlen(o->out);
+	if (out_len > 1 && o->out[out_len - 1] == '/' && stat(o->out, &sb) != 0 && mkdir(o->out, 0777) != 0) {
+		fprintf(stderr, "lhcodec decode: %s: %s\n", o->out, strerror(errno));
 		goto out;
 	}
 	o->is_dir = stat(o->out, &sb) == 0 && S_ISDIR(sb.st_mode);

@@ -33,6 +33,14 @@ PY
 "$LHCODEC" decode "$dir/one.lhw" "$dir/one.out"
 cmp "$dir/vm1.mig" "$dir/one.out"
 if "$LHCODEC" decode "$dir/all.lhw" "$dir/notadir" 2>/dev/null; then echo "several streams into one file accepted"; exit 1; fi
+# OUT ending in '/' is a directory, made if missing
+"$LHCODEC" decode "$dir/all.lhw" "$dir/newdir/"
+for f in vm1.mig vm2.mig junk.bin; do cmp "$dir/$f" "$dir/newdir/$f"; done
+# a truncated input: an error naming the offset, and no unverified stream left behind
+head -c $(( $(stat -c %s "$dir/all.lhw") - 5 )) "$dir/all.lhw" > "$dir/cut.lhw"
+if "$LHCODEC" decode "$dir/cut.lhw" "$dir/cut/" 2>"$dir/cut.err"; then echo "truncated input accepted"; exit 1; fi
+grep -q "offset [0-9]*: truncated frame" "$dir/cut.err"
+test ! -e "$dir/cut/junk.bin"
 python3 -c "import sys; b=bytearray(open(sys.argv[1],'rb').read()); b[len(b)//2]^=1; open(sys.argv[2],'wb').write(b)" "$dir/one.lhw" "$dir/bad.lhw"
 if "$LHCODEC" decode "$dir/bad.lhw" "$dir/bad.out" 2>"$dir/bad.err"; then echo "damaged input accepted"; exit 1; fi
 grep -q "checksum" "$dir/bad.err"
