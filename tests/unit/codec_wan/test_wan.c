@@ -603,6 +603,7 @@ static void test_binary_pages(void)
 }
 
 void test_wan_transforms(void); /* test_wan_transforms.c */
+void test_wan_foreign(void);    /* test_wan_foreign.c */
 
 int main(void)
 {
@@ -619,6 +620,7 @@ int main(void)
 	test_store_commit();
 	test_binary_pages();
 	test_wan_transforms();
+	test_wan_foreign();
 	if (lh_test_failures) {
 		fprintf(stderr, "codec_wan: %d checks failed\n", lh_test_failures);
 		return 1;
