@@ -18,6 +18,7 @@ typedef struct {
 	char path[4096];
 	uint64_t bytes, frame_bytes;
 	int ended;
+	int regular; /* a regular file: removed if the stream is not verified (a pipe or device stays) */
 } out_stream;
 
 typedef struct {
@@ -69,6 +70,8 @@ static int on_open(outputs *o, const lh_wan_frame_info *info)
 		fprintf(stderr, "lhcodec decode: %s: %s\n", s->path, strerror(errno));
 		return -1;
 	}
+	struct stat sb;
+	s->regular = fstat(fileno(s->f), &sb) == 0 && S_ISREG(sb.st_mode);
 	o->n++;
 	return 0;
 }
@@ -192,7 +195,8 @@ out:
 		for (int i = 0; i < o->n; i++)
 			if (o->s[i].f) {
 				fclose(o->s[i].f);
-				remove(o->s[i].path);
+				if (o->s[i].regular)
+					remove(o->s[i].path);
 			}
 	if (in)
 		fclose(in);

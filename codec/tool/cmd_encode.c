@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* lhcodec encode: captured streams -> one file of WAN frames, through one page store. */
 #include <errno.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,11 +40,35 @@ static int drain(lh_wan_enc *e, FILE *out, uint8_t *frame, double *t)
 	}
 }
 
+/*
+ * A mapped input that another process truncates while we read it raises
+ * SIGBUS at the first page past its new end. That is bad input, not a crash:
+ * the handler returns to feed_chunk, which reports it. Nothing else runs
+ * with the jump armed, and the encoder only reads the input there (no
+ * allocation is ever interrupted), so it can still be freed afterwards.
+ */
+static sigjmp_buf bus_jmp;
+static volatile sig_atomic_t bus_armed;
+
+static void on_sigbus(int sig)
+{
+	if (bus_armed)
+		siglongjmp(bus_jmp, 1);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
 /* Feeds one chunk of an input, draining frames whenever the encoder asks. */
 static int feed_chunk(lh_wan_enc *e, input *in, FILE *out, uint8_t *buf, uint8_t *frame, double *t)
 {
 	size_t n;
 	int r;
+	if (in->map && sigsetjmp(bus_jmp, 1)) {
+		bus_armed = 0;
+		fprintf(stderr, "lhcodec encode: %s: the file shrank while it was being read (now shorter than %zu bytes)\n",
+			in->path, in->map_len);
+		return -1;
+	}
 	if (in->map) {
 		n = in->map_len - in->map_off < CHUNK ? in->map_len - in->map_off : CHUNK;
 		buf = (uint8_t *)in->map + in->map_off;
@@ -63,7 +89,9 @@ static int feed_chunk(lh_wan_enc *e, input *in, FILE *out, uint8_t *buf, uint8_t
 	}
 	for (size_t off = 0; off < n;) {
 		double t0 = lh_cli_now();
+		bus_armed = in->map != NULL;
 		long k = lh_wan_enc_feed(e, in->sid, buf + off, n - off);
+		bus_armed = 0;
 		*t += lh_cli_now() - t0;
 		if (k < 0)
 			return (int)k;
@@ -165,6 +193,7 @@ int encode_main(int argc, char **argv)
 			}
 		}
 	}
+	signal(SIGBUS, on_sigbus);
 	/* VMs one after another; the channels of one VM round-robin, as they arrive live */
 	for (int first = 0; first < npaths && r >= 0;) {
 		int last = first;
@@ -214,8 +243,13 @@ out:
 					munmap((void *)ins[i].map, ins[i].map_len);
 				fclose(ins[i].f);
 			}
+	/* a half-written file must not look like an encoding of the inputs (a pipe or device stays) */
+	struct stat ob;
+	int out_reg = out && fstat(fileno(out), &ob) == 0 && S_ISREG(ob.st_mode);
 	if (out && fclose(out) != 0)
 		rc = 1;
+	if (out_reg && rc != 0)
+		remove(paths[npaths]);
 	free(ins);
 	free(buf);
 	free(frame);

@@ -44,4 +44,24 @@ test ! -e "$dir/cut/junk.bin"
 python3 -c "import sys; b=bytearray(open(sys.argv[1],'rb').read()); b[len(b)//2]^=1; open(sys.argv[2],'wb').write(b)" "$dir/one.lhw" "$dir/bad.lhw"
 if "$LHCODEC" decode "$dir/bad.lhw" "$dir/bad.out" 2>"$dir/bad.err"; then echo "damaged input accepted"; exit 1; fi
 grep -q "checksum" "$dir/bad.err"
+# a failed run removes what it wrote, but never an OUT that is not a regular file (/dev/null, a pipe)
+mknod "$dir/nulldev" c 1 3
+if "$LHCODEC" decode "$dir/bad.lhw" "$dir/nulldev" 2>/dev/null; then echo "damaged input accepted"; exit 1; fi
+if "$LHCODEC" encode "$dir/missing.mig" "$dir/nulldev" 2>/dev/null; then echo "missing input accepted"; exit 1; fi
+test -c "$dir/nulldev"
+if "$LHCODEC" encode "$dir/missing.mig" "$dir/partial.lhw" 2>/dev/null; then echo "missing input accepted"; exit 1; fi
+test ! -e "$dir/partial.lhw"
+# an input truncated by another process while lhcodec has it mapped: a clear error, no OUT left.
+# The FIFO makes it deterministic: lhcodec maps big.mig, then blocks opening the FIFO until we do;
+# we truncate once the mapping shows in its /proc maps, before it can read a byte of big.mig.
+"$SYNTHGEN" --vm 3 --pages 3000 --random 0.02 "$dir/big.mig"
+mkfifo "$dir/fifo"
+"$LHCODEC" encode "$dir/big.mig" "$dir/fifo" "$dir/shrunk.lhw" 2>"$dir/shrunk.err" &
+pid=$!
+for _ in $(seq 100); do grep -q "big.mig" "/proc/$pid/maps" 2>/dev/null && break; sleep 0.05; done
+truncate -s 4096 "$dir/big.mig"
+timeout 10 bash -c ': > "$1"' _ "$dir/fifo" || true # open and close the FIFO's writing end (bounded)
+if wait $pid; then echo "a file truncated under lhcodec was accepted"; exit 1; fi
+grep -q "big.mig: the file shrank while it was being read" "$dir/shrunk.err"
+test ! -e "$dir/shrunk.lhw"
 echo "cli ok"
