@@ -24,6 +24,7 @@ typedef struct {
 typedef struct {
 	const char *out;
 	int is_dir;
+	int in_fd;              /* the input, which no output may overwrite */
 	out_stream s[MAX_OUT];
 	int n;
 } outputs;
@@ -66,6 +67,10 @@ static int on_open(outputs *o, const lh_wan_frame_info *info)
 		safe_name(s->path, sizeof(s->path), info->label, info->stream_id, o);
 	else
 		snprintf(s->path, sizeof(s->path), "%s", o->out);
+	if (lh_cli_is_file(s->path, o->in_fd)) {
+		fprintf(stderr, "lhcodec decode: %s is the input; it is not overwritten\n", s->path);
+		return -1;
+	}
 	if (!(s->f = fopen(s->path, "wb"))) {
 		fprintf(stderr, "lhcodec decode: %s: %s\n", s->path, strerror(errno));
 		return -1;
@@ -126,6 +131,7 @@ int decode_main(int argc, char **argv)
 		fprintf(stderr, "lhcodec decode: %s: %s\n", in_path, strerror(errno));
 		goto out;
 	}
+	o->in_fd = fileno(in);
 	for (uint64_t off = 0;; ) {
 		size_t got = fread(frame, 1, LH_WAN_FRAME_HDR, in);
 		if (got == 0 && feof(in))

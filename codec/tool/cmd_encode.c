@@ -168,10 +168,6 @@ int encode_main(int argc, char **argv)
 	}
 	lh_wan_enc_set_param(e, LH_WAN_P_RESEMBLANCE, resemblance);
 	lh_wan_enc_set_param(e, LH_WAN_P_DELTA_PREV, delta);
-	if (!(out = fopen(paths[npaths], "wb"))) {
-		fprintf(stderr, "lhcodec encode: %s: %s\n", paths[npaths], strerror(errno));
-		goto out;
-	}
 	ins = calloc((size_t)npaths, sizeof(*ins));
 	if (!ins)
 		goto out;
@@ -183,6 +179,10 @@ int encode_main(int argc, char **argv)
 			fprintf(stderr, "lhcodec encode: %s: %s\n", paths[i], strerror(errno));
 			goto out;
 		}
+		if (lh_cli_is_file(paths[npaths], fileno(ins[i].f))) { /* opening OUT would empty it */
+			fprintf(stderr, "lhcodec encode: OUT %s is also an input\n", paths[npaths]);
+			goto out;
+		}
 		struct stat sb;
 		if (fstat(fileno(ins[i].f), &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size > 0) {
 			void *m = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fileno(ins[i].f), 0);
@@ -192,6 +192,10 @@ int encode_main(int argc, char **argv)
 				ins[i].map_len = (size_t)sb.st_size;
 			}
 		}
+	}
+	if (!(out = fopen(paths[npaths], "wb"))) {
+		fprintf(stderr, "lhcodec encode: %s: %s\n", paths[npaths], strerror(errno));
+		goto out;
 	}
 	signal(SIGBUS, on_sigbus);
 	/* VMs one after another; the channels of one VM round-robin, as they arrive live */

@@ -2,6 +2,7 @@
 /* Helpers shared by lhcodec encode and decode: timing, names, the stats JSON. */
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include "wan_cli.h"
 
 double lh_cli_now(void)
@@ -63,4 +64,10 @@ void lh_cli_print_dec_stats(FILE *f, const lh_wan_stats *s, double seconds)
 	if (seconds >= 0)
 		fprintf(f, ", \"seconds\": %.4f, \"mb_per_s\": %.1f", seconds,
 			seconds > 0 ? (double)s->bytes_out / 1e6 / seconds : 0.0);
+}
+
+int lh_cli_is_file(const char *path, int fd)
+{
+	struct stat a, b;
+	return stat(path, &a) == 0 && fstat(fd, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }

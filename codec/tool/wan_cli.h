@@ -8,6 +8,8 @@
 
 double lh_cli_now(void);
 const char *lh_cli_basename(const char *path);
+/* 1 if path exists and is the file open as fd (writing it would destroy what we read). */
+int lh_cli_is_file(const char *path, int fd);
 /* Prints the stats fields (no braces): bytes_in, bytes_out, ratio, pages{...};
  * seconds >= 0 adds seconds and mb_per_s (of bytes_in for the encoder). */
 void lh_cli_print_stats(FILE *f, const lh_wan_stats *s, double seconds);

@@ -51,6 +51,15 @@ if "$LHCODEC" encode "$dir/missing.mig" "$dir/nulldev" 2>/dev/null; then echo "m
 test -c "$dir/nulldev"
 if "$LHCODEC" encode "$dir/missing.mig" "$dir/partial.lhw" 2>/dev/null; then echo "missing input accepted"; exit 1; fi
 test ! -e "$dir/partial.lhw"
+# an OUT that is also the input is refused before anything is written to it
+cp "$dir/vm1.mig" "$dir/keep.mig"
+if "$LHCODEC" encode "$dir/vm2.mig" "$dir/keep.mig" "$dir/keep.mig" 2>"$dir/same.err"; then echo "OUT = IN accepted"; exit 1; fi
+grep -q "is also an input" "$dir/same.err"
+cmp "$dir/vm1.mig" "$dir/keep.mig"
+cp "$dir/one.lhw" "$dir/keep.lhw"
+if "$LHCODEC" decode "$dir/keep.lhw" "$dir/keep.lhw" 2>"$dir/same.err"; then echo "OUT = IN accepted"; exit 1; fi
+grep -q "is the input" "$dir/same.err"
+cmp "$dir/one.lhw" "$dir/keep.lhw"
 # an input truncated by another process while lhcodec has it mapped: a clear error, no OUT left.
 # The FIFO makes it deterministic: lhcodec maps big.mig, then blocks opening the FIFO until we do;
 # we truncate once the mapping shows in its /proc maps, before it can read a byte of big.mig.
