@@ -11,6 +11,10 @@
 #include "wan_cli.h"
 
 #define MAX_OUT 4096
+/* The largest store a file may ask for unless --store-mb says more: the
+ * sender names the store size, so a forged HELLO would otherwise commit up to
+ * 64 GiB (with THP, 2 MiB per scattered slot write). Four times the encoder's default. */
+#define DEC_STORE_MB_DEFAULT 4096
 
 typedef struct {
 	uint32_t sid;
@@ -106,9 +110,12 @@ int decode_main(int argc, char **argv)
 
 	if (!o || !d || !frame || !dst)
 		goto out;
+	int64_t store_mb = DEC_STORE_MB_DEFAULT;
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--stats"))
 			stats = 1;
+		else if (!strcmp(argv[i], "--store-mb") && i + 1 < argc)
+			store_mb = strtoll(argv[++i], NULL, 10);
 		else if (!in_path)
 			in_path = argv[i];
 		else if (!o->out)
@@ -117,7 +124,11 @@ int decode_main(int argc, char **argv)
 			in_path = NULL;
 	}
 	if (!in_path || !o->out) {
-		fprintf(stderr, "usage: lhcodec decode [--stats] IN OUTDIR|OUT\n");
+		fprintf(stderr, "usage: lhcodec decode [--store-mb MAX] [--stats] IN OUTDIR|OUT\n");
+		goto out;
+	}
+	if (lh_wan_dec_set_param(d, LH_WAN_P_STORE_MB, store_mb) < 0) {
+		fprintf(stderr, "lhcodec decode: --store-mb %lld out of range\n", (long long)store_mb);
 		goto out;
 	}
 	/* OUT names a directory if it is one, or if it ends in '/' (then it is created) */
@@ -153,8 +164,9 @@ int decode_main(int argc, char **argv)
 		t += lh_cli_now() - t0;
 		if (n < 0) {
 			const lh_wan_error *e = lh_wan_dec_error(d);
-			fprintf(stderr, "lhcodec decode: %s: frame at offset %llu: %s: %s\n", in_path,
-				(unsigned long long)off, lh_err_name((int)n), e->detail);
+			fprintf(stderr, "lhcodec decode: %s: frame at offset %llu: %s: %s%s\n", in_path,
+				(unsigned long long)off, lh_err_name((int)n), e->detail,
+				info.type == LH_WAN_FRAME_HELLO && n == -LH_E_PARAM ? " (raise it with --store-mb)" : "");
 			goto out;
 		}
 		off += (uint64_t)size;

@@ -51,6 +51,12 @@ if "$LHCODEC" encode "$dir/missing.mig" "$dir/nulldev" 2>/dev/null; then echo "m
 test -c "$dir/nulldev"
 if "$LHCODEC" encode "$dir/missing.mig" "$dir/partial.lhw" 2>/dev/null; then echo "missing input accepted"; exit 1; fi
 test ! -e "$dir/partial.lhw"
+# the sender names the store size: decode refuses more than 4096 MiB unless told
+"$LHCODEC" encode --store-mb 6000 "$dir/vm1.mig" "$dir/big-store.lhw"
+if "$LHCODEC" decode "$dir/big-store.lhw" "$dir/big-store.out" 2>"$dir/store.err"; then echo "6000 MiB store accepted"; exit 1; fi
+grep -q "limit is 4096 MiB (raise it with --store-mb)" "$dir/store.err"
+"$LHCODEC" decode --store-mb 6000 "$dir/big-store.lhw" "$dir/big-store.out"
+cmp "$dir/vm1.mig" "$dir/big-store.out"
 # an OUT that is also the input is refused before anything is written to it
 cp "$dir/vm1.mig" "$dir/keep.mig"
 if "$LHCODEC" encode "$dir/vm2.mig" "$dir/keep.mig" "$dir/keep.mig" 2>"$dir/same.err"; then echo "OUT = IN accepted"; exit 1; fi
