@@ -692,11 +692,13 @@ int lh_config_load(const char *path, struct lh_config *cfg, struct lh_config_err
 			n--;
 		lh_config_parse_line(&p, line, (size_t)n);
 	}
-	int rd_err = ferror(f);
+	int rd_err = ferror(f) ? errno : 0;
 	free(line);
 	fclose(f);
-	if (rd_err)
-		cfg_error(&p, p.line, "read error");
+	if (rd_err) { /* e.g. a directory given as the file: say why, and not what its lines lack */
+		cfg_error(&p, p.line, "read error: %s", strerror(rd_err));
+		return -EINVAL;
+	}
 	lh_config_parse_finish(&p);
 	cfg_check_files(&p);
 	return errs->n ? -EINVAL : 0;

@@ -343,6 +343,11 @@ static void test_load(void)
 	CHECK(lh_config_load(path, &cfg, &errs) == -ENOENT);
 	CHECK(errs.n == 1 && has_error(&errs, "absent.conf:0: No such file"));
 	lh_config_free(&cfg);
+
+	/* a directory opens but cannot be read: one error that says why, nothing about missing keys */
+	CHECK(lh_config_load(tmpdir, &cfg, &errs) == -EINVAL);
+	CHECK(errs.n == 1 && has_error(&errs, "read error: Is a directory"));
+	lh_config_free(&cfg);
 }
 
 static void test_endpoints(void)
