@@ -192,6 +192,10 @@ int decode_main(int argc, char **argv)
 		if (info.type == LH_WAN_FRAME_ABORT)
 			fprintf(stderr, "lhcodec decode: %s: stream was aborted by the sender\n", s->path);
 	}
+	if (lh_wan_dec_stats(d)->frames == 0) { /* e.g. a transfer that failed before its first byte */
+		fprintf(stderr, "lhcodec decode: %s: empty, not an encoded file\n", in_path);
+		goto out;
+	}
 	if (lh_wan_dec_open_streams(d)) {
 		fprintf(stderr, "lhcodec decode: %s: %u streams have no END frame (truncated input)\n", in_path,
 			lh_wan_dec_open_streams(d));

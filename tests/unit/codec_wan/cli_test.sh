@@ -57,6 +57,9 @@ if "$LHCODEC" decode "$dir/big-store.lhw" "$dir/big-store.out" 2>"$dir/store.err
 grep -q "limit is 4096 MiB (raise it with --store-mb)" "$dir/store.err"
 "$LHCODEC" decode --store-mb 6000 "$dir/big-store.lhw" "$dir/big-store.out"
 cmp "$dir/vm1.mig" "$dir/big-store.out"
+: > "$dir/empty.lhw"
+if "$LHCODEC" decode "$dir/empty.lhw" "$dir/empty.out" 2>"$dir/empty.err"; then echo "empty input accepted"; exit 1; fi
+grep -q "empty, not an encoded file" "$dir/empty.err"
 # an OUT that is also the input is refused before anything is written to it
 cp "$dir/vm1.mig" "$dir/keep.mig"
 if "$LHCODEC" encode "$dir/vm2.mig" "$dir/keep.mig" "$dir/keep.mig" 2>"$dir/same.err"; then echo "OUT = IN accepted"; exit 1; fi
