@@ -37,13 +37,17 @@ typedef struct {
 static void safe_name(char *dst, size_t cap, const char *label, uint32_t sid, const outputs *o)
 {
 	int ok = label[0] && strcmp(label, ".") && strcmp(label, "..") && !strchr(label, '/');
+	for (const char *c = label; ok && *c; c++)
+		ok = *c > 0x20 && *c < 0x7F; /* no control bytes, spaces or non-ASCII in names the sender picks */
 	for (int i = 0; ok && i < o->n; i++)
 		if (!strcmp(lh_cli_basename(o->s[i].path), label))
 			ok = 0; /* two streams with one name: fall back to the id */
+	size_t n = strlen(o->out);
+	const char *sep = n && o->out[n - 1] == '/' ? "" : "/";
 	if (ok)
-		snprintf(dst, cap, "%s/%s", o->out, label);
+		snprintf(dst, cap, "%s%s%s", o->out, sep, label);
 	else
-		snprintf(dst, cap, "%s/stream-%u.bin", o->out, sid);
+		snprintf(dst, cap, "%s%sstream-%u.bin", o->out, sep, sid);
 }
 
 static out_stream *find(outputs *o, uint32_t sid)
@@ -205,9 +209,12 @@ int decode_main(int argc, char **argv)
 		printf("{");
 		lh_cli_print_dec_stats(stdout, lh_wan_dec_stats(d), t);
 		printf(", \"gb_per_s\": %.3f, \"streams\": [", t > 0 ? (double)lh_wan_dec_stats(d)->bytes_out / 1e9 / t : 0);
-		for (int i = 0; i < o->n; i++)
-			printf("%s{\"name\": \"%s\", \"bytes_in\": %llu, \"bytes_out\": %llu}", i ? ", " : "",
-			       o->s[i].path, (unsigned long long)o->s[i].frame_bytes, (unsigned long long)o->s[i].bytes);
+		for (int i = 0; i < o->n; i++) {
+			printf("%s{\"name\": ", i ? ", " : "");
+			lh_cli_json_string(stdout, o->s[i].path);
+			printf(", \"bytes_in\": %llu, \"bytes_out\": %llu}", (unsigned long long)o->s[i].frame_bytes,
+			       (unsigned long long)o->s[i].bytes);
+		}
 		printf("]}\n");
 	}
 	rc = 0;

@@ -232,7 +232,9 @@ int encode_main(int argc, char **argv)
 		lh_cli_print_stats(stdout, lh_wan_enc_stats(e), t);
 		printf(", \"store_mb\": %lld, \"inputs\": [", (long long)store_mb);
 		for (int i = 0; i < npaths; i++) {
-			printf("%s{\"name\": \"%s\", \"vm\": %u, ", i ? ", " : "", ins[i].path, ins[i].vm);
+			printf("%s{\"name\": ", i ? ", " : "");
+			lh_cli_json_string(stdout, ins[i].path);
+			printf(", \"vm\": %u, ", ins[i].vm);
 			lh_cli_print_stats(stdout, &ins[i].st, -1);
 			printf("}");
 		}

@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include "lh_stream.h"
 #include "lhcodec.h"
+#include "wan_cli.h"
 
 enum { K_ZERO, K_PAGE, K_XBZRLE, K_COMPRESS, K__N };
 static const char *const kind_names[K__N] = { "ZERO", "PAGE", "XBZRLE", "COMPRESS" };
@@ -106,21 +107,6 @@ static const char *const cmd_names[16] = {
 	"SWITCHOVER_START", "CMD12", "CMD13", "CMD14", "OTHER",
 };
 
-static void json_string(const char *s)
-{
-	putchar('"');
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\')
-			printf("\\%c", c);
-		else if (c < 0x20 || c > 0x7E)
-			printf("\\u%04x", c);
-		else
-			putchar(c);
-	}
-	putchar('"');
-}
-
 static void print_json(const struct stats *s, const lh_parser *p, uint64_t total)
 {
 	static const char *const sec[5] = { "", "START", "PART", "END", "FULL" };
@@ -129,7 +115,7 @@ static void print_json(const struct stats *s, const lh_parser *p, uint64_t total
 	printf("{\"channel\":\"%s\",", lh_channel_name(lh_parser_channel(p)));
 	if (s->have_config) {
 		printf("\"machine\":");
-		json_string(s->machine);
+		lh_cli_json_string(stdout, s->machine);
 		putchar(',');
 	}
 	printf("\"sections\":{");
@@ -157,7 +143,7 @@ static void print_json(const struct stats *s, const lh_parser *p, uint64_t total
 	for (uint32_t i = 0; i < s->n_blocks; i++) {
 		const char *isep = "";
 		printf("%s", sep);
-		json_string(s->block_names[i]);
+		lh_cli_json_string(stdout, s->block_names[i]);
 		printf(":{");
 		for (int k = 0; k < K__N; k++) {
 			if (!s->blocks[i][k])

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Helpers shared by lhcodec encode and decode: timing, names, the stats JSON. */
+/* Helpers shared by lhcodec's subcommands: timing, names, the stats JSON. */
 #include <string.h>
 #include <time.h>
 #include <sys/stat.h>
@@ -70,4 +70,19 @@ int lh_cli_is_file(const char *path, int fd)
 {
 	struct stat a, b;
 	return stat(path, &a) == 0 && fstat(fd, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+void lh_cli_json_string(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c < 0x20 || c > 0x7E)
+			fprintf(f, "\\u%04x", c);
+		else
+			fputc(c, f);
+	}
+	fputc('"', f);
 }

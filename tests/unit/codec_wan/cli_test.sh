@@ -57,6 +57,10 @@ if "$LHCODEC" decode "$dir/big-store.lhw" "$dir/big-store.out" 2>"$dir/store.err
 grep -q "limit is 4096 MiB (raise it with --store-mb)" "$dir/store.err"
 "$LHCODEC" decode --store-mb 6000 "$dir/big-store.lhw" "$dir/big-store.out"
 cmp "$dir/vm1.mig" "$dir/big-store.out"
+# names in --stats are JSON strings, whatever the file is called
+printf 'x' > "$dir/we\"ird.bin"
+"$LHCODEC" encode --stats "$dir/we\"ird.bin" "$dir/weird.lhw" | python3 -c 'import json, sys; assert json.load(sys.stdin)["inputs"][0]["name"].endswith("we\"ird.bin")'
+"$LHCODEC" decode --stats "$dir/weird.lhw" "$dir/weird/" | python3 -c 'import json, sys; assert json.load(sys.stdin)["streams"][0]["name"].endswith("/weird/we\"ird.bin")'
 : > "$dir/empty.lhw"
 if "$LHCODEC" decode "$dir/empty.lhw" "$dir/empty.out" 2>"$dir/empty.err"; then echo "empty input accepted"; exit 1; fi
 grep -q "empty, not an encoded file" "$dir/empty.err"
