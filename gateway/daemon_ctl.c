@@ -39,8 +39,7 @@ int gw_reload(struct gw *gw, char *err, size_t errlen)
 	if (r < 0) {
 		snprintf(err, errlen, "%s: %u error(s), first: %s", gw->config_path, errs.n,
 			 errs.n ? errs.msg[0] : strerror(-r));
-		if (r == -EINVAL)
-			lh_config_free(&nc);
+		lh_config_free(&nc); /* whatever the error, nc holds only what lh_config_load allocated */
 		return r;
 	}
 	if (lh_config_reload_check(&gw->cfg, &nc, diff, sizeof(diff)) > 0)
