@@ -53,6 +53,12 @@ int src_cut_ready(struct mig *m)
 	uint32_t need = m->mf_flush ? m->mf_flush : m->ram_eos;
 	for (unsigned i = 0; i < m->nch; i++) {
 		struct chan *c = m->ch[i];
+		/* A channel not classified yet may be multifd. QEMU connects those before main, but a
+		 * busy gateway can read main's EOF before their first bytes (seen in CI: a store commit
+		 * held the loop while all four channels connected). It is classified within
+		 * SRC_SILENT_S (a silent one is postcopy's preempt channel). */
+		if (c->state == CS_CLASSIFY)
+			return 0;
 		if (c->kind == LH_CHAN_MULTIFD && c->mfparser && !c->fwd_eof && c->mf_syncs < need)
 			return 0;
 	}
@@ -161,13 +167,21 @@ void src_cut_release(struct mig *m, const char *how)
 	wan_pump(gw);
 }
 
-/* The cut waited CUT_WAIT_S for SYNC packets: make it anyway, naming what is not covered. 0, or -1 failed. */
+/* While the cut waits: make it once every channel is ready (src_cut_ready), or after CUT_WAIT_S
+ * anyway, naming what is not covered. 0, or -1 failed. */
 int src_cut_tick(struct mig *m)
 {
+	if (src_cut_ready(m)) { /* a waited-for channel turned out not to be multifd */
+		src_cut_release(m, "every multifd channel delivered its SYNC packets");
+		return m->state == MS_FAILED ? -1 : 0;
+	}
 	if (ev_now(m->gw->loop) - m->cut_wait_since <= CUT_WAIT_S)
 		return 0;
 	for (unsigned i = 0; i < m->nch; i++)
-		if (m->ch[i]->kind == LH_CHAN_MULTIFD && m->ch[i]->mfparser && !m->ch[i]->fwd_eof)
+		if (m->ch[i]->state == CS_CLASSIFY)
+			log_warnx("migration out#%u (%s): channel %u sent nothing %.0f s after main's EOF; cutting "
+				  "anyway", m->id, m->route, m->ch[i]->idx, CUT_WAIT_S);
+		else if (m->ch[i]->kind == LH_CHAN_MULTIFD && m->ch[i]->mfparser && !m->ch[i]->fwd_eof)
 			log_warnx("migration out#%u (%s): multifd channel %u: %u of %u SYNC packets %.0f s after main's "
 				  "EOF; cutting anyway: its later bytes are not covered by the integrity gate", m->id,
 				  m->route, m->ch[i]->idx, m->ch[i]->mf_syncs, m->mf_flush ? m->mf_flush : m->ram_eos,

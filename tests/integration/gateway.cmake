@@ -14,6 +14,7 @@ foreach(case IN ITEMS
 		"stream_killed:transfer:multifd-10.0:--kill-stream"
 		"late_multifd:transfer:multifd-10.0:--late-multifd"
 		"late_multifd72:transfer:multifd-7.2:--late-multifd"
+		"late_multifd_stall:transfer:multifd-10.0:--late-multifd:--stall:1.5"
 		"corrupt_frame:corrupt:rp-10.0")
 	string(REPLACE ":" ";" case "${case}")
 	list(GET case 0 name)
