@@ -85,6 +85,8 @@ typedef struct {
 	uint64_t rec_explicit;      /* RAM record headers sent as HDR ops */
 	int32_t zstd_level;         /* encoder: level of the last zstd section (0: none yet) */
 	uint64_t boosted_bytes;     /* encoder: input bytes of frames the literal share raised the auto level for */
+	uint64_t ahead_frames;      /* decoder: frames announced and worked on by its second thread */
+	uint64_t ahead_b_sections;  /* decoder: B sections that thread decompressed as well */
 } lh_wan_stats;
 
 typedef struct {
@@ -206,6 +208,22 @@ int lh_wan_dec_set_param(lh_wan_dec *d, lh_wan_param p, int64_t v);
  */
 long lh_wan_dec_frame(lh_wan_dec *d, const void *frame, size_t len, void *dst, size_t cap,
 		      lh_wan_frame_info *info);
+
+/*
+ * Announces a frame before it is decoded, so that a second thread checks it
+ * and decompresses its Z section, about half of decoding's CPU time, while
+ * earlier frames decode: two cores decode up to twice as fast. Announced
+ * frames must follow each other and the frame decoded next (announce N+1..N+k
+ * while N decodes); at most LH_WAN_DEC_AHEAD_MAX are outstanding. The caller
+ * keeps an announced frame where it is, unchanged, and passes it (same address
+ * and length) to lh_wan_dec_frame in its turn; another frame there is a sticky
+ * LH_E_STATE. Returns 1 when the frame was queued; 0 when it was not (HELLO
+ * not decoded yet, the queue full, no thread could be started): then announce
+ * it again later, or decode it in line, as every frame decodes when nothing is
+ * queued. Negative: the decoder's sticky error.
+ */
+#define LH_WAN_DEC_AHEAD_MAX 4
+int lh_wan_dec_announce(lh_wan_dec *d, const void *frame, size_t len);
 
 const lh_wan_error *lh_wan_dec_error(const lh_wan_dec *d);
 /* bytes_in = frame bytes, bytes_out = stream bytes; every delta counts as

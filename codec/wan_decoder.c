@@ -6,23 +6,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include "wan_hash.h"
-#define ZSTD_STATIC_LINKING_ONLY /* buffer-less decompression into the Z ring */
-#include <zstd.h>
 #include "be.h"
 #include "delta.h"
 #include "frame.h"
 #include "lh_wan.h"
 #include "pagestore.h"
 #include "ptrrel.h"
+#include "wan_dec_ahead.h"
+#include "wan_dec_internal.h"
 
 #define DEC_MAX_STREAMS 4096
 #define DEC_HASH_STEP (16u << 10) /* output hashed in pieces of at least this size */
-/* Z sections are decompressed in place into a ring (see decompress_z): the
- * largest zstd window we accept (8 MiB), the frame being decoded (<= 1 MiB and its ops),
- * and a second frame's worth, so that even right after a wrap every byte an
- * 8 MiB window can reach lies behind the region being overwritten. */
-#define DEC_ZRING ((1u << LH_WAN_ZSTD_WINDOW_LOG_MAX) + 2 * (LH_WAN_FRAME_RAW_MAX + LH_WAN_OPS_MAX) + (256u << 10))
-#define DEC_BRING ((1u << LH_WAN_ZSTD_B_WINDOW_LOG) + 2 * LH_WAN_FRAME_RAW_MAX + (256u << 10))
 #define PS LH_WAN_PAGE_SIZE
 
 typedef struct {
@@ -34,16 +28,6 @@ typedef struct {
 	lh_rec_pred rec;        /* record headers: the predictor, moved as the encoder's is */
 } dec_stream;
 
-/* One of the session's zstd streams, decompressed in place into its ring. */
-typedef struct {
-	ZSTD_DCtx *dctx;
-	bool frame_start;       /* dctx expects a zstd frame header next */
-	uint8_t *ring;          /* decompressed sections, in order (zstd's history) */
-	size_t ring_size, pos;  /* pos: where the next section goes */
-	unsigned max_window_log;
-	char name;              /* 'Z' or 'B', for errors */
-} dec_zs;
-
 struct lh_wan_dec {
 	int64_t max_store_mb;
 	bool store_commit;      /* LH_WAN_P_STORE_COMMIT: commit the store at HELLO */
@@ -51,11 +35,16 @@ struct lh_wan_dec {
 	lh_pagestore st;
 	dec_stream **streams;
 	uint32_t nstreams, cap;
-	dec_zs zs[2];           /* [0] the Z sections' zstd stream, [1] the B sections' */
-	bool allow_b;           /* HELLO announced B sections */
-	bool allow_ptr;         /* HELLO announced pointer-relative pages */
-	bool allow_rec;         /* HELLO announced record-header ops */
-	bool allow_opsz;        /* HELLO announced ops inside Z */
+	lh_dec_zs zs[2];        /* [0] the Z sections' zstd stream, [1] the B sections' */
+	lh_dec_allow allow;     /* what HELLO announced */
+	/* lh_wan_dec_announce: frames whose Z sections a second thread decompresses
+	 * while earlier frames decode here, and their B sections too while the
+	 * thread is ahead. While any is queued, zs[0] is the thread's; zs[1] is
+	 * whoever claimed the next B section. */
+	lh_ahead *ahead;
+	bool no_ahead;          /* no thread could be started: every frame decodes in line */
+	bool ahead_broken;      /* the thread's: a Z section failed, the Z stream is unusable */
+	bool ahead_b_broken;    /* the thread's: a B section failed */
 	uint64_t nframes;
 	lh_wan_stats stats;
 	lh_wan_error err;
@@ -81,18 +70,9 @@ lh_wan_dec *lh_wan_dec_create(void)
 	if (!d)
 		return NULL;
 	d->max_store_mb = 65536;
-	for (int i = 0; i < 2; i++) {
-		dec_zs *zs = &d->zs[i];
-		zs->name = i ? 'B' : 'Z';
-		zs->ring_size = i ? DEC_BRING : DEC_ZRING;
-		zs->max_window_log = i ? LH_WAN_ZSTD_B_WINDOW_LOG : LH_WAN_ZSTD_WINDOW_LOG_MAX;
-		zs->frame_start = true;
-		zs->dctx = ZSTD_createDCtx();
-		zs->ring = lh_big_zalloc(zs->ring_size);
-		if (!zs->dctx || !zs->ring || ZSTD_isError(ZSTD_decompressBegin(zs->dctx))) {
-			lh_wan_dec_free(d);
-			return NULL;
-		}
+	if (lh_dec_zs_init(&d->zs[0], 'Z') < 0 || lh_dec_zs_init(&d->zs[1], 'B') < 0) {
+		lh_wan_dec_free(d);
+		return NULL;
 	}
 	return d;
 }
@@ -101,16 +81,15 @@ void lh_wan_dec_free(lh_wan_dec *d)
 {
 	if (!d)
 		return;
+	lh_ahead_free(d->ahead); /* after the Z section it may be decompressing */
 	for (uint32_t i = 0; i < d->nstreams; i++) {
 		XXH3_freeState(d->streams[i]->hash);
 		free(d->streams[i]);
 	}
 	free(d->streams);
 	lh_store_fini(&d->st);
-	for (int i = 0; i < 2; i++) {
-		ZSTD_freeDCtx(d->zs[i].dctx);
-		lh_big_free(d->zs[i].ring, d->zs[i].ring_size);
-	}
+	lh_dec_zs_fini(&d->zs[0]);
+	lh_dec_zs_fini(&d->zs[1]);
 	free(d);
 }
 
@@ -185,10 +164,10 @@ static int do_hello(lh_wan_dec *d, const lh_frame_hdr *h, const uint8_t *b)
 		return fail(d, -LH_E_UNSUPPORTED, 0, "HELLO page size %u, only %u is supported", ps, PS);
 	if (flags & ~(uint32_t)(LH_HELLO_F_BSTREAM | LH_HELLO_F_PTRREL | LH_HELLO_F_RECHDR | LH_HELLO_F_OPSZ))
 		return fail(d, -LH_E_UNSUPPORTED, 0, "HELLO flags 0x%x unknown", flags);
-	d->allow_b = flags & LH_HELLO_F_BSTREAM;
-	d->allow_ptr = flags & LH_HELLO_F_PTRREL;
-	d->allow_rec = flags & LH_HELLO_F_RECHDR;
-	d->allow_opsz = flags & LH_HELLO_F_OPSZ;
+	d->allow.b = flags & LH_HELLO_F_BSTREAM;
+	d->allow.ptr = flags & LH_HELLO_F_PTRREL;
+	d->allow.rec = flags & LH_HELLO_F_RECHDR;
+	d->allow.opsz = flags & LH_HELLO_F_OPSZ;
 	if (slots == 0 || (uint64_t)slots * PS > (uint64_t)d->max_store_mb << 20)
 		return fail(d, -LH_E_PARAM, 0, "HELLO asks for a store of %u pages; limit is %lld MiB", slots,
 			    (long long)d->max_store_mb);
@@ -261,61 +240,6 @@ static int do_end(lh_wan_dec *d, const lh_frame_hdr *h, const uint8_t *b, dec_st
 	return 0;
 }
 
-/* Section layout of a DATA body (FORMAT.md). */
-typedef struct {
-	uint8_t flags;
-	const uint8_t *ops, *z, *b, *r;
-	uint64_t ops_len, z_raw, z_len, r_len, b_raw, b_len;
-} data_sections;
-
-static int split_data(lh_wan_dec *d, const lh_frame_hdr *h, const uint8_t *b, data_sections *ds)
-{
-	size_t at = 1, k, n = h->body_len;
-	uint64_t *fields[6] = { &ds->ops_len, &ds->z_raw, &ds->z_len, &ds->r_len, &ds->b_raw, &ds->b_len };
-
-	if (n < 5)
-		return fail(d, -LH_E_TRUNCATED, h->stream_id, "DATA body of %zu bytes", n);
-	ds->flags = b[0];
-	if (ds->flags & ~(LH_DATA_F_ZSTD | LH_DATA_F_BSEC | LH_DATA_F_OPSZ))
-		return fail(d, -LH_E_CORRUPT, h->stream_id, "DATA flags 0x%x unknown", ds->flags);
-	const bool opsz = ds->flags & LH_DATA_F_OPSZ;
-	if (opsz && (!d->allow_opsz || !(ds->flags & LH_DATA_F_ZSTD)))
-		return fail(d, -LH_E_CORRUPT, h->stream_id, "DATA with its ops in Z, %s",
-			    d->allow_opsz ? "but Z is not zstd" : "HELLO did not allow it");
-	if ((ds->flags & LH_DATA_F_BSEC) && !d->allow_b)
-		return fail(d, -LH_E_CORRUPT, h->stream_id, "DATA with a B section, HELLO did not allow them");
-	int nfields = ds->flags & LH_DATA_F_BSEC ? 6 : 4;
-	ds->b_raw = ds->b_len = 0;
-	for (int i = 0; i < nfields; i++) {
-		if (!(k = lh_varint_get(b + at, n - at, fields[i])))
-			return fail(d, -LH_E_CORRUPT, h->stream_id, "DATA section length %d unreadable", i);
-		at += k;
-	}
-	const uint64_t body_ops = opsz ? 0 : ds->ops_len; /* ops bytes in the body */
-	if (ds->ops_len > LH_WAN_OPS_MAX)
-		return fail(d, -LH_E_BAD_LENGTH, h->stream_id, "DATA with %llu bytes of ops (at most %u)",
-			    (unsigned long long)ds->ops_len, LH_WAN_OPS_MAX);
-	if (body_ops > n - at || ds->z_len > n - at - body_ops || ds->b_len > n - at - body_ops - ds->z_len ||
-	    ds->r_len != n - at - body_ops - ds->z_len - ds->b_len)
-		return fail(d, -LH_E_BAD_LENGTH, h->stream_id,
-			    "DATA sections (ops %llu, z %llu, b %llu, r %llu) do not fill the %zu-byte body",
-			    (unsigned long long)ds->ops_len, (unsigned long long)ds->z_len,
-			    (unsigned long long)ds->b_len, (unsigned long long)ds->r_len, n - at);
-	if (ds->z_raw > h->raw_len + (opsz ? ds->ops_len : 0) || ds->r_len > h->raw_len || ds->b_raw > h->raw_len)
-		return fail(d, -LH_E_BAD_LENGTH, h->stream_id, "DATA section larger than the frame's output");
-	if (opsz && ds->ops_len > ds->z_raw)
-		return fail(d, -LH_E_BAD_LENGTH, h->stream_id, "DATA ops of %llu bytes past its %llu-byte Z section",
-			    (unsigned long long)ds->ops_len, (unsigned long long)ds->z_raw);
-	if (!(ds->flags & LH_DATA_F_ZSTD) && ds->z_len != ds->z_raw)
-		return fail(d, -LH_E_BAD_LENGTH, h->stream_id, "stored Z section of %llu bytes claims %llu",
-			    (unsigned long long)ds->z_len, (unsigned long long)ds->z_raw);
-	ds->ops = b + at; /* with opsz: set from Z once it is decompressed */
-	ds->z = ds->ops + body_ops;
-	ds->b = ds->z + ds->z_len;
-	ds->r = ds->b + ds->b_len;
-	return 0;
-}
-
 static int dst_slot(lh_wan_dec *d, uint32_t sid, uint64_t zz, int64_t *prev, uint32_t *slot)
 {
 	int64_t s = *prev + 1 + lh_unzigzag(zz);
@@ -335,7 +259,7 @@ static void put_rec(dec_stream *s, int kind, uint64_t hdr, uint8_t *out)
 }
 
 /* Runs the op list; every read and write is bounds-checked against the sections and dst. */
-static long run_ops(lh_wan_dec *d, const lh_frame_hdr *h, const data_sections *ds, const uint8_t *z,
+static long run_ops(lh_wan_dec *d, const lh_frame_hdr *h, const lh_dec_sections *ds, const uint8_t *z,
 		    const uint8_t *bsec, uint8_t *out, dec_stream *s)
 {
 	XXH3_state_t *hash = s->hash;
@@ -367,10 +291,10 @@ static long run_ops(lh_wan_dec *d, const lh_frame_hdr *h, const data_sections *d
 		if (code & LH_OP_F_HDR) {
 			/* a page op led by its predicted record header */
 			code &= (uint8_t)~LH_OP_F_HDR;
-			if (!d->allow_rec || code < LH_OP_REF || code == LH_OP_HDR || code == LH_OP_ZREC ||
+			if (!d->allow.rec || code < LH_OP_REF || code == LH_OP_HDR || code == LH_OP_ZREC ||
 			    code > LH_OP_ZREC)
 				return fail(d, -LH_E_CORRUPT, sid, "op %zu: header flag on op 0x%02x%s", at, code,
-					    d->allow_rec ? "" : " (HELLO did not allow record headers)");
+					    d->allow.rec ? "" : " (HELLO did not allow record headers)");
 			NEED_OUT(8 + PS);
 			put_rec(s, LH_REC_PAGE, lh_rec_predict(&s->rec, LH_REC_PAGE), out + o);
 			o += 8;
@@ -379,7 +303,7 @@ static long run_ops(lh_wan_dec *d, const lh_frame_hdr *h, const data_sections *d
 		switch (code) {
 		case LH_OP_HDR:
 		case LH_OP_ZREC:
-			if (!d->allow_rec)
+			if (!d->allow.rec)
 				return fail(d, -LH_E_CORRUPT, sid, "op %zu: record header op, but HELLO did not allow them",
 					    at);
 			if (code == LH_OP_ZREC) {
@@ -449,7 +373,7 @@ static long run_ops(lh_wan_dec *d, const lh_frame_hdr *h, const data_sections *d
 				return r;
 			ptr_page = code == LH_OP_PAGEZP || code == LH_OP_PAGEBP;
 			if (ptr_page) { /* c: the page frame number it is relative to */
-				if (!d->allow_ptr)
+				if (!d->allow.ptr)
 					return fail(d, -LH_E_CORRUPT, sid,
 						    "op %zu: pointer-relative page, but HELLO did not allow them", at);
 				GETV(c);
@@ -522,80 +446,119 @@ static long run_ops(lh_wan_dec *d, const lh_frame_hdr *h, const data_sections *d
 #undef NEED_OUT
 }
 
-/*
- * One of the session's zstd streams (Z, or B): this section holds whole zstd
- * blocks (the encoder ends every section at a block boundary) and
- * decompresses to raw bytes. zstd's buffer-less API writes them straight into the ring,
- * where the ops read them: no copy out of a zstd-owned window buffer
- * (~6 % of decode time). Each section lands contiguously; when it would not
- * fit before the ring's end it starts again at 0, and zstd keeps the previous
- * contiguous run as history. Windows over 8 MiB (Z) or 2 MiB (B, whose
- * ring is smaller) are refused.
- */
-static long decompress_z(lh_wan_dec *d, const lh_frame_hdr *h, dec_zs *zs, const uint8_t *in, size_t left,
-			 uint64_t raw, const uint8_t **z)
-{
-	size_t got = 0;
+/* A frame decoded after being announced: what the look-ahead thread did with it. */
+typedef struct {
+	lh_ahead_result res;
+	unsigned seq;
+	bool b_here;            /* this thread decompresses its B section (else the look-ahead thread did) */
+} ahead_turn;
 
-	if (zs->pos + raw > zs->ring_size)
-		zs->pos = 0;
-	uint8_t *out = zs->ring + zs->pos;
-	while (left > 0) {
-		size_t need = ZSTD_nextSrcSizeToDecompress(zs->dctx);
-		if (need == 0) {
-			/* the previous zstd frame ended (a level change): the next one starts here */
-			ZSTD_decompressBegin(zs->dctx);
-			zs->frame_start = true;
-			continue;
-		}
-		if (zs->frame_start) {
-			ZSTD_frameHeader fh;
-			size_t hr = ZSTD_getFrameHeader(&fh, in, left);
-			if (hr != 0)
-				return fail(d, -LH_E_CORRUPT, h->stream_id, "%c section: %s", zs->name,
-					    ZSTD_isError(hr) ? ZSTD_getErrorName(hr) : "zstd frame header cut short");
-			if (fh.frameType == ZSTD_frame && fh.windowSize > (1ull << zs->max_window_log))
-				return fail(d, -LH_E_LIMIT, h->stream_id, "%c section: zstd window of %llu bytes",
-					    zs->name, (unsigned long long)fh.windowSize);
-			zs->frame_start = false;
-		}
-		if (need > left)
-			return fail(d, -LH_E_TRUNCATED, h->stream_id, "%c section ends inside a zstd block", zs->name);
-		size_t n = ZSTD_decompressContinue(zs->dctx, out + got, raw - got, in, need);
-		if (ZSTD_isError(n))
-			return fail(d, -LH_E_CORRUPT, h->stream_id, "%c section: %s", zs->name, ZSTD_getErrorName(n));
-		got += n;
-		in += need;
-		left -= need;
-	}
-	if (got != raw)
-		return fail(d, -LH_E_BAD_LENGTH, h->stream_id, "%c section gave %zu bytes, header says %llu", zs->name,
-			    got, (unsigned long long)raw);
-	zs->pos += got;
-	*z = out;
-	return 0;
+/* Sets where of an error that lh_dec_* filled in. */
+static int sect_fail(lh_wan_dec *d, int code)
+{
+	d->err.where = d->nframes;
+	return code;
 }
 
-static long do_data(lh_wan_dec *d, const lh_frame_hdr *h, const uint8_t *b, dec_stream *s, uint8_t *dst)
+/* On the look-ahead thread, for each announced frame in order: its body check and
+ * Z section. The decoder checks everything else when the frame's turn comes. */
+static void ahead_z(void *ctx, lh_ahead_item *it)
 {
-	data_sections ds;
+	lh_wan_dec *d = ctx;
+	lh_ahead_result *res = &it->res;
+	lh_frame_hdr h;
+	lh_dec_sections ds;
+
+	if (d->ahead_broken || lh_frame_hdr_parse(it->frame, &h) < 0 || h.type != LH_FT_DATA ||
+	    it->len != LH_WAN_FRAME_HDR + (size_t)h.body_len)
+		return;
+	const uint8_t *b = it->frame + LH_WAN_FRAME_HDR;
+	if (lh_frame_body_check(b, h.body_len) != h.body_check)
+		return;
+	res->body_ok = true;
+	if (lh_dec_split(&d->allow, &h, b, &ds, &res->err) < 0)
+		return;
+	if (ds.flags & LH_DATA_F_ZSTD)
+		res->code = lh_dec_zs_section(&d->zs[0], h.stream_id, ds.z, ds.z_len, ds.z_raw, &res->z, &res->err);
+	res->z_done = true;
+	d->ahead_broken = res->code < 0;
+}
+
+/* On the look-ahead thread, when it has no Z section to do: the B section of
+ * a frame whose Z section it did, next in B's order (wan_dec_ahead.c). */
+static void ahead_b(void *ctx, lh_ahead_item *it)
+{
+	lh_wan_dec *d = ctx;
+	lh_ahead_result *res = &it->res;
+	lh_frame_hdr h;
+	lh_dec_sections ds;
+	lh_wan_error ignored;
+
+	if (!res->z_done || res->code < 0 || d->ahead_b_broken || lh_frame_hdr_parse(it->frame, &h) < 0 ||
+	    lh_dec_split(&d->allow, &h, it->frame + LH_WAN_FRAME_HDR, &ds, &ignored) < 0 ||
+	    !(ds.flags & LH_DATA_F_BSEC))
+		return; /* nothing to do, or the decoder meets the error first */
+	res->b_code = lh_dec_zs_section(&d->zs[1], h.stream_id, ds.b, ds.b_len, ds.b_raw, &res->b, &res->b_err);
+	d->ahead_b_broken = res->b_code < 0;
+}
+
+int lh_wan_dec_announce(lh_wan_dec *d, const void *frame, size_t len)
+{
+	if (d->err.code)
+		return d->err.code;
+	if (!d->have_hello || d->no_ahead || len < LH_WAN_FRAME_HDR || lh_ahead_queued(d->ahead) == LH_DEC_AHEAD)
+		return 0;
+	if (!d->ahead && !(d->ahead = lh_ahead_create(ahead_z, ahead_b, d))) {
+		d->no_ahead = true;
+		return 0;
+	}
+	lh_ahead_push(d->ahead, frame, len);
+	return 1;
+}
+
+static long do_data(lh_wan_dec *d, const lh_frame_hdr *h, const uint8_t *b, dec_stream *s, uint8_t *dst,
+		    const ahead_turn *pre)
+{
+	lh_dec_sections ds;
 	const uint8_t *z, *bsec = NULL;
 	long r;
 
-	if ((r = split_data(d, h, b, &ds)) < 0)
-		return r;
-	if (ds.flags & LH_DATA_F_ZSTD) {
-		if ((r = decompress_z(d, h, &d->zs[0], ds.z, ds.z_len, ds.z_raw, &z)) < 0)
-			return r;
+	if ((r = lh_dec_split(&d->allow, h, b, &ds, &d->err)) < 0)
+		return sect_fail(d, (int)r);
+	z = ds.z;
+	if (pre) { /* the look-ahead thread did Z */
+		if (!pre->res.z_done) /* it agreed with the decoder on every check before: cannot happen */
+			return fail(d, -LH_E_STATE, h->stream_id, "announced frame's Z section was not decoded");
+		if (pre->res.code < 0) {
+			d->err = pre->res.err;
+			return sect_fail(d, pre->res.code);
+		}
+		if (ds.flags & LH_DATA_F_ZSTD)
+			z = pre->res.z;
+	} else if ((ds.flags & LH_DATA_F_ZSTD) &&
+		   (r = lh_dec_zs_section(&d->zs[0], h->stream_id, ds.z, ds.z_len, ds.z_raw, &z, &d->err)) < 0) {
+		return sect_fail(d, (int)r);
+	}
+	if (pre && !pre->b_here) { /* and B */
+		if (pre->res.b_code < 0) {
+			d->err = pre->res.b_err;
+			return sect_fail(d, pre->res.b_code);
+		}
+		if ((ds.flags & LH_DATA_F_BSEC) && !pre->res.b)
+			return fail(d, -LH_E_STATE, h->stream_id, "announced frame's B section was not decoded");
+		bsec = pre->res.b;
+		d->stats.ahead_b_sections += bsec != NULL;
 	} else {
-		z = ds.z;
+		if ((ds.flags & LH_DATA_F_BSEC) &&
+		    (r = lh_dec_zs_section(&d->zs[1], h->stream_id, ds.b, ds.b_len, ds.b_raw, &bsec, &d->err)) < 0)
+			return sect_fail(d, (int)r);
+		if (pre) /* the thread may take the next frame's B now */
+			lh_ahead_b_passed(d->ahead, pre->seq);
 	}
 	if (ds.flags & LH_DATA_F_OPSZ) { /* the ops end the Z section; the ops read the rest */
 		ds.z_raw -= ds.ops_len;
 		ds.ops = z + ds.z_raw;
 	}
-	if ((ds.flags & LH_DATA_F_BSEC) && (r = decompress_z(d, h, &d->zs[1], ds.b, ds.b_len, ds.b_raw, &bsec)) < 0)
-		return r;
 	if ((r = run_ops(d, h, &ds, z, bsec, dst, s)) < 0)
 		return r;
 	s->bytes += (uint64_t)r;
@@ -603,17 +566,26 @@ static long do_data(lh_wan_dec *d, const lh_frame_hdr *h, const uint8_t *b, dec_
 	return r;
 }
 
-static long dec_frame(lh_wan_dec *d, const void *frame, size_t len, void *dst, size_t cap,
+long lh_wan_dec_frame(lh_wan_dec *d, const void *frame, size_t len, void *dst, size_t cap,
 		      lh_wan_frame_info *info)
 {
 	const uint8_t *f = frame;
 	lh_frame_hdr h;
 	dec_stream *s = NULL;
 	uint32_t idx = 0;
+	lh_ahead_item *it = lh_ahead_peek(d->ahead); /* NULL when none is queued */
+	ahead_turn turn, *pre = NULL;
 	long r;
 
+	if (it) { /* claim its B section unless the thread has, then wait for the thread's Z */
+		turn.b_here = lh_ahead_claim_b(d->ahead, it);
+		lh_ahead_wait(d->ahead, it);
+	}
 	if (d->err.code)
 		return d->err.code;
+	if (it && (it->frame != f || it->len != len))
+		return fail(d, -LH_E_STATE, 0, "frame of %zu bytes is not the %zu-byte one announced next", len,
+			    it->len);
 	if (info)
 		memset(info, 0, sizeof(*info));
 	if (len < LH_WAN_FRAME_HDR)
@@ -625,8 +597,19 @@ static long dec_frame(lh_wan_dec *d, const void *frame, size_t len, void *dst, s
 			    LH_WAN_FRAME_HDR + h.body_len);
 	if (h.raw_len > cap) /* caller's mistake, not the stream's: not sticky */
 		return -LH_E_DST_TOO_SMALL;
+	if (it) {
+		if (!turn.b_here)
+			lh_ahead_wait_b(d->ahead, it);
+		turn.res = it->res;
+		turn.seq = it->seq;
+		pre = &turn;
+		d->stats.ahead_frames++;
+		lh_ahead_pop(d->ahead);
+		if (turn.b_here && h.type != LH_FT_DATA) /* no B section: the thread may go on */
+			lh_ahead_b_passed(d->ahead, turn.seq);
+	}
 	const uint8_t *b = f + LH_WAN_FRAME_HDR;
-	if (lh_frame_body_check(b, h.body_len) != h.body_check)
+	if (!(pre && pre->res.body_ok) && lh_frame_body_check(b, h.body_len) != h.body_check)
 		return fail(d, -LH_E_CHECKSUM, h.stream_id, "frame body check mismatch");
 	d->stats.bytes_in += len;
 	d->stats.frames++;
@@ -657,7 +640,7 @@ static long dec_frame(lh_wan_dec *d, const void *frame, size_t len, void *dst, s
 		memcpy(info->label, s->label, sizeof(s->label));
 	}
 	if (h.type == LH_FT_DATA) {
-		r = do_data(d, &h, b, s, dst);
+		r = do_data(d, &h, b, s, dst, pre);
 		if (info && r >= 0)
 			info->stream_bytes = s->bytes;
 	} else {
@@ -667,10 +650,4 @@ static long dec_frame(lh_wan_dec *d, const void *frame, size_t len, void *dst, s
 	}
 	d->nframes++;
 	return r;
-}
-
-long lh_wan_dec_frame(lh_wan_dec *d, const void *frame, size_t len, void *dst, size_t cap,
-		      lh_wan_frame_info *info)
-{
-	return dec_frame(d, frame, len, dst, cap, info);
 }

@@ -89,6 +89,64 @@ static int on_open(outputs *o, const lh_wan_frame_info *info)
 	return 0;
 }
 
+/*
+ * Frames read ahead of the one being decoded, so that the decoder works on
+ * them on its second thread (lh_wan_dec_announce). Reading stops at the first
+ * frame that is bad or cut short; that is reported in its turn, after every
+ * frame before it decoded.
+ */
+#define RA_SLOTS (LH_WAN_DEC_AHEAD_MAX + 1)
+typedef struct {
+	FILE *in;
+	uint8_t *buf[RA_SLOTS];
+	long size[RA_SLOTS];
+	uint64_t off[RA_SLOTS]; /* where each frame starts in IN */
+	unsigned head, n;       /* the frame decoded next, frames read */
+	unsigned announced;     /* of those, announced to the decoder (from head on) */
+	uint64_t next_off;
+	enum { RA_READING, RA_END, RA_BAD } state;
+	char bad[96];           /* RA_BAD: what is wrong at next_off */
+} reader;
+
+static void ra_fill(reader *r)
+{
+	while (r->state == RA_READING && r->n < RA_SLOTS) {
+		unsigned i = (r->head + r->n) % RA_SLOTS;
+		uint8_t *f = r->buf[i];
+		size_t got = fread(f, 1, LH_WAN_FRAME_HDR, r->in);
+		if (got == 0 && feof(r->in)) {
+			r->state = RA_END;
+			return;
+		}
+		long size = got == LH_WAN_FRAME_HDR ? lh_wan_frame_size(f, got) : -LH_E_TRUNCATED;
+		if (size <= 0) {
+			snprintf(r->bad, sizeof(r->bad), "not a frame (%s)", lh_err_name((int)size));
+			r->state = RA_BAD;
+			return;
+		}
+		if (fread(f + got, 1, (size_t)size - got, r->in) != (size_t)size - got) {
+			snprintf(r->bad, sizeof(r->bad), "truncated frame");
+			r->state = RA_BAD;
+			return;
+		}
+		r->size[i] = size;
+		r->off[i] = r->next_off;
+		r->next_off += (uint64_t)size;
+		r->n++;
+	}
+}
+
+/* Announces the frames read after those announced already, from the next one to decode on. */
+static void ra_announce(reader *r, lh_wan_dec *d)
+{
+	while (r->announced < r->n) {
+		unsigned i = (r->head + r->announced) % RA_SLOTS;
+		if (lh_wan_dec_announce(d, r->buf[i], (size_t)r->size[i]) != 1)
+			return; /* before HELLO, or no thread: it decodes in line */
+		r->announced++;
+	}
+}
+
 static int finish_stream(out_stream *s)
 {
 	s->ended = 1;
@@ -106,13 +164,17 @@ int decode_main(int argc, char **argv)
 	const char *in_path = NULL;
 	outputs *o = calloc(1, sizeof(*o));
 	lh_wan_dec *d = lh_wan_dec_create();
-	uint8_t *frame = malloc(LH_WAN_FRAME_MAX), *dst = malloc(LH_WAN_FRAME_RAW_MAX);
-	int stats = 0, rc = 1;
+	uint8_t *dst = malloc(LH_WAN_FRAME_RAW_MAX);
+	reader ra = { 0 };
+	int stats = 0, rc = 1, threads = 2;
 	FILE *in = NULL;
 	double t = 0;
 	struct stat sb;
 
-	if (!o || !d || !frame || !dst)
+	for (int i = 0; i < RA_SLOTS; i++)
+		if (!(ra.buf[i] = malloc(LH_WAN_FRAME_MAX)))
+			goto out;
+	if (!o || !d || !dst)
 		goto out;
 	int64_t store_mb = DEC_STORE_MB_DEFAULT;
 	for (int i = 1; i < argc; i++) {
@@ -120,6 +182,8 @@ int decode_main(int argc, char **argv)
 			stats = 1;
 		else if (!strcmp(argv[i], "--store-mb") && i + 1 < argc)
 			store_mb = strtoll(argv[++i], NULL, 10);
+		else if (!strcmp(argv[i], "--threads") && i + 1 < argc)
+			threads = atoi(argv[++i]);
 		else if (!in_path)
 			in_path = argv[i];
 		else if (!o->out)
@@ -127,8 +191,8 @@ int decode_main(int argc, char **argv)
 		else
 			in_path = NULL;
 	}
-	if (!in_path || !o->out) {
-		fprintf(stderr, "usage: lhcodec decode [--store-mb MAX] [--stats] IN OUTDIR|OUT\n");
+	if (!in_path || !o->out || threads < 1 || threads > 2) {
+		fprintf(stderr, "usage: lhcodec decode [--store-mb MAX] [--threads 1|2] [--stats] IN OUTDIR|OUT\n");
 		goto out;
 	}
 	if (lh_wan_dec_set_param(d, LH_WAN_P_STORE_MB, store_mb) < 0) {
@@ -147,21 +211,26 @@ int decode_main(int argc, char **argv)
 		goto out;
 	}
 	o->in_fd = fileno(in);
-	for (uint64_t off = 0;; ) {
-		size_t got = fread(frame, 1, LH_WAN_FRAME_HDR, in);
-		if (got == 0 && feof(in))
+	ra.in = in;
+	for (;;) {
+		ra_fill(&ra);
+		if (ra.n == 0) {
+			if (ra.state == RA_BAD) {
+				fprintf(stderr, "lhcodec decode: %s: offset %llu: %s\n", in_path,
+					(unsigned long long)ra.next_off, ra.bad);
+				goto out;
+			}
 			break;
-		long size = got == LH_WAN_FRAME_HDR ? lh_wan_frame_size(frame, got) : -LH_E_TRUNCATED;
-		if (size <= 0) {
-			fprintf(stderr, "lhcodec decode: %s: offset %llu: not a frame (%s)\n", in_path,
-				(unsigned long long)off, lh_err_name((int)size));
-			goto out;
 		}
-		if (fread(frame + got, 1, (size_t)size - got, in) != (size_t)size - got) {
-			fprintf(stderr, "lhcodec decode: %s: offset %llu: truncated frame\n", in_path,
-				(unsigned long long)off);
-			goto out;
-		}
+		if (threads > 1)
+			ra_announce(&ra, d);
+		const uint8_t *frame = ra.buf[ra.head];
+		const long size = ra.size[ra.head];
+		const uint64_t off = ra.off[ra.head];
+		ra.head = (ra.head + 1) % RA_SLOTS; /* its slot is refilled only after this frame decoded */
+		ra.n--;
+		if (ra.announced)
+			ra.announced--;
 		lh_wan_frame_info info;
 		double t0 = lh_cli_now();
 		long n = lh_wan_dec_frame(d, frame, (size_t)size, dst, LH_WAN_FRAME_RAW_MAX, &info);
@@ -173,7 +242,6 @@ int decode_main(int argc, char **argv)
 				info.type == LH_WAN_FRAME_HELLO && n == -LH_E_PARAM ? " (raise it with --store-mb)" : "");
 			goto out;
 		}
-		off += (uint64_t)size;
 		out_stream *s = NULL;
 		if (info.type == LH_WAN_FRAME_OPEN) {
 			if (on_open(o, &info) < 0)
@@ -227,11 +295,12 @@ out:
 				if (o->s[i].regular)
 					remove(o->s[i].path);
 			}
+	lh_wan_dec_free(d); /* first: its thread may still read announced frames */
 	if (in)
 		fclose(in);
 	free(o);
-	free(frame);
+	for (int i = 0; i < RA_SLOTS; i++)
+		free(ra.buf[i]);
 	free(dst);
-	lh_wan_dec_free(d);
 	return rc;
 }

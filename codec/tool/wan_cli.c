@@ -61,6 +61,8 @@ void lh_cli_print_dec_stats(FILE *f, const lh_wan_stats *s, double seconds)
 	fprintf(f, ", \"frames\": %llu, \"ptr_rel_pages\": %llu, \"records\": {\"predicted\": %llu, \"explicit\": %llu}",
 		(unsigned long long)s->frames, (unsigned long long)s->ptr_rel_pages,
 		(unsigned long long)s->rec_predicted, (unsigned long long)s->rec_explicit);
+	fprintf(f, ", \"ahead\": {\"frames\": %llu, \"b_sections\": %llu}", (unsigned long long)s->ahead_frames,
+		(unsigned long long)s->ahead_b_sections);
 	if (seconds >= 0)
 		fprintf(f, ", \"seconds\": %.4f, \"mb_per_s\": %.1f", seconds,
 			seconds > 0 ? (double)s->bytes_out / 1e6 / seconds : 0.0);

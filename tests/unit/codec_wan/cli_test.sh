@@ -28,6 +28,16 @@ assert "delta_sim" not in dec["pages"] and "delta_prev" not in dec["pages"], dec
 assert dec["ptr_rel_pages"] == enc["ptr_rel_pages"] and dec["records"] == enc["records"], (dec, enc)
 assert enc["records"]["predicted"] > 0, enc["records"]
 PY
+# the same with one thread: the same bytes, nothing worked on ahead (which the default run did)
+"$LHCODEC" decode --threads 1 --stats "$dir/all.lhw" "$dir/out1/" > "$dir/dec1.json"
+for f in vm1.mig vm2.mig junk.bin; do cmp "$dir/$f" "$dir/out1/$f"; done
+python3 - "$dir/dec.json" "$dir/dec1.json" <<'PY'
+import json, sys
+two, one = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+assert two["ahead"]["frames"] > 0 and one["ahead"] == {"frames": 0, "b_sections": 0}, (two["ahead"], one["ahead"])
+assert two["pages"] == one["pages"] and two["bytes_out"] == one["bytes_out"]
+PY
+if "$LHCODEC" decode --threads 3 "$dir/all.lhw" "$dir/out3/" 2>/dev/null; then echo "--threads 3 accepted"; exit 1; fi
 # one stream to a file; a damaged file is refused
 "$LHCODEC" encode "$dir/vm1.mig" "$dir/one.lhw"
 "$LHCODEC" decode "$dir/one.lhw" "$dir/one.out"
@@ -41,6 +51,8 @@ head -c $(( $(stat -c %s "$dir/all.lhw") - 5 )) "$dir/all.lhw" > "$dir/cut.lhw"
 if "$LHCODEC" decode "$dir/cut.lhw" "$dir/cut/" 2>"$dir/cut.err"; then echo "truncated input accepted"; exit 1; fi
 grep -q "offset [0-9]*: truncated frame" "$dir/cut.err"
 test ! -e "$dir/cut/junk.bin"
+if "$LHCODEC" decode --threads 1 "$dir/cut.lhw" "$dir/cut1/" 2>"$dir/cut1.err"; then echo "truncated input accepted"; exit 1; fi
+sed "s|/cut1/|/cut/|g" "$dir/cut1.err" | cmp - "$dir/cut.err" # the same error, read ahead or not
 python3 -c "import sys; b=bytearray(open(sys.argv[1],'rb').read()); b[len(b)//2]^=1; open(sys.argv[2],'wb').write(b)" "$dir/one.lhw" "$dir/bad.lhw"
 if "$LHCODEC" decode "$dir/bad.lhw" "$dir/bad.out" 2>"$dir/bad.err"; then echo "damaged input accepted"; exit 1; fi
 grep -q "checksum" "$dir/bad.err"

@@ -7,6 +7,7 @@
 #include "wan_harness.h"
 
 int lh_test_failures;
+int lh_test_dec_ahead;
 
 /* ---- a tiny session harness: encode streams, collect frames, decode them ---- */
 
@@ -61,13 +62,31 @@ void feed_with_pressure(lh_wan_enc *e, const uint8_t *s, size_t len, const int64
  * first error (a frame size that does not fit counts) and returns it, or 0. */
 typedef void (*frame_put_fn)(void *ctx, const lh_wan_frame_info *info, const uint8_t *out, size_t n);
 
+/* With lh_test_dec_ahead: announces the frame at off (unless it is already) and the whole frames
+ * after it, up to LH_WAN_DEC_AHEAD_MAX, as a reader that has them would. *ann: where the first
+ * frame not announced yet starts. */
+void announce_ahead(lh_wan_dec *d, const vec *frames, size_t off, size_t *ann)
+{
+	if (*ann < off)
+		*ann = off;
+	for (int k = 0; k < LH_WAN_DEC_AHEAD_MAX && *ann < frames->len; k++) {
+		long n = lh_wan_frame_size(frames->b + *ann, frames->len - *ann);
+		if (n <= 0 || (size_t)n > frames->len - *ann || lh_wan_dec_announce(d, frames->b + *ann, (size_t)n) != 1)
+			return;
+		*ann += (size_t)n;
+	}
+}
+
 static long each_frame(lh_wan_dec *d, const vec *frames, frame_put_fn put, void *ctx)
 {
 	static uint8_t dst[LH_WAN_FRAME_RAW_MAX];
+	size_t ann = 0;
 	for (size_t off = 0; off < frames->len;) {
 		long size = lh_wan_frame_size(frames->b + off, frames->len - off);
 		if (size <= 0 || (size_t)size > frames->len - off)
 			return size < 0 ? size : -LH_E_TRUNCATED;
+		if (lh_test_dec_ahead)
+			announce_ahead(d, frames, off, &ann);
 		lh_wan_frame_info info;
 		long r = lh_wan_dec_frame(d, frames->b + off, (size_t)size, dst, sizeof(dst), &info);
 		if (r < 0)
@@ -108,6 +127,27 @@ void free_outs(vec outs[8])
 	for (int i = 0; i < 8; i++) {
 		free(outs[i].b);
 		memset(&outs[i], 0, sizeof(outs[i]));
+	}
+}
+
+void b_sections(const vec *frames, size_t *count, size_t *raw, size_t *unshrunk)
+{
+	*count = *raw = *unshrunk = 0;
+	for (size_t at = 0; at < frames->len;) {
+		long n = lh_wan_frame_size(frames->b + at, frames->len - at);
+		if (n <= 0)
+			return;
+		const uint8_t *body = frames->b + at + LH_WAN_FRAME_HDR;
+		if (frames->b[at + 3] == LH_FT_DATA && (body[0] & LH_DATA_F_BSEC)) {
+			uint64_t v[6];
+			size_t k = 1;
+			for (int i = 0; i < 6; i++)
+				k += lh_varint_get(body + k, 16, &v[i]);
+			(*count)++;
+			*raw += v[4];
+			*unshrunk += v[5] >= v[4];
+		}
+		at += (size_t)n;
 	}
 }
 

@@ -9,6 +9,8 @@
 #include "lh_wan.h"
 
 extern int lh_test_failures;
+/* Set (LH_TEST_DEC_AHEAD=1): the harness decodes through lh_wan_dec_announce, frames ahead on a second thread. */
+extern int lh_test_dec_ahead;
 #define CHECK(c)                                                                          \
 	do {                                                                              \
 		if (!(c)) {                                                               \
@@ -36,6 +38,11 @@ long decode_all(const vec *frames, vec outs[8], lh_wan_stats *st);
  * the first error and returns it, or 0. */
 long decode_frames(const vec *frames, vec *out);
 void free_outs(vec outs[8]);
+/* DATA frames with a B section, their bytes after decompression, and how many zstd did not shrink. */
+void b_sections(const vec *frames, size_t *count, size_t *raw, size_t *unshrunk);
+/* Announces the frame at off, unless it is already, and up to LH_WAN_DEC_AHEAD_MAX frames in all;
+ * *ann: where the first frame not announced yet starts (0 at first). */
+void announce_ahead(lh_wan_dec *d, const vec *frames, size_t off, size_t *ann);
 
 /* Hand-made frames: one frame; HELLO (with hello_flags) + OPEN of stream 1; one DATA frame of
  * stream 1 (Z raw) followed by ABORT, decoded: the result, and its output in *out when out != NULL. */

@@ -1,0 +1,259 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * lh_wan_dec_announce: a decoder that works frames ahead on a second thread
+ * gives the same bytes and the same errors, at the same frame, as one that
+ * decodes in line; and the announce contract holds (its own binary, so that it
+ * also runs under ThreadSanitizer).
+ */
+#include <stdlib.h>
+#include <string.h>
+#include "be.h"
+#include "frame.h"
+#include "synth.h"
+#include "wan_harness.h"
+
+
+
+typedef struct {
+	long r;              /* 0, or the first error */
+	lh_wan_error err;
+	vec out;             /* every frame's output, in order */
+	size_t frames;       /* decoded without error */
+} run;
+
+static void decode_run(const vec *frames, int ahead, run *o)
+{
+	static uint8_t dst[LH_WAN_FRAME_RAW_MAX];
+	lh_wan_dec *d = lh_wan_dec_create();
+	size_t ann = 0;
+	memset(o, 0, sizeof(*o));
+	for (size_t off = 0; off < frames->len;) {
+		long n = lh_wan_frame_size(frames->b + off, frames->len - off);
+		if (n <= 0 || (size_t)n > frames->len - off) {
+			o->r = n < 0 ? n : -LH_E_TRUNCATED;
+			break;
+		}
+		if (ahead)
+			announce_ahead(d, frames, off, &ann);
+		long r = lh_wan_dec_frame(d, frames->b + off, (size_t)n, dst, sizeof(dst), NULL);
+		if (r < 0) {
+			o->r = r;
+			o->err = *lh_wan_dec_error(d);
+			break;
+		}
+		vput(&o->out, dst, (size_t)r);
+		o->frames++;
+		off += (size_t)n;
+	}
+	lh_wan_dec_free(d);
+}
+
+static int same_run(const run *a, const run *b)
+{
+	return a->r == b->r && a->frames == b->frames && a->err.code == b->err.code &&
+	       a->err.stream_id == b->err.stream_id && a->err.where == b->err.where &&
+	       !strcmp(a->err.detail, b->err.detail) && a->out.len == b->out.len &&
+	       !memcmp(a->out.b, b->out.b, a->out.len);
+}
+
+/* Two streams of two images, interleaved, with many binary pages (B sections), the level cycling. */
+static void make_session(uint32_t pages, vec *frames, uint8_t **s1, size_t *l1)
+{
+	synth_cfg c;
+	uint8_t *s2;
+	synth_default(&c);
+	c.pages = pages;
+	c.binary_frac = 0.5;
+	*l1 = synth_stream(&c, s1);
+	c.vm_seed = 7;
+	c.image_seed = 11;
+	size_t l2 = synth_stream(&c, &s2);
+	lh_wan_enc *e = lh_wan_enc_create();
+	lh_wan_enc_set_param(e, LH_WAN_P_STORE_MB, 48);
+	lh_wan_enc_open(e, 1, 1, LH_CHAN_AUTO, "one");
+	lh_wan_enc_open(e, 2, 2, LH_CHAN_AUTO, "two");
+	const int64_t pressure[] = { 50, 0, 70, 50 };
+	size_t chunk = 3u << 20;
+	for (size_t off = 0, i = 0; off < *l1 || off < l2; off += chunk, i++) {
+		lh_wan_enc_set_param(e, LH_WAN_P_LINK_PRESSURE, pressure[i % 4]);
+		if (off < *l1)
+			feed_all(e, 1, *s1 + off, *l1 - off < chunk ? *l1 - off : chunk, 1 << 20, frames);
+		if (off < l2)
+			feed_all(e, 2, s2 + off, l2 - off < chunk ? l2 - off : chunk, 1 << 20, frames);
+	}
+	CHECK(lh_wan_enc_end(e, 1, NULL) == 0 && lh_wan_enc_end(e, 2, NULL) == 0);
+	pull_all(e, frames);
+	lh_wan_enc_free(e);
+	free(s2);
+}
+
+/* Where the frame holding byte pos starts, and its size (0 when the walk fails first). */
+static size_t frame_at(const vec *frames, size_t pos, size_t *size)
+{
+	for (size_t at = 0; at < frames->len;) {
+		long n = lh_wan_frame_size(frames->b + at, frames->len - at);
+		if (n <= 0)
+			break;
+		if (pos < at + (size_t)n) {
+			*size = (size_t)n;
+			return at;
+		}
+		at += (size_t)n;
+	}
+	*size = 0;
+	return 0;
+}
+
+static void test_same_as_in_line(void)
+{
+	vec frames = { 0 };
+	uint8_t *s1;
+	size_t l1;
+	make_session(6000, &frames, &s1, &l1);
+	run a, b;
+	decode_run(&frames, 0, &a);
+	decode_run(&frames, 1, &b);
+	CHECK(a.r == 0 && same_run(&a, &b));
+	/* the session had B sections and went round the B ring, which the thread also decodes */
+	size_t with_b, b_raw, unshrunk;
+	b_sections(&frames, &with_b, &b_raw, &unshrunk);
+	printf("%zu frames with B, %zu B bytes\n", with_b, b_raw);
+	CHECK(with_b > 10 && b_raw > (9u << 20));
+	free(a.out.b);
+	free(b.out.b);
+	free(frames.b);
+	free(s1);
+
+	/* damage: a byte flipped, with the frame's body check left (a checksum error) or made to
+	 * match (the stream's XXH3 catches it at END); and aimed at the DATA frames' section
+	 * lengths and the first bytes of their Z and B sections (zstd block headers), checks
+	 * made to match: errors from the section stage, which the thread runs ahead. Both decoders
+	 * must stop at the same frame, with the same error and the same output before it. */
+	frames = (vec){ 0 };
+	make_session(1500, &frames, &s1, &l1);
+	int mismatches = 0, errors = 0, section_errors = 0;
+	size_t data_frames[256], nd = 0;
+	for (size_t at = 0; at < frames.len && nd < 256;) {
+		if (frames.b[at + 3] == LH_FT_DATA)
+			data_frames[nd++] = at;
+		at += (size_t)lh_wan_frame_size(frames.b + at, frames.len - at);
+	}
+	CHECK(nd > 8);
+	for (int i = 0; i < 120; i++) {
+		size_t pos, fsize, f;
+		if (i < 60) { /* anywhere */
+			pos = (size_t)((uint64_t)i * 2654435761u % frames.len);
+		} else { /* a DATA frame's section lengths or its sections' first bytes */
+			f = data_frames[(size_t)i * 7 % nd];
+			const uint8_t *body = frames.b + f + LH_WAN_FRAME_HDR;
+			uint64_t v[6] = { 0 };
+			size_t k = 1, nfield = (body[0] & LH_DATA_F_BSEC) ? 6 : 4;
+			for (size_t j = 0; j < nfield; j++)
+				k += lh_varint_get(body + k, 16, &v[j]);
+			size_t zo = k + ((body[0] & LH_DATA_F_OPSZ) ? 0 : v[0]), bo = zo + v[2];
+			size_t targets[4] = { 1 + (size_t)i % (k - 1), zo + (size_t)i % 3, bo + (size_t)i % 3, zo + 3 + (size_t)i % 5 };
+			size_t tgt = targets[i % 4];
+			if (i % 4 == 2 && !(body[0] & LH_DATA_F_BSEC))
+				tgt = zo;
+			pos = f + LH_WAN_FRAME_HDR + tgt;
+		}
+		vec t = { 0 };
+		vput(&t, frames.b, frames.len);
+		t.b[pos] ^= (uint8_t)(1u << (i % 8));
+		f = frame_at(&frames, pos, &fsize);
+		if ((i >= 60 || (i & 1)) && fsize && pos >= f + LH_WAN_FRAME_HDR) {
+			const uint8_t *h = t.b + f;
+			lh_frame_hdr_write(t.b + f, h[3], lh_be32(h + 4), t.b + f + LH_WAN_FRAME_HDR,
+					   (uint32_t)fsize - LH_WAN_FRAME_HDR, lh_be32(h + 12));
+		}
+		decode_run(&t, 0, &a);
+		decode_run(&t, 1, &b);
+		mismatches += !same_run(&a, &b);
+		errors += a.r < 0;
+		section_errors += strstr(a.err.detail, " section") != NULL;
+		if (!same_run(&a, &b))
+			fprintf(stderr, "damage at %zu: in line %ld '%s' at frame %llu, ahead %ld '%s' at frame %llu\n", pos,
+				a.r, a.err.detail, (unsigned long long)a.err.where, b.r, b.err.detail,
+				(unsigned long long)b.err.where);
+		free(a.out.b);
+		free(b.out.b);
+		free(t.b);
+	}
+	printf("damage: %d of 120 runs failed, %d of them in a section's zstd or lengths\n", errors, section_errors);
+	CHECK(mismatches == 0);
+	CHECK(errors > 110); /* nearly every flip is caught: body check, lengths, zstd, ops or the stream's XXH3 */
+	CHECK(section_errors > 20);
+	free(frames.b);
+	free(s1);
+}
+
+/* announce: refused before HELLO and past the queue's depth; another frame than the announced one
+ * is a sticky error; a dst too small for an announced frame is not, and the frame decodes after */
+static void test_contract(void)
+{
+	static uint8_t dst[LH_WAN_FRAME_RAW_MAX], small[16];
+	vec frames = { 0 };
+	uint8_t *s1;
+	size_t l1, offs[64], nf = 0;
+	make_session(1500, &frames, &s1, &l1);
+	for (size_t at = 0; at < frames.len && nf < 64; nf++) {
+		offs[nf] = at;
+		at += (size_t)lh_wan_frame_size(frames.b + at, frames.len - at);
+	}
+	CHECK(nf > 10);
+#define F(i) frames.b + offs[i], (size_t)(offs[(i) + 1] - offs[i])
+
+	lh_wan_dec *d = lh_wan_dec_create();
+	CHECK(lh_wan_dec_announce(d, F(0)) == 0); /* HELLO not decoded yet */
+	CHECK(lh_wan_dec_frame(d, F(0), dst, sizeof(dst), NULL) == 0);
+	for (size_t i = 1; i <= LH_WAN_DEC_AHEAD_MAX; i++)
+		CHECK(lh_wan_dec_announce(d, F(i)) == 1);
+	CHECK(lh_wan_dec_announce(d, F(LH_WAN_DEC_AHEAD_MAX + 1)) == 0); /* full */
+	vec out = { 0 };
+	size_t i = 1;
+	for (; i < 4; i++) {
+		long r = lh_wan_dec_frame(d, F(i), small, sizeof(small), NULL);
+		if (r == -LH_E_DST_TOO_SMALL) /* not sticky: the announced frame is still there */
+			r = lh_wan_dec_frame(d, F(i), dst, sizeof(dst), NULL);
+		CHECK(r >= 0);
+		if (r > 0)
+			vput(&out, dst, (size_t)r);
+	}
+	/* frame 5 where frame 4 was announced */
+	CHECK(lh_wan_dec_frame(d, F(5), dst, sizeof(dst), NULL) == -LH_E_STATE);
+	CHECK(lh_wan_dec_frame(d, F(4), dst, sizeof(dst), NULL) == -LH_E_STATE); /* sticky */
+	CHECK(lh_wan_dec_announce(d, F(6)) == -LH_E_STATE);
+	lh_wan_dec_free(d); /* with a frame still queued */
+
+	/* the in-line decoder agrees on the first frames' bytes */
+	run a;
+	vec head = { 0 };
+	vput(&head, frames.b, offs[4]);
+	decode_run(&head, 0, &a);
+	CHECK(a.frames == 4 && a.out.len == out.len && !memcmp(a.out.b, out.b, out.len));
+	free(a.out.b);
+	free(head.b);
+	free(out.b);
+
+	/* a decoder freed with every slot queued and the thread busy does not hang */
+	d = lh_wan_dec_create();
+	CHECK(lh_wan_dec_frame(d, F(0), dst, sizeof(dst), NULL) == 0);
+	for (size_t k = 1; k <= LH_WAN_DEC_AHEAD_MAX; k++)
+		CHECK(lh_wan_dec_announce(d, F(k)) == 1);
+	lh_wan_dec_free(d);
+#undef F
+	free(frames.b);
+	free(s1);
+}
+
+int main(void)
+{
+	test_same_as_in_line();
+	test_contract();
+	if (lh_test_failures) {
+		fprintf(stderr, "codec_wan_ahead: %d checks failed\n", lh_test_failures);
+		return 1;
+	}
+	printf("codec_wan_ahead: all checks passed\n");
+	return 0;
+}
