@@ -87,6 +87,7 @@ static int cmd_status(void *ctx, const struct lh_json_req *req, struct lh_jbuf *
 	lh_json_uint(b, "rx_bytes", gw->st.wan_rx_bytes);
 	lh_json_uint(b, "frames_tx", gw->st.frames_tx);
 	lh_json_uint(b, "frames_rx", gw->st.frames_rx);
+	lh_json_uint(b, "frames_rx_ahead", gw->st.frames_rx_ahead);
 	lh_json_uint(b, "resent", gw->st.resent);
 	lh_json_uint(b, "streams_lost", gw->st.links_lost);
 	lh_json_uint(b, "tls_refused", gw->st.tls_refused);

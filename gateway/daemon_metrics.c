@@ -23,6 +23,8 @@ static const struct gw_metric_def defs[] = {
 	{ LH_METRIC_COUNTER, "longhaul_lan_tx_bytes_total", "migration bytes written to destination QEMUs", ST(lan_tx_bytes) },
 	{ LH_METRIC_COUNTER, "longhaul_wan_frames_tx_total", "codec frames sent", ST(frames_tx) },
 	{ LH_METRIC_COUNTER, "longhaul_wan_frames_rx_total", "codec frames decoded", ST(frames_rx) },
+	{ LH_METRIC_COUNTER, "longhaul_wan_frames_rx_ahead_total",
+	  "codec frames decoded with their zstd sections done ahead on a second thread", ST(frames_rx_ahead) },
 	{ LH_METRIC_COUNTER, "longhaul_wan_resent_total", "messages resent after a WAN stream was lost", ST(resent) },
 	{ LH_METRIC_COUNTER, "longhaul_wan_duplicates_total", "duplicate messages dropped by the receiver", ST(dup_rx) },
 	{ LH_METRIC_COUNTER, "longhaul_wan_streams_lost_total", "WAN streams that failed after coming up", ST(links_lost) },

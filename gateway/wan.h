@@ -106,6 +106,7 @@ struct wan_session {
 	struct rx_space rx[3];
 	lh_wan_enc *enc;
 	lh_wan_dec *dec;
+	uint64_t dec_announced;           /* BULK seqs below this were announced to dec (or decoded) */
 	uint8_t *decbuf;
 	uint32_t peer_window_kib;
 	uint64_t frames_pulled;

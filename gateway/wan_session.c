@@ -136,6 +136,7 @@ static void sess_close(struct gw *gw, const char *reason)
 	for (unsigned i = 0; i < WAN_MAX_LINKS; i++)
 		if (s->links[i])
 			wan_link_close(s->links[i], "session closed");
+	lh_wan_dec_free(s->dec); /* first: its look-ahead thread may read frames still in rx[].ring */
 	for (int i = 1; i < 3; i++) {
 		while ((o = ptrq_pop(&s->tx[i].replay)))
 			wan_out_put(o);
@@ -145,7 +146,6 @@ static void sess_close(struct gw *gw, const char *reason)
 		free(s->rx[i].ring);
 	}
 	lh_wan_enc_free(s->enc);
-	lh_wan_dec_free(s->dec);
 	free(s->decbuf);
 	free(s);
 }
@@ -576,6 +576,32 @@ static int apply(struct gw *gw, struct wan_session *s, struct rx_msg *m)
 	return 0;
 }
 
+/*
+ * With a backlog (the codec frame after the next one is here already), the
+ * frames that are next in order go to the decoder's look-ahead thread, which
+ * decompresses their Z sections on a second core while the loop decodes the
+ * one before (lh_wan_dec_announce). A frame that comes alone decodes in line.
+ * They stay in the ring, unchanged, until apply() decodes them.
+ */
+static void announce_ready(struct gw *gw, struct wan_session *s, struct rx_space *r)
+{
+	struct rx_msg *after = r->ring[(r->next + 1) % WAN_RING];
+	if (!after || after->h.type != WAN_FRAME)
+		return;
+	if (s->dec_announced < r->next)
+		s->dec_announced = r->next;
+	for (int k = 0; k <= LH_WAN_DEC_AHEAD_MAX && s->dec_announced < r->next + WAN_RING; k++) {
+		struct rx_msg *m = r->ring[s->dec_announced % WAN_RING];
+		if (!m)
+			return;
+		if (m->h.type == WAN_FRAME && (lh_wan_frame_size(m->data, m->h.len) != (long)m->h.len ||
+					       lh_wan_dec_announce(s->dec, m->data, m->h.len) != 1))
+			return; /* a bad one is reported in its turn; a refused one decodes in line */
+		gw->st.frames_rx_ahead += m->h.type == WAN_FRAME;
+		s->dec_announced++;
+	}
+}
+
 static void sequenced(struct gw *gw, struct wan_link *l, struct rx_msg *m)
 {
 	struct wan_session *s = gw->sess;
@@ -596,6 +622,8 @@ static void sequenced(struct gw *gw, struct wan_link *l, struct rx_msg *m)
 	}
 	r->ring[m->h.seq % WAN_RING] = m;
 	while ((m = r->ring[r->next % WAN_RING])) {
+		if (m->h.type == WAN_FRAME)
+			announce_ready(gw, s, r);
 		r->ring[r->next % WAN_RING] = NULL;
 		r->next++;
 		r->since_ack++;
