@@ -218,9 +218,10 @@ long lh_wan_dec_frame(lh_wan_dec *d, const void *frame, size_t len, void *dst, s
  * keeps an announced frame where it is, unchanged, and passes it (same address
  * and length) to lh_wan_dec_frame in its turn; another frame there is a sticky
  * LH_E_STATE. Returns 1 when the frame was queued; 0 when it was not (HELLO
- * not decoded yet, the queue full, no thread could be started): then announce
- * it again later, or decode it in line, as every frame decodes when nothing is
- * queued. Negative: the decoder's sticky error.
+ * not decoded yet, the queue full, no thread could be started, or a frame
+ * with little zstd work, which gains nothing): then announce it again later,
+ * or decode it in line, as every frame decodes when nothing is queued.
+ * Negative: the decoder's sticky error.
  */
 #define LH_WAN_DEC_AHEAD_MAX 4
 int lh_wan_dec_announce(lh_wan_dec *d, const void *frame, size_t len);

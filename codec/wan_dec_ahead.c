@@ -88,7 +88,8 @@ static void wake(lh_ahead *a)
 static lh_ahead_item *b_candidate(lh_ahead *a, unsigned next)
 {
 	unsigned j = atomic_load_explicit(&a->b_next, memory_order_acquire);
-	if (j >= next || j < atomic_load_explicit(&a->head, memory_order_acquire))
+	unsigned head = atomic_load_explicit(&a->head, memory_order_acquire);
+	if (j - head >= next - head) /* j outside [head, next), in the counters' modular order */
 		return NULL;
 	lh_ahead_item *it = &a->items[j % LH_DEC_AHEAD];
 	return atomic_load_explicit(&it->b_owner, memory_order_relaxed) == LH_AHEAD_B_OPEN ? it : NULL;

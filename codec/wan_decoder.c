@@ -502,11 +502,35 @@ static void ahead_b(void *ctx, lh_ahead_item *it)
 	d->ahead_b_broken = res->b_code < 0;
 }
 
+/* Whether a frame has enough zstd work to hand over: a B section, or a Z section
+ * that zstd shrank by AHEAD_MIN_Z bytes or more. Below that the handover costs
+ * about what it saves: incompressible bytes travel in R, or in Z as stored
+ * blocks, which decompress as a copy. */
+#define AHEAD_MIN_Z (64u << 10)
+static bool ahead_worth(const uint8_t *f, size_t len)
+{
+	uint64_t v[3]; /* ops_len, z_raw, z_len */
+	if (len < LH_WAN_FRAME_HDR + 1 || f[3] != LH_FT_DATA)
+		return false;
+	const uint8_t *b = f + LH_WAN_FRAME_HDR;
+	size_t at = 1, n = len - LH_WAN_FRAME_HDR, k;
+	if (b[0] & LH_DATA_F_BSEC)
+		return true;
+	if (!(b[0] & LH_DATA_F_ZSTD))
+		return false;
+	for (int i = 0; i < 3; i++, at += k)
+		if (!(k = lh_varint_get(b + at, n - at, &v[i])))
+			return false;
+	return v[1] > v[2] && v[1] - v[2] >= AHEAD_MIN_Z;
+}
+
 int lh_wan_dec_announce(lh_wan_dec *d, const void *frame, size_t len)
 {
 	if (d->err.code)
 		return d->err.code;
-	if (!d->have_hello || d->no_ahead || len < LH_WAN_FRAME_HDR || lh_ahead_queued(d->ahead) == LH_DEC_AHEAD)
+	if (!d->have_hello || d->no_ahead || lh_ahead_queued(d->ahead) == LH_DEC_AHEAD)
+		return 0;
+	if (!ahead_worth(frame, len))
 		return 0;
 	if (!d->ahead && !(d->ahead = lh_ahead_create(ahead_z, ahead_b, d))) {
 		d->no_ahead = true;
