@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "lh_wan.h"
+#include "wan_dec_internal.h"
 
 /* Frames announced and not yet decoded, at most. Their sections must stay in the
  * zstd rings until they are decoded (wan_dec_sections.c sizes the rings for it). */
@@ -20,6 +21,8 @@ enum { LH_AHEAD_B_OPEN, LH_AHEAD_B_THREAD, LH_AHEAD_B_DECODER };
 typedef struct {
 	bool body_ok;           /* its body check matched */
 	bool z_done;            /* its Z section went through the Z stream; code and err say how */
+	uint32_t stream_id;     /* with z_done: the frame's stream and sections, for the B stage */
+	lh_dec_sections ds;
 	int code;
 	const uint8_t *z;       /* the Z section, decompressed (NULL: not zstd) */
 	int b_code;             /* the thread took its B section too (b_owner THREAD): how it went */

@@ -467,7 +467,6 @@ static void ahead_z(void *ctx, lh_ahead_item *it)
 	lh_wan_dec *d = ctx;
 	lh_ahead_result *res = &it->res;
 	lh_frame_hdr h;
-	lh_dec_sections ds;
 
 	if (d->ahead_broken || lh_frame_hdr_parse(it->frame, &h) < 0 || h.type != LH_FT_DATA ||
 	    it->len != LH_WAN_FRAME_HDR + (size_t)h.body_len)
@@ -476,10 +475,12 @@ static void ahead_z(void *ctx, lh_ahead_item *it)
 	if (lh_frame_body_check(b, h.body_len) != h.body_check)
 		return;
 	res->body_ok = true;
-	if (lh_dec_split(&d->allow, &h, b, &ds, &res->err) < 0)
+	if (lh_dec_split(&d->allow, &h, b, &res->ds, &res->err) < 0)
 		return;
-	if (ds.flags & LH_DATA_F_ZSTD)
-		res->code = lh_dec_zs_section(&d->zs[0], h.stream_id, ds.z, ds.z_len, ds.z_raw, &res->z, &res->err);
+	const lh_dec_sections *ds = &res->ds;
+	if (ds->flags & LH_DATA_F_ZSTD)
+		res->code = lh_dec_zs_section(&d->zs[0], h.stream_id, ds->z, ds->z_len, ds->z_raw, &res->z, &res->err);
+	res->stream_id = h.stream_id;
 	res->z_done = true;
 	d->ahead_broken = res->code < 0;
 }
@@ -490,15 +491,11 @@ static void ahead_b(void *ctx, lh_ahead_item *it)
 {
 	lh_wan_dec *d = ctx;
 	lh_ahead_result *res = &it->res;
-	lh_frame_hdr h;
-	lh_dec_sections ds;
-	lh_wan_error ignored;
+	const lh_dec_sections *ds = &res->ds; /* as ahead_z split it */
 
-	if (!res->z_done || res->code < 0 || d->ahead_b_broken || lh_frame_hdr_parse(it->frame, &h) < 0 ||
-	    lh_dec_split(&d->allow, &h, it->frame + LH_WAN_FRAME_HDR, &ds, &ignored) < 0 ||
-	    !(ds.flags & LH_DATA_F_BSEC))
+	if (!res->z_done || res->code < 0 || d->ahead_b_broken || !(ds->flags & LH_DATA_F_BSEC))
 		return; /* nothing to do, or the decoder meets the error first */
-	res->b_code = lh_dec_zs_section(&d->zs[1], h.stream_id, ds.b, ds.b_len, ds.b_raw, &res->b, &res->b_err);
+	res->b_code = lh_dec_zs_section(&d->zs[1], res->stream_id, ds->b, ds->b_len, ds->b_raw, &res->b, &res->b_err);
 	d->ahead_b_broken = res->b_code < 0;
 }
 
@@ -528,16 +525,13 @@ int lh_wan_dec_announce(lh_wan_dec *d, const void *frame, size_t len)
 {
 	if (d->err.code)
 		return d->err.code;
-	if (!d->have_hello || d->no_ahead || lh_ahead_queued(d->ahead) == LH_DEC_AHEAD)
-		return 0;
-	if (!ahead_worth(frame, len))
+	if (!d->have_hello || d->no_ahead || !ahead_worth(frame, len))
 		return 0;
 	if (!d->ahead && !(d->ahead = lh_ahead_create(ahead_z, ahead_b, d))) {
 		d->no_ahead = true;
 		return 0;
 	}
-	lh_ahead_push(d->ahead, frame, len);
-	return 1;
+	return lh_ahead_push(d->ahead, frame, len) == 0; /* 0: the queue is full */
 }
 
 static long do_data(lh_wan_dec *d, const lh_frame_hdr *h, const uint8_t *b, dec_stream *s, uint8_t *dst,
