@@ -54,6 +54,12 @@ typedef enum {
 	                               (FORMAT.md); 0 = as literal bytes (for peers older than that) */
 	LH_WAN_P_OPS_Z = 10,        /* encoder, 1 (default): a frame's ops go through zstd inside its Z
 	                               section (FORMAT.md); 0 = in the frame body (for older peers) */
+	LH_WAN_P_THREADS = 11,      /* encoder: 1 (default) = all work in the caller's thread; 2 = a worker
+	                               thread compresses each DATA frame while the caller's thread builds
+	                               the next (like `zstd -T1`: one compression worker beside the caller).
+	                               The frames are the same bytes either way. With the worker a DATA
+	                               frame is queued once compressed: lh_wan_enc_pull takes it when it is
+	                               done; flush, end and abort wait for it. Before the first stream. */
 } lh_wan_param;
 
 /* Bounds of a parameter; 0 or LH_E_PARAM for an unknown one. */
@@ -85,6 +91,7 @@ typedef struct {
 	uint64_t rec_explicit;      /* RAM record headers sent as HDR ops */
 	int32_t zstd_level;         /* encoder: level of the last zstd section (0: none yet) */
 	uint64_t boosted_bytes;     /* encoder: input bytes of frames the literal share raised the auto level for */
+	uint64_t worker_frames;     /* encoder: DATA frames compressed on its worker thread (LH_WAN_P_THREADS 2) */
 	uint64_t ahead_frames;      /* decoder: frames announced and worked on by its second thread */
 	uint64_t ahead_b_sections;  /* decoder: B sections that thread decompressed as well */
 } lh_wan_stats;

@@ -32,8 +32,10 @@ int lh__batch_init(lh_wan_enc *e)
 	b->z = e->zs[ENC_ZS_Z].ring;
 	b->bs = e->zs[ENC_ZS_B].ring;
 	b->r = malloc(LH_WAN_FRAME_RAW_MAX);
+	e->jobs[0].ops = malloc(ENC_OPS_CAP); /* the pair a closing batch takes */
+	e->jobs[0].r = malloc(LH_WAN_FRAME_RAW_MAX);
 	e->boost.share = 1u << 16; /* until measured: all literal, no boost */
-	return b->ops && b->r ? 0 : -LH_E_NOMEM;
+	return b->ops && b->r && e->jobs[0].ops && e->jobs[0].r ? 0 : -LH_E_NOMEM;
 }
 
 void lh__batch_fini(lh_wan_enc *e)
@@ -44,6 +46,11 @@ void lh__batch_fini(lh_wan_enc *e)
 		lh_big_free(e->zs[i].ring, e->zs[i].ring_size);
 	}
 	free(e->b.r);
+	for (int i = 0; i < ENC_JOBS; i++) {
+		free(e->jobs[i].ops);
+		free(e->jobs[i].r);
+		free(e->jobs[i].out);
+	}
 	free(e->q);
 }
 
@@ -84,7 +91,7 @@ int lh__queue_frame(lh_wan_enc *e, enc_stream *s, uint8_t type, uint32_t sid, co
 		    uint32_t len)
 {
 	int r;
-	if ((r = queue_reserve(e, LH_WAN_FRAME_HDR + len)) < 0)
+	if ((r = lh__worker_collect(e, true)) < 0 || (r = queue_reserve(e, LH_WAN_FRAME_HDR + len)) < 0)
 		return r;
 	uint8_t *f = e->q + e->q_end;
 	memcpy(f + LH_WAN_FRAME_HDR, body, len);
@@ -107,6 +114,9 @@ size_t lh_wan_enc_next_size(const lh_wan_enc *e)
 
 long lh_wan_enc_pull(lh_wan_enc *e, void *dst, size_t cap)
 {
+	int r;
+	if ((r = lh__worker_collect(e, false)) < 0) /* the worker's frame, if it is done */
+		return lh__enc_fail(e, r, 0, 0, "compressing a frame: %s", lh_err_name(r));
 	size_t n = lh_wan_enc_next_size(e);
 	if (n == 0)
 		return 0;
@@ -318,14 +328,107 @@ static uint8_t *put_varint3(uint8_t *p, size_t v)
 	return p + ZLEN_BYTES;
 }
 
+/* The zstd work and the frame's assembly, into j->dst. On the worker thread with
+ * LH_WAN_P_THREADS 2: it touches only the job, the rings' sections and e->zs. */
+static int job_run(lh_wan_enc *e, enc_job *j)
+{
+	enc_zs *zz = &e->zs[ENC_ZS_Z], *zb = &e->zs[ENC_ZS_B];
+	size_t zcap = j->zstd ? ZSTD_compressBound(j->z_len) + 64 : j->z_len;
+	size_t bcap = j->b_len ? ZSTD_compressBound(j->b_len) + 64 : 0, zlen, blen = 0;
+	size_t body_ops = j->ops_in_z ? 0 : j->ops_len;
+	uint8_t *f = j->dst, *body = f + LH_WAN_FRAME_HDR, *h = body;
+	int r;
+
+	*h++ = (j->zstd ? LH_DATA_F_ZSTD : 0) | (j->b_len ? LH_DATA_F_BSEC : 0) | (j->ops_in_z ? LH_DATA_F_OPSZ : 0);
+	h = lh_varint_put(h, j->ops_len);
+	h = lh_varint_put(h, j->z_len);
+	uint8_t *zlen_at = h;
+	h += ZLEN_BYTES;
+	h = lh_varint_put(h, j->r_len);
+	uint8_t *blen_at = NULL;
+	if (j->b_len) {
+		h = lh_varint_put(h, j->b_len);
+		blen_at = h;
+		h += ZLEN_BYTES;
+	}
+	memcpy(h, j->ops, body_ops);
+	uint8_t *zdst = h + body_ops;
+	if (j->zstd) {
+		if ((r = zstd_section(zz, j->level, j->z, j->z_len, zdst, zcap, &zlen)) < 0)
+			return r;
+	} else {
+		if (j->z_len > 0 && zz->level != 0) {
+			/* this section goes raw but still overwrites ring bytes the open zstd
+			 * frame may count as history: the next zstd section starts a new frame */
+			zz->stale = true;
+		}
+		memcpy(zdst, j->z, j->z_len);
+		zlen = j->z_len;
+	}
+	put_varint3(zlen_at, zlen);
+	uint8_t *bdst = zdst + zlen;
+	if (j->b_len) {
+		/* B is always zstd: pages go there only while the level is not 0, and
+		 * if the level dropped to 0 since, level 1 is still cheap on them */
+		if ((r = zstd_section(zb, j->level ? j->level : 1, j->bs, j->b_len, bdst, bcap, &blen)) < 0)
+			return r;
+		put_varint3(blen_at, blen);
+	}
+	memcpy(bdst + blen, j->r, j->r_len);
+	size_t body_len = (size_t)(bdst + blen + j->r_len - body);
+	lh_frame_hdr_write(f, LH_FT_DATA, j->s->id, body, (uint32_t)body_len, (uint32_t)j->raw_len);
+	j->len = LH_WAN_FRAME_HDR + body_len;
+	return 0;
+}
+
+static void job_on_worker(void *arg, unsigned seq)
+{
+	lh_wan_enc *e = arg;
+	enc_job *j = &e->jobs[seq % ENC_JOBS];
+	j->rc = job_run(e, j);
+}
+
+void lh__worker_start(lh_wan_enc *e)
+{
+	if (e->threads < 2 || e->worker)
+		return;
+	for (int i = 1; i < ENC_JOBS; i++) { /* jobs[0]'s pair is there from the start */
+		if (!e->jobs[i].ops)
+			e->jobs[i].ops = malloc(ENC_OPS_CAP);
+		if (!e->jobs[i].r)
+			e->jobs[i].r = malloc(LH_WAN_FRAME_RAW_MAX);
+		if (!e->jobs[i].ops || !e->jobs[i].r)
+			return; /* no worker: the jobs run in line */
+	}
+	e->worker = lh_worker_start(job_on_worker, e);
+}
+
+int lh__worker_collect(lh_wan_enc *e, bool wait)
+{
+	int r;
+	while (e->job_head != e->job_tail) {
+		if (!wait && lh_worker_done(e->worker) == e->job_head)
+			return 0;
+		lh_worker_wait(e->worker, e->job_head + 1);
+		enc_job *j = &e->jobs[e->job_head++ % ENC_JOBS];
+		if (j->rc < 0)
+			return j->rc;
+		if ((r = queue_reserve(e, j->len)) < 0)
+			return r;
+		memcpy(e->q + e->q_end, j->dst, j->len);
+		e->q_end += j->len;
+		account(e, j->s, j->len);
+		e->stats.worker_frames++;
+		j->s->stats.worker_frames++;
+	}
+	return 0;
+}
+
 int lh__batch_close(lh_wan_enc *e)
 {
 	enc_batch *b = &e->b;
-	enc_zs *zz = &e->zs[ENC_ZS_Z], *zb = &e->zs[ENC_ZS_B];
-	uint8_t *h;
+	enc_job *j = &e->jobs[0];
 	int r, level = lh__level_now(e);
-	size_t zcap, bcap, zlen, blen = 0;
-	bool zstd;
 
 	if (!b->open)
 		return 0;
@@ -334,73 +437,71 @@ int lh__batch_close(lh_wan_enc *e)
 	b->open = false;
 	if (b->raw_len == 0)
 		return 0;
+	if (e->worker) {
+		/* queue what the worker has done; wait for the oldest job if every slot is taken */
+		if ((r = lh__worker_collect(e, false)) < 0)
+			return r;
+		if (e->job_tail - e->job_head == ENC_JOBS) {
+			lh_worker_wait(e->worker, e->job_head + 1);
+			if ((r = lh__worker_collect(e, false)) < 0)
+				return r;
+		}
+		j = &e->jobs[e->job_tail % ENC_JOBS];
+	}
 	/* the ops go through zstd at the end of Z: REF slots and op codes repeat (~30 % smaller) */
 	bool ops_in_z = e->ops_z && level != 0 && b->ops_len > 0;
 	if (ops_in_z) {
 		memcpy(b->z + b->z_len, b->ops, b->ops_len); /* the ring has room: ENC_ZRING */
 		b->z_len += b->ops_len;
 	}
-	zstd = level != 0 && b->z_len > 0;
-	zcap = zstd ? ZSTD_compressBound(b->z_len) + 64 : b->z_len;
-	/* B is always zstd: pages go there only while the level is not 0, and
-	 * if the level dropped to 0 since, level 1 is still cheap on them */
-	bcap = b->b_len ? ZSTD_compressBound(b->b_len) + 64 : 0;
+	bool zstd = level != 0 && b->z_len > 0;
+	size_t zcap = zstd ? ZSTD_compressBound(b->z_len) + 64 : b->z_len;
+	size_t bcap = b->b_len ? ZSTD_compressBound(b->b_len) + 64 : 0;
 	if ((zcap | bcap) >> (7 * ZLEN_BYTES))
 		return -LH_E_STATE; /* cannot happen: a section is at most a frame's raw bytes */
-	size_t body_ops = ops_in_z ? 0 : b->ops_len;
-	if ((r = queue_reserve(e, LH_WAN_FRAME_HDR + 64 + body_ops + zcap + bcap + b->r_len)) < 0)
-		return r;
-	uint8_t *f = e->q + e->q_end, *body = f + LH_WAN_FRAME_HDR;
-	h = body;
-	*h++ = (zstd ? LH_DATA_F_ZSTD : 0) | (b->b_len ? LH_DATA_F_BSEC : 0) | (ops_in_z ? LH_DATA_F_OPSZ : 0);
-	h = lh_varint_put(h, b->ops_len);
-	h = lh_varint_put(h, b->z_len);
-	uint8_t *zlen_at = h;
-	h += ZLEN_BYTES;
-	h = lh_varint_put(h, b->r_len);
-	uint8_t *blen_at = NULL;
-	if (b->b_len) {
-		h = lh_varint_put(h, b->b_len);
-		blen_at = h;
-		h += ZLEN_BYTES;
-	}
-	memcpy(h, b->ops, body_ops);
-	uint8_t *zdst = h + body_ops;
-	if (zstd) {
-		if ((r = zstd_section(zz, level, b->z, b->z_len, zdst, zcap, &zlen)) < 0)
-			return r;
-	} else {
-		if (b->z_len > 0 && zz->level != 0) {
-			/* this section goes raw but still overwrites ring bytes the open zstd
-			 * frame may count as history: the next zstd section starts a new frame */
-			zz->stale = true;
-		}
-		memcpy(zdst, b->z, b->z_len);
-		zlen = b->z_len;
-	}
-	put_varint3(zlen_at, zlen);
-	zz->pos += b->z_len; /* the ring keeps this section as zstd history */
-	uint8_t *bdst = zdst + zlen;
-	if (b->b_len) {
-		if ((r = zstd_section(zb, level ? level : 1, b->bs, b->b_len, bdst, bcap, &blen)) < 0)
-			return r;
-		put_varint3(blen_at, blen);
-		zb->pos += b->b_len;
-	}
-	memcpy(bdst + blen, b->r, b->r_len);
-	if (zstd || b->b_len) {
-		int used = b->b_len && !zstd ? zb->level : level;
-		b->s->stats.zstd_level = e->stats.zstd_level = used;
+	/* the job takes the batch's ops and R buffers; the next batch fills the slot's previous pair */
+	uint8_t *ops = j->ops, *rsec = j->r;
+	*j = (enc_job){ .s = b->s, .level = level, .zstd = zstd, .ops_in_z = ops_in_z, .z = b->z, .bs = b->bs,
+			.ops = b->ops, .r = b->r, .ops_len = b->ops_len, .z_len = b->z_len, .b_len = b->b_len,
+			.r_len = b->r_len, .raw_len = b->raw_len, .out = j->out, .out_cap = j->out_cap };
+	j->cap = LH_WAN_FRAME_HDR + 64 + (ops_in_z ? 0 : b->ops_len) + zcap + bcap + b->r_len;
+	b->ops = ops;
+	b->r = rsec;
+	e->zs[ENC_ZS_Z].pos += j->z_len; /* the rings keep these sections as zstd history */
+	e->zs[ENC_ZS_B].pos += j->b_len;
+
+	if (zstd || j->b_len) {
+		/* B alone goes at level 1 when the level is 0 (job_run) */
+		int used = j->b_len && !zstd ? (level ? level : 1) : level;
+		j->s->stats.zstd_level = e->stats.zstd_level = used;
 		if (zstd && e->level == LH_WAN_LEVEL_AUTO && level > pressure_level(e)) {
-			b->s->stats.boosted_bytes += b->raw_len;
-			e->stats.boosted_bytes += b->raw_len;
+			j->s->stats.boosted_bytes += j->raw_len;
+			e->stats.boosted_bytes += j->raw_len;
 		}
 	}
-	boost_update(e, b->z_len + b->b_len, b->raw_len);
-	size_t body_len = (size_t)(bdst + blen + b->r_len - body);
-	lh_frame_hdr_write(f, LH_FT_DATA, b->s->id, body, (uint32_t)body_len, (uint32_t)b->raw_len);
-	e->q_end += LH_WAN_FRAME_HDR + body_len;
-	account(e, b->s, LH_WAN_FRAME_HDR + body_len);
+	boost_update(e, j->z_len + j->b_len, j->raw_len);
+
+	if (e->worker) {
+		if (j->out_cap < j->cap) {
+			free(j->out);
+			if (!(j->out = malloc(j->cap))) {
+				j->out_cap = 0;
+				return -LH_E_NOMEM;
+			}
+			j->out_cap = j->cap;
+		}
+		j->dst = j->out;
+		e->job_tail++;
+		lh_worker_submit(e->worker);
+		return 0;
+	}
+	if ((r = queue_reserve(e, j->cap)) < 0)
+		return r;
+	j->dst = e->q + e->q_end;
+	if ((r = job_run(e, j)) < 0)
+		return r;
+	e->q_end += j->len;
+	account(e, j->s, j->len);
 	return 0;
 }
 
@@ -417,7 +518,7 @@ int lh__batch_for(lh_wan_enc *e, enc_stream *s)
 	b->s = s;
 	for (int i = 0; i < 2; i++) {
 		enc_zs *zs = &e->zs[i];
-		if (zs->pos + LH_WAN_FRAME_RAW_MAX + ENC_OPS_CAP > zs->ring_size)
+		if (zs->pos + ENC_ROOM > zs->ring_size)
 			zs->pos = 0; /* wrap: this frame overwrites the oldest history, beyond the window */
 	}
 	b->z = e->zs[ENC_ZS_Z].ring + e->zs[ENC_ZS_Z].pos;

@@ -7,6 +7,7 @@
 #include "wan_hash.h"
 #define ZSTD_STATIC_LINKING_ONLY /* buffer-less compression over the Z ring (wan_batch.c) */
 #include <zstd.h>
+#include "enc_worker.h"
 #include "frame.h"
 #include "lastver.h"
 #include "lh_wan.h"
@@ -31,9 +32,22 @@
 #define ENC_BOOST_HOLD (8u << 20)
 /* Z and B sections are assembled in rings that zstd compresses in place: the
  * zstd window + the frame being built + slack, so the history a frame may
- * reference is never overwritten while it is still inside the window. */
-#define ENC_ZRING ((8u << 20) + LH_WAN_FRAME_RAW_MAX + ENC_OPS_CAP) /* a Z section may end with the ops */
-#define ENC_BRING ((4u << 20) + LH_WAN_FRAME_RAW_MAX)
+ * reference is never overwritten while it is still inside the window.
+ * With the worker (LH_WAN_P_THREADS 2) the next batch is written while up to
+ * ENC_JOBS sections are compressed, past them or at the ring's start: the
+ * previous lap's bytes there are history of the oldest of those sections
+ * unless they lie more than a window back (zstd checks match distances
+ * against the window at every block). A lap is at least the ring less a
+ * batch's room (the wrap in lh__batch_for), so the ring must hold a window
+ * and ENC_JOBS + 2 rooms. */
+#define ENC_JOBS 2               /* frames the worker may hold: it evens out frames of uneven zstd work */
+#define ENC_ROOM (LH_WAN_FRAME_RAW_MAX + ENC_OPS_CAP) /* a batch's room in a ring (a Z section may end with the ops) */
+#define ENC_ZRING ((8u << 20) + ENC_ROOM)
+#define ENC_BRING ((2u << 20) + (ENC_JOBS + 2) * ENC_ROOM)
+_Static_assert(ENC_ZRING >= (1u << LH_WAN_ZSTD_WINDOW_LOG) + (ENC_JOBS + 2) * ENC_ROOM,
+	       "Z ring: a window beyond the oldest section in flight and what is written meanwhile");
+_Static_assert(ENC_BRING >= (1u << LH_WAN_ZSTD_B_WINDOW_LOG) + (ENC_JOBS + 2) * ENC_ROOM,
+	       "B ring: a window beyond the oldest section in flight and what is written meanwhile");
 /* Literal pages with at least this many distinct values among 256 sampled
  * bytes (machine code, binary structures) go to the B stream; fewer (text,
  * sparse data) to Z; more than ENC_RANDOM_DISTINCT are sent raw. */
@@ -107,9 +121,32 @@ typedef struct {
 	uint64_t pend_hdr_value;    /* that header (sent as HDR instead if the page is all zero) */
 } enc_batch;
 
+/*
+ * A closed batch on its way to the queue as a DATA frame. Its Z and B
+ * sections stay in their rings; the ops and R buffers are the batch's, handed
+ * over (the batch takes the job slot's previous pair). lh__batch_close fills
+ * it; the zstd work and the frame's assembly (job_run) happen in the caller's
+ * thread or, with LH_WAN_P_THREADS 2, on the worker while the next batches are
+ * built; lh__worker_collect queues the frames, in order.
+ */
+typedef struct {
+	enc_stream *s;
+	int level;                  /* of the Z section (0: no zstd) */
+	bool zstd, ops_in_z;
+	const uint8_t *z, *bs;
+	uint8_t *ops, *r;
+	size_t ops_len, z_len, b_len, r_len, raw_len;
+	uint8_t *dst;               /* where the frame goes: the queue, or out for the worker */
+	size_t cap, len;
+	uint8_t *out;               /* the frame, when the worker makes it */
+	size_t out_cap;
+	int rc;
+} enc_job;
+
 struct lh_wan_enc {
 	/* parameters */
 	int64_t store_mb, level, pressure, frame_raw;
+	int64_t threads;            /* LH_WAN_P_THREADS */
 	bool resemblance, delta_prev, store_commit, ptr_rel, rec_hdr, ops_z;
 	bool started;               /* HELLO queued, store allocated, params frozen */
 	enc_boost boost;            /* auto level: what the literal share affords (wan_batch.c) */
@@ -123,6 +160,9 @@ struct lh_wan_enc {
 
 	enc_batch b;
 	enc_zs zs[2];               /* [ENC_ZS_Z] the Z sections' zstd stream, [ENC_ZS_B] the B sections' */
+	enc_job jobs[ENC_JOBS];     /* in the caller's thread: jobs[0] only */
+	unsigned job_head, job_tail; /* jobs whose frames are queued, jobs handed to the worker */
+	lh_worker *worker;          /* NULL: jobs run in the caller's thread */
 	uint8_t *dbuf[2];           /* delta candidates */
 
 	uint8_t *q;                 /* queued frames [q_start, q_end) */
@@ -166,8 +206,12 @@ void lh__batch_literal(lh_wan_enc *e, uint32_t dst, const uint8_t *page, enc_lit
 /* The zstd level the next frame will use (0: none). */
 int lh__level_now(const lh_wan_enc *e);
 void lh__batch_delta(lh_wan_enc *e, uint32_t base, uint32_t dst, const uint8_t *d, size_t n);
-/* Closes the open batch into a DATA frame. */
+/* Closes the open batch into a DATA frame (queued now, or once the worker has compressed it). */
 int lh__batch_close(lh_wan_enc *e);
+/* With a worker: starts it (LH_WAN_P_THREADS 2; stays without one if no thread can start);
+ * queues the frames of its jobs in order: all of them (wait), or those it has finished. */
+void lh__worker_start(lh_wan_enc *e);
+int lh__worker_collect(lh_wan_enc *e, bool wait);
 /* Queues a non-DATA frame. */
 int lh__queue_frame(lh_wan_enc *e, enc_stream *s, uint8_t type, uint32_t sid, const uint8_t *body,
 		    uint32_t len);

@@ -26,6 +26,7 @@ static const struct {
 	[LH_WAN_P_PTR_REL] = { 0, 1, true },
 	[LH_WAN_P_REC_HDR] = { 0, 1, true },
 	[LH_WAN_P_OPS_Z] = { 0, 1, true },
+	[LH_WAN_P_THREADS] = { 1, 2, true },
 };
 
 int lh_wan_param_bounds(lh_wan_param p, int64_t *lo, int64_t *hi)
@@ -67,6 +68,7 @@ lh_wan_enc *lh_wan_enc_create(void)
 	e->level = LH_WAN_LEVEL_AUTO;
 	e->pressure = 50;
 	e->frame_raw = LH_WAN_FRAME_RAW_MAX;
+	e->threads = 1;
 	e->resemblance = e->delta_prev = e->ptr_rel = e->rec_hdr = e->ops_z = true;
 	e->dbuf[0] = malloc(PS);
 	e->dbuf[1] = malloc(PS);
@@ -102,6 +104,7 @@ void lh_wan_enc_free(lh_wan_enc *e)
 {
 	if (!e)
 		return;
+	lh_worker_stop(e->worker); /* a frame in flight still reads the rings and the streams */
 	for (uint32_t i = 0; i < e->nstreams; i++)
 		stream_free(e->streams[i]);
 	for (uint32_t i = 0; i < e->nvms; i++) {
@@ -137,6 +140,7 @@ int lh_wan_enc_set_param(lh_wan_enc *e, lh_wan_param p, int64_t v)
 	case LH_WAN_P_PTR_REL: e->ptr_rel = v; break;
 	case LH_WAN_P_REC_HDR: e->rec_hdr = v; break;
 	case LH_WAN_P_OPS_Z: e->ops_z = v; break;
+	case LH_WAN_P_THREADS: e->threads = v; break;
 	}
 	return 0;
 }
@@ -189,6 +193,7 @@ static int start_session(lh_wan_enc *e)
 	if ((r = lh__queue_frame(e, NULL, LH_FT_HELLO, 0, body, sizeof(body))) < 0)
 		return lh__enc_fail(e, r, 0, 0, "queueing HELLO");
 	e->started = true;
+	lh__worker_start(e);
 	return 0;
 }
 
@@ -504,7 +509,7 @@ int lh_wan_enc_flush(lh_wan_enc *e)
 	int r;
 	if (e->err.code < 0 && e->started)
 		return e->err.code;
-	if ((r = lh__batch_close(e)) < 0)
+	if ((r = lh__batch_close(e)) < 0 || (r = lh__worker_collect(e, true)) < 0)
 		return lh__enc_fail(e, r, 0, 0, "closing a frame: %s", lh_err_name(r));
 	return 0;
 }

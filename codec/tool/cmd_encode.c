@@ -109,15 +109,17 @@ static int feed_chunk(lh_wan_enc *e, input *in, FILE *out, uint8_t *buf, uint8_t
 static void usage(void)
 {
 	fprintf(stderr, "usage: lhcodec encode [--store-mb N] [--level auto|0..19] [--no-resemblance] [--no-delta]\n"
-			"                      [--stats] IN[,IN...] [IN...] OUT\n"
-			"  IN,IN,...: channels of one migration (main,multifd...), encoded as one VM\n");
+			"                      [--threads 1|2] [--stats] IN[,IN...] [IN...] OUT\n"
+			"  IN,IN,...: channels of one migration (main,multifd...), encoded as one VM\n"
+			"  --threads 2 (default): zstd compresses each frame on a worker thread while the next\n"
+			"  is built, like zstd -T1; 1: one thread. The output is the same either way.\n");
 }
 
 int encode_main(int argc, char **argv)
 {
 	lh_wan_enc *e = lh_wan_enc_create();
 	int64_t store_mb = 1024, level = LH_WAN_LEVEL_AUTO;
-	int stats = 0, resemblance = 1, delta = 1, rc = 1, r = 0;
+	int stats = 0, resemblance = 1, delta = 1, threads = 2, rc = 1, r = 0;
 	const char *paths[256];
 	uint32_t vms[256];
 	int npaths = 0, nvm = 0;
@@ -140,6 +142,8 @@ int encode_main(int argc, char **argv)
 			resemblance = 0;
 		} else if (!strcmp(argv[i], "--no-delta")) {
 			delta = 0;
+		} else if (!strcmp(argv[i], "--threads") && i + 1 < argc) {
+			threads = atoi(argv[++i]);
 		} else if (argv[i][0] == '-' && argv[i][1]) {
 			fprintf(stderr, "lhcodec encode: unknown option `%s'\n", argv[i]);
 			usage();
@@ -162,8 +166,8 @@ int encode_main(int argc, char **argv)
 	}
 	npaths--; /* the last one is OUT */
 	if (lh_wan_enc_set_param(e, LH_WAN_P_STORE_MB, store_mb) < 0 ||
-	    lh_wan_enc_set_param(e, LH_WAN_P_LEVEL, level) < 0) {
-		fprintf(stderr, "lhcodec encode: --store-mb or --level out of range\n");
+	    lh_wan_enc_set_param(e, LH_WAN_P_LEVEL, level) < 0 || lh_wan_enc_set_param(e, LH_WAN_P_THREADS, threads) < 0) {
+		fprintf(stderr, "lhcodec encode: --store-mb, --level or --threads out of range\n");
 		goto out;
 	}
 	lh_wan_enc_set_param(e, LH_WAN_P_RESEMBLANCE, resemblance);

@@ -10,7 +10,7 @@ static const struct {
 	const char *help;
 } subcommands[] = {
 	{ "stat", stat_main, "stat FILE [--json] [--channel auto|main|multifd|preempt]: parse a captured stream, print counts" },
-	{ "encode", encode_main, "encode [--store-mb N] [--level auto|0..19] [--stats] IN[,IN..] [IN..] OUT: WAN-encode streams through one store" },
+	{ "encode", encode_main, "encode [--store-mb N] [--level auto|0..19] [--threads 1|2] [--stats] IN[,IN..] [IN..] OUT: WAN-encode streams through one store" },
 	{ "decode", decode_main, "decode [--store-mb MAX] [--threads 1|2] [--stats] IN OUTDIR|OUT: rebuild every stream of an encoded file, verified" },
 };
 

@@ -45,8 +45,8 @@ void lh_cli_print_stats(FILE *f, const lh_wan_stats *s, double seconds)
 	fprintf(f, ", \"ptr_rel_pages\": %llu, \"records\": {\"predicted\": %llu, \"explicit\": %llu}",
 		(unsigned long long)s->ptr_rel_pages, (unsigned long long)s->rec_predicted,
 		(unsigned long long)s->rec_explicit);
-	fprintf(f, ", \"zstd_level\": %d, \"boosted_bytes\": %llu", (int)s->zstd_level,
-		(unsigned long long)s->boosted_bytes);
+	fprintf(f, ", \"zstd_level\": %d, \"boosted_bytes\": %llu, \"worker_frames\": %llu", (int)s->zstd_level,
+		(unsigned long long)s->boosted_bytes, (unsigned long long)s->worker_frames);
 	if (seconds >= 0)
 		fprintf(f, ", \"seconds\": %.4f, \"mb_per_s\": %.1f", seconds,
 			seconds > 0 ? (double)s->bytes_in / 1e6 / seconds : 0.0);

@@ -13,6 +13,9 @@ set_tests_properties(codec_wan_unit PROPERTIES LABELS unit TIMEOUT 300)
 # every decode of those tests again through lh_wan_dec_announce (frames ahead on a second thread)
 add_test(NAME codec_wan_unit_ahead COMMAND ${CMAKE_COMMAND} -E env LH_TEST_DEC_AHEAD=1 $<TARGET_FILE:test_codec_wan>)
 set_tests_properties(codec_wan_unit_ahead PROPERTIES LABELS unit TIMEOUT 300)
+# and every encode through an encoder with a zstd worker thread (LH_WAN_P_THREADS 2)
+add_test(NAME codec_wan_unit_enc_threads COMMAND ${CMAKE_COMMAND} -E env LH_TEST_ENC_THREADS=2 $<TARGET_FILE:test_codec_wan>)
+set_tests_properties(codec_wan_unit_enc_threads PROPERTIES LABELS unit TIMEOUT 300)
 
 # the look-ahead decoder against the in-line one (same bytes, same errors) and its contract;
 # built twice, the second time with ThreadSanitizer (it fails the test on a data race)

@@ -148,6 +148,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	lh_wan_enc_set_param(e, LH_WAN_P_LEVEL, (flags & 6) == 0 ? 0 : (flags & 6) == 2 ? 1 : LH_WAN_LEVEL_AUTO);
 	lh_wan_enc_set_param(e, LH_WAN_P_RESEMBLANCE, !(flags & 8));
 	lh_wan_enc_set_param(e, LH_WAN_P_DELTA_PREV, !(flags & 16));
+	lh_wan_enc_set_param(e, LH_WAN_P_THREADS, flags & 64 ? 2 : 1); /* zstd on a worker thread */
 	size_t chunk = 1 + (size_t)chunkb * 97, off[3] = { 0 };
 	for (uint32_t i = 0; i < 3; i++)
 		if (lh_wan_enc_open(e, i, i == 2 ? 3 : i, i == 2 ? LH_CHAN_AUTO : LH_CHAN_MAIN, "f") < 0)

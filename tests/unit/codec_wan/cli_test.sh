@@ -38,6 +38,18 @@ assert two["ahead"]["frames"] > 0 and one["ahead"] == {"frames": 0, "b_sections"
 assert two["pages"] == one["pages"] and two["bytes_out"] == one["bytes_out"]
 PY
 if "$LHCODEC" decode --threads 3 "$dir/all.lhw" "$dir/out3/" 2>/dev/null; then echo "--threads 3 accepted"; exit 1; fi
+# encode with one thread: the same file; the default run compressed on its worker thread
+"$LHCODEC" encode --threads 1 --store-mb 64 --stats "$dir/vm1.mig" "$dir/vm2.mig" "$dir/junk.bin" "$dir/all1.lhw" > "$dir/enc1.json"
+cmp "$dir/all.lhw" "$dir/all1.lhw"
+python3 - "$dir/enc.json" "$dir/enc1.json" <<'PY'
+import json, sys
+two, one = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+assert two["worker_frames"] > 0 and one["worker_frames"] == 0, (two["worker_frames"], one["worker_frames"])
+assert two["worker_frames"] == sum(i["worker_frames"] for i in two["inputs"]), two
+assert two["frames"] == one["frames"] and two["pages"] == one["pages"]
+PY
+if "$LHCODEC" encode --threads 3 "$dir/vm1.mig" "$dir/all3.lhw" 2>/dev/null; then echo "encode --threads 3 accepted"; exit 1; fi
+test ! -e "$dir/all3.lhw"
 # one stream to a file; a damaged file is refused
 "$LHCODEC" encode "$dir/vm1.mig" "$dir/one.lhw"
 "$LHCODEC" decode "$dir/one.lhw" "$dir/one.out"

@@ -72,7 +72,7 @@ static void test_round_trip_chunkings(void)
 	const size_t chunks[] = { 1, 7, 4096, 65537, 1 << 20 };
 	uint8_t first_digest[16] = { 0 };
 	for (size_t ci = 0; ci < sizeof(chunks) / sizeof(chunks[0]); ci++) {
-		lh_wan_enc *e = lh_wan_enc_create();
+		lh_wan_enc *e = test_enc_create();
 		vec frames = { 0 }, outs[8] = { 0 };
 		lh_wan_stats st;
 		lh_wan_enc_set_param(e, LH_WAN_P_STORE_MB, 64);
@@ -112,7 +112,7 @@ static void test_second_vm(void)
 	c2 = c1;
 	c2.vm_seed = 99;
 	size_t l1 = synth_stream(&c1, &s1), l2 = synth_stream(&c2, &s2);
-	lh_wan_enc *e = lh_wan_enc_create();
+	lh_wan_enc *e = test_enc_create();
 	vec frames = { 0 }, outs[8] = { 0 };
 	lh_wan_stats st1, st2;
 	CHECK(lh_wan_enc_open(e, 1, 100, LH_CHAN_AUTO, "a") == 0);
@@ -136,7 +136,7 @@ static void test_second_vm(void)
 	CHECK(outs[1].len == l1 && !memcmp(outs[1].b, s1, l1));
 	CHECK(outs[2].len == l2 && !memcmp(outs[2].b, s2, l2));
 	/* without resemblance the same input costs clearly more */
-	lh_wan_enc *e2 = lh_wan_enc_create();
+	lh_wan_enc *e2 = test_enc_create();
 	vec f2 = { 0 };
 	lh_wan_stats st3;
 	lh_wan_enc_set_param(e2, LH_WAN_P_RESEMBLANCE, 0);
@@ -166,7 +166,7 @@ static void test_second_vm(void)
 static void encode_two_vms(const uint8_t *s1, size_t l1, const uint8_t *s2, size_t l2, int64_t level,
 			   int64_t pressure, lh_wan_stats *st1, lh_wan_stats *st2)
 {
-	lh_wan_enc *e = lh_wan_enc_create();
+	lh_wan_enc *e = test_enc_create();
 	vec frames = { 0 }, outs[8] = { 0 };
 	lh_wan_enc_set_param(e, LH_WAN_P_STORE_MB, 128);
 	lh_wan_enc_set_param(e, LH_WAN_P_LEVEL, level);
@@ -232,7 +232,7 @@ static void test_interleaved_small_store(void)
 	for (size_t i = 0; i < l[2]; i++)
 		s[2][i] = (uint8_t)(i % 5000 < 2500 ? synth_rand(&r) : i);
 
-	lh_wan_enc *e = lh_wan_enc_create();
+	lh_wan_enc *e = test_enc_create();
 	vec frames = { 0 }, outs[8] = { 0 };
 	lh_wan_stats st;
 	CHECK(lh_wan_enc_set_param(e, LH_WAN_P_STORE_MB, 1) == 0);
@@ -284,7 +284,7 @@ static void test_parser_fallback(void)
 	s[mid + 6] |= 0x04;
 	for (int cut = 0; cut < 2; cut++) {
 		size_t l = cut ? len / 3 + 1000 : len;
-		lh_wan_enc *e = lh_wan_enc_create();
+		lh_wan_enc *e = test_enc_create();
 		vec frames = { 0 }, outs[8] = { 0 };
 		lh_wan_stats st;
 		lh_wan_enc_set_param(e, LH_WAN_P_STORE_MB, 16);
@@ -353,7 +353,7 @@ static void test_bad_frames(void)
 	synth_default(&c);
 	c.pages = 300;
 	size_t len = synth_stream(&c, &s);
-	lh_wan_enc *e = lh_wan_enc_create();
+	lh_wan_enc *e = test_enc_create();
 	vec frames = { 0 }, outs[8] = { 0 };
 	lh_wan_enc_set_param(e, LH_WAN_P_STORE_MB, 8);
 	lh_wan_enc_open(e, 1, 1, LH_CHAN_AUTO, "v");
@@ -409,7 +409,7 @@ static void test_bad_frames(void)
 
 static void test_abort_and_api(void)
 {
-	lh_wan_enc *e = lh_wan_enc_create();
+	lh_wan_enc *e = test_enc_create();
 	vec frames = { 0 }, outs[8] = { 0 };
 	int64_t lo, hi;
 	CHECK(lh_wan_param_bounds(LH_WAN_P_LEVEL, &lo, &hi) == 0 && hi == 19);
@@ -443,7 +443,7 @@ static void test_levels(void)
 	const int64_t levels[] = { 0, 1, 9, LH_WAN_LEVEL_AUTO };
 	size_t sizes[4];
 	for (int i = 0; i < 4; i++) {
-		lh_wan_enc *e = lh_wan_enc_create();
+		lh_wan_enc *e = test_enc_create();
 		vec frames = { 0 }, outs[8] = { 0 };
 		lh_wan_enc_set_param(e, LH_WAN_P_STORE_MB, 8);
 		lh_wan_enc_set_param(e, LH_WAN_P_LEVEL, levels[i]);
@@ -479,7 +479,7 @@ static void test_level_switches_over_ring(void)
 	size_t len = synth_stream(&c, &s);
 	/* 12 MiB without zstd (more than a lap of the ring) between zstd stretches */
 	const int64_t pressure[] = { 50, 50, 0, 0, 0, 5, 5, 0, 50, 70, 50, 5 };
-	lh_wan_enc *e = lh_wan_enc_create();
+	lh_wan_enc *e = test_enc_create();
 	vec frames = { 0 }, outs[8] = { 0 };
 	lh_wan_enc_set_param(e, LH_WAN_P_STORE_MB, 16);
 	lh_wan_enc_open(e, 1, 1, LH_CHAN_AUTO, NULL);
@@ -503,7 +503,7 @@ static void test_store_commit(void)
 	synth_default(&c);
 	c.pages = 300;
 	size_t len = synth_stream(&c, &s);
-	lh_wan_enc *e = lh_wan_enc_create();
+	lh_wan_enc *e = test_enc_create();
 	vec frames = { 0 }, outs[8] = { 0 };
 	int64_t lo, hi;
 	CHECK(lh_wan_param_bounds(LH_WAN_P_STORE_COMMIT, &lo, &hi) == 0 && lo == 0 && hi == 1);
@@ -553,7 +553,7 @@ static void test_binary_pages(void)
 	c.binary_frac = 0.4;
 	size_t len = synth_stream(&c, &s);
 	const int64_t pressure[] = { 50, 50, 0, 50, 70, 50, 5, 50 };
-	lh_wan_enc *e = lh_wan_enc_create();
+	lh_wan_enc *e = test_enc_create();
 	vec frames = { 0 }, outs[8] = { 0 };
 	lh_wan_stats st;
 	lh_wan_enc_set_param(e, LH_WAN_P_STORE_MB, 64);
@@ -571,7 +571,7 @@ static void test_binary_pages(void)
 	free_outs(outs);
 	lh_wan_enc_free(e);
 	/* zstd off: binary pages stay in Z (sent raw), no B section */
-	e = lh_wan_enc_create();
+	e = test_enc_create();
 	frames = (vec){ 0 };
 	lh_wan_enc_set_param(e, LH_WAN_P_STORE_MB, 64);
 	lh_wan_enc_set_param(e, LH_WAN_P_LEVEL, 0);
@@ -597,6 +597,8 @@ int main(void)
 {
 	const char *ahead = getenv("LH_TEST_DEC_AHEAD");
 	lh_test_dec_ahead = ahead && *ahead == '1';
+	const char *threads = getenv("LH_TEST_ENC_THREADS");
+	lh_test_enc_threads = threads && *threads == '2' ? 2 : 1;
 	test_varint_delta();
 	test_round_trip_chunkings();
 	test_second_vm();
@@ -615,6 +617,7 @@ int main(void)
 		fprintf(stderr, "codec_wan: %d checks failed\n", lh_test_failures);
 		return 1;
 	}
-	printf("codec_wan: all checks passed%s\n", lh_test_dec_ahead ? " (decoding ahead on a second thread)" : "");
+	printf("codec_wan: all checks passed%s%s\n", lh_test_dec_ahead ? " (decoding ahead on a second thread)" : "",
+	       lh_test_enc_threads == 2 ? " (encoding with a zstd worker thread)" : "");
 	return 0;
 }

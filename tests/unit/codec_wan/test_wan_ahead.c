@@ -2,8 +2,9 @@
 /*
  * lh_wan_dec_announce: a decoder that works frames ahead on a second thread
  * gives the same bytes and the same errors, at the same frame, as one that
- * decodes in line; and the announce contract holds (its own binary, so that it
- * also runs under ThreadSanitizer).
+ * decodes in line; and the announce contract holds. An encoder with a zstd
+ * worker thread gives the same frames as one without (its own binary, so that
+ * both also run under ThreadSanitizer).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -58,8 +59,9 @@ static int same_run(const run *a, const run *b)
 	       !memcmp(a->out.b, b->out.b, a->out.len);
 }
 
-/* Two streams of two images, interleaved, with many binary pages (B sections), the level cycling. */
-static void make_session(uint32_t pages, vec *frames, uint8_t **s1, size_t *l1)
+/* Two streams of two images, interleaved, with many binary pages (B sections), the level cycling
+ * (pressure 0: level 0, raw Z sections); threads: LH_WAN_P_THREADS; st (if not NULL): the stats. */
+static void make_session(uint32_t pages, int threads, vec *frames, uint8_t **s1, size_t *l1, lh_wan_stats *st)
 {
 	synth_cfg c;
 	uint8_t *s2;
@@ -72,6 +74,7 @@ static void make_session(uint32_t pages, vec *frames, uint8_t **s1, size_t *l1)
 	size_t l2 = synth_stream(&c, &s2);
 	lh_wan_enc *e = lh_wan_enc_create();
 	lh_wan_enc_set_param(e, LH_WAN_P_STORE_MB, 48);
+	CHECK(lh_wan_enc_set_param(e, LH_WAN_P_THREADS, threads) == 0);
 	lh_wan_enc_open(e, 1, 1, LH_CHAN_AUTO, "one");
 	lh_wan_enc_open(e, 2, 2, LH_CHAN_AUTO, "two");
 	const int64_t pressure[] = { 50, 0, 70, 50 };
@@ -85,6 +88,8 @@ static void make_session(uint32_t pages, vec *frames, uint8_t **s1, size_t *l1)
 	}
 	CHECK(lh_wan_enc_end(e, 1, NULL) == 0 && lh_wan_enc_end(e, 2, NULL) == 0);
 	pull_all(e, frames);
+	if (st)
+		*st = *lh_wan_enc_stats(e);
 	lh_wan_enc_free(e);
 	free(s2);
 }
@@ -111,7 +116,7 @@ static void test_same_as_in_line(void)
 	vec frames = { 0 };
 	uint8_t *s1;
 	size_t l1;
-	make_session(6000, &frames, &s1, &l1);
+	make_session(6000, 2, &frames, &s1, &l1, NULL);
 	run a, b;
 	decode_run(&frames, 0, &a);
 	decode_run(&frames, 1, &b);
@@ -133,7 +138,7 @@ static void test_same_as_in_line(void)
 	 * made to match: errors from the section stage, which the thread runs ahead. Both decoders
 	 * must stop at the same frame, with the same error and the same output before it. */
 	frames = (vec){ 0 };
-	make_session(1500, &frames, &s1, &l1);
+	make_session(1500, 2, &frames, &s1, &l1, NULL);
 	int mismatches = 0, errors = 0, section_errors = 0;
 	size_t data_frames[256], nd = 0;
 	for (size_t at = 0; at < frames.len && nd < 256;) {
@@ -211,7 +216,7 @@ static void test_contract(void)
 	vec frames = { 0 };
 	uint8_t *s1;
 	size_t l1, offs[65], nf = 0;
-	make_session(1500, &frames, &s1, &l1);
+	make_session(1500, 2, &frames, &s1, &l1, NULL);
 	for (size_t at = 0; at < frames.len && nf < 64; nf++) {
 		offs[nf] = at;
 		at += (size_t)lh_wan_frame_size(frames.b + at, frames.len - at);
@@ -282,10 +287,66 @@ static void test_contract(void)
 	free(s1);
 }
 
+static size_t count_frames(const vec *frames)
+{
+	size_t n = 0;
+	for (size_t at = 0; at < frames->len; n++) {
+		long k = lh_wan_frame_size(frames->b + at, frames->len - at);
+		if (k <= 0)
+			return 0;
+		at += (size_t)k;
+	}
+	return n;
+}
+
+/* LH_WAN_P_THREADS 2: a worker compresses each frame while the next one is built. The frames
+ * are the same bytes as with one thread, over laps of both rings and level changes (the
+ * worker reads a section while the next batch is written behind it); flush waits for the
+ * frame in flight; freeing the encoder with one in flight does not hang. */
+static void test_encoder_worker(void)
+{
+	vec a = { 0 }, b = { 0 };
+	uint8_t *s1;
+	size_t l1;
+	lh_wan_stats sa, sb;
+	make_session(6000, 1, &a, &s1, &l1, &sa);
+	free(s1);
+	make_session(6000, 2, &b, &s1, &l1, &sb);
+	CHECK(a.len == b.len && !memcmp(a.b, b.b, a.len));
+	CHECK(sa.frames == sb.frames && sa.bytes_out == sb.bytes_out && sa.worker_frames == 0);
+	CHECK(sb.worker_frames > sb.frames / 2);
+	size_t with_b, b_raw, unshrunk;
+	b_sections(&b, &with_b, &b_raw, &unshrunk);
+	printf("encoder worker: %llu of %llu frames compressed on it, %zu B bytes, same bytes as one thread\n",
+	       (unsigned long long)sb.worker_frames, (unsigned long long)sb.frames, b_raw);
+	CHECK(b_raw > (13u << 20)); /* two laps of the B ring */
+	free(a.b);
+	free(b.b);
+
+	lh_wan_enc *e = lh_wan_enc_create();
+	CHECK(lh_wan_enc_set_param(e, LH_WAN_P_THREADS, 3) == -LH_E_PARAM);
+	CHECK(lh_wan_enc_set_param(e, LH_WAN_P_THREADS, 2) == 0);
+	CHECK(lh_wan_enc_open(e, 1, 1, LH_CHAN_AUTO, "one") == 0);
+	CHECK(lh_wan_enc_set_param(e, LH_WAN_P_THREADS, 1) == -LH_E_STATE); /* the session has started */
+	size_t part = (5u << 20) / 2;
+	CHECK(l1 > 2 * part);
+	CHECK(lh_wan_enc_feed(e, 1, s1, part) == (long)part);
+	CHECK(lh_wan_enc_flush(e) == 0);
+	vec f = { 0 };
+	pull_all(e, &f);
+	const lh_wan_stats *st = lh_wan_enc_stats(e);
+	CHECK(count_frames(&f) == st->frames && f.len == st->bytes_out && st->worker_frames >= 2);
+	CHECK(lh_wan_enc_feed(e, 1, s1 + part, part) == (long)part);
+	lh_wan_enc_free(e); /* with a frame in flight, most likely */
+	free(f.b);
+	free(s1);
+}
+
 int main(void)
 {
 	test_same_as_in_line();
 	test_contract();
+	test_encoder_worker();
 	if (lh_test_failures) {
 		fprintf(stderr, "codec_wan_ahead: %d checks failed\n", lh_test_failures);
 		return 1;

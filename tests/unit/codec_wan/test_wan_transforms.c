@@ -60,7 +60,7 @@ static void test_ptrrel_transform(void)
 static uint64_t encode_with(const uint8_t *s, size_t len, lh_wan_param p, int64_t v, lh_wan_stats *st)
 {
 	vec frames = { 0 }, outs[8] = { 0 };
-	lh_wan_enc *e = lh_wan_enc_create();
+	lh_wan_enc *e = test_enc_create();
 	CHECK(lh_wan_enc_set_param(e, p, v) == 0);
 	CHECK(lh_wan_enc_open(e, 1, 1, LH_CHAN_AUTO, "vm") == 0);
 	feed_all(e, 1, s, len, 100000, &frames);

@@ -8,6 +8,17 @@
 
 int lh_test_failures;
 int lh_test_dec_ahead;
+int lh_test_enc_threads = 1;
+
+lh_wan_enc *test_enc_create(void)
+{
+	lh_wan_enc *e = lh_wan_enc_create();
+	if (e && lh_wan_enc_set_param(e, LH_WAN_P_THREADS, lh_test_enc_threads) < 0) {
+		lh_wan_enc_free(e);
+		return NULL;
+	}
+	return e;
+}
 
 /* ---- a tiny session harness: encode streams, collect frames, decode them ---- */
 

@@ -11,6 +11,10 @@
 extern int lh_test_failures;
 /* Set (LH_TEST_DEC_AHEAD=1): the harness decodes through lh_wan_dec_announce, frames ahead on a second thread. */
 extern int lh_test_dec_ahead;
+/* Set (LH_TEST_ENC_THREADS=2): the tests' encoders compress on a worker thread (LH_WAN_P_THREADS 2). */
+extern int lh_test_enc_threads;
+/* lh_wan_enc_create, with lh_test_enc_threads applied. */
+lh_wan_enc *test_enc_create(void);
 #define CHECK(c)                                                                          \
 	do {                                                                              \
 		if (!(c)) {                                                               \
