@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* Jobs run in order on a background thread (enc_worker.h). */
 #include <pthread.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include "bg_thread.h"
 #include "enc_worker.h"
 
 /*
@@ -55,13 +55,7 @@ lh_worker *lh_worker_start(lh_worker_fn fn, void *arg)
 	atomic_init(&w->done, 0);
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->cv, NULL);
-	/* the thread takes no signals: the application's handlers run on its own threads */
-	sigset_t all, old;
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	int rc = pthread_create(&w->thread, NULL, worker_main, w);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (rc != 0) {
+	if (lh_bg_thread_start(&w->thread, worker_main, w) != 0) {
 		pthread_cond_destroy(&w->cv);
 		pthread_mutex_destroy(&w->mu);
 		free(w);

@@ -159,7 +159,10 @@ size_t lh_wan_enc_pending(const lh_wan_enc *e);
 /* Size of the next frame (0 when none). */
 size_t lh_wan_enc_next_size(const lh_wan_enc *e);
 /* Copies the next whole frame into dst. Returns its size, 0 when no frame is
- * waiting, LH_E_DST_TOO_SMALL when cap < lh_wan_enc_next_size(). */
+ * waiting, LH_E_DST_TOO_SMALL when cap < lh_wan_enc_next_size(). With a worker
+ * thread (LH_WAN_P_THREADS 2) it first queues the frames the worker has
+ * finished; one still being compressed comes at a later pull, or after
+ * lh_wan_enc_flush, _end or _abort, which wait for it. */
 long lh_wan_enc_pull(lh_wan_enc *e, void *dst, size_t cap);
 
 /* Counters over the whole session, and of one open stream. */

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* The decoder's look-ahead queue and its thread (wan_dec_ahead.h). */
 #include <pthread.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "bg_thread.h"
 #include "wan_dec_ahead.h"
 
 /*
@@ -146,13 +146,7 @@ lh_ahead *lh_ahead_create(lh_ahead_fn z_fn, lh_ahead_fn b_fn, void *ctx)
 	atomic_init(&a->stop, false);
 	pthread_mutex_init(&a->mu, NULL);
 	pthread_cond_init(&a->cv, NULL);
-	/* the thread takes no signals: the application's handlers run on its own threads */
-	sigset_t all, old;
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	int rc = pthread_create(&a->thread, NULL, ahead_main, a);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (rc != 0) {
+	if (lh_bg_thread_start(&a->thread, ahead_main, a) != 0) {
 		pthread_cond_destroy(&a->cv);
 		pthread_mutex_destroy(&a->mu);
 		free(a);
