@@ -145,8 +145,12 @@ long lh_wan_enc_feed(lh_wan_enc *e, uint32_t stream_id, const void *buf, size_t 
  */
 int lh_wan_enc_event(lh_wan_enc *e, uint32_t stream_id, const lh_event *ev);
 
-/* Closes the open batch into a frame now (call when the input goes idle). */
+/* Closes the open batch into a frame now (call when the input goes idle). With a worker thread,
+ * waits until every frame so far is in the queue. */
 int lh_wan_enc_flush(lh_wan_enc *e);
+/* The same without waiting for the worker: its frames come at later pulls (for a periodic
+ * "an open batch waits at most this long" that must not stall the caller). */
+int lh_wan_enc_close_batch(lh_wan_enc *e);
 
 /* The stream ended cleanly: flushes it and queues its END frame (length + XXH3-128).
  * stats (may be NULL) receives the stream's final counters. */

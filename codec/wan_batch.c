@@ -437,9 +437,20 @@ int lh__batch_close(lh_wan_enc *e)
 	b->open = false;
 	if (b->raw_len == 0)
 		return 0;
+	/* the ops go through zstd at the end of Z: REF slots and op codes repeat (~30 % smaller) */
+	bool ops_in_z = e->ops_z && level != 0 && b->ops_len > 0;
+	if (ops_in_z) {
+		memcpy(b->z + b->z_len, b->ops, b->ops_len); /* the ring has room: ENC_ZRING */
+		b->z_len += b->ops_len;
+	}
+	bool zstd = level != 0 && b->z_len > 0;
+	/* A frame with little for zstd (incompressible pages go raw in R) costs more to hand
+	 * over than it saves: it is made here, after the worker's frames before it. */
+	bool to_worker = e->worker && (zstd ? b->z_len : 0) + b->b_len >= ENC_WORKER_MIN;
 	if (e->worker) {
-		/* queue what the worker has done; wait for the oldest job if every slot is taken */
-		if ((r = lh__worker_collect(e, false)) < 0)
+		/* queue what the worker has done; wait for the oldest job if every slot is taken,
+		 * or for all of them if this frame is made here */
+		if ((r = lh__worker_collect(e, !to_worker)) < 0)
 			return r;
 		if (e->job_tail - e->job_head == ENC_JOBS) {
 			lh_worker_wait(e->worker, e->job_head + 1);
@@ -448,13 +459,6 @@ int lh__batch_close(lh_wan_enc *e)
 		}
 		j = &e->jobs[e->job_tail % ENC_JOBS];
 	}
-	/* the ops go through zstd at the end of Z: REF slots and op codes repeat (~30 % smaller) */
-	bool ops_in_z = e->ops_z && level != 0 && b->ops_len > 0;
-	if (ops_in_z) {
-		memcpy(b->z + b->z_len, b->ops, b->ops_len); /* the ring has room: ENC_ZRING */
-		b->z_len += b->ops_len;
-	}
-	bool zstd = level != 0 && b->z_len > 0;
 	size_t zcap = zstd ? ZSTD_compressBound(b->z_len) + 64 : b->z_len;
 	size_t bcap = b->b_len ? ZSTD_compressBound(b->b_len) + 64 : 0;
 	if ((zcap | bcap) >> (7 * ZLEN_BYTES))
@@ -481,7 +485,7 @@ int lh__batch_close(lh_wan_enc *e)
 	}
 	boost_update(e, j->z_len + j->b_len, j->raw_len);
 
-	if (e->worker) {
+	if (to_worker) {
 		if (j->out_cap < j->cap) {
 			free(j->out);
 			if (!(j->out = malloc(j->cap))) {

@@ -41,6 +41,7 @@
  * batch's room (the wrap in lh__batch_for), so the ring must hold a window
  * and ENC_JOBS + 2 rooms. */
 #define ENC_JOBS 2               /* frames the worker may hold: it evens out frames of uneven zstd work */
+#define ENC_WORKER_MIN (64u << 10) /* bytes for zstd that make a frame worth handing to the worker */
 #define ENC_ROOM (LH_WAN_FRAME_RAW_MAX + ENC_OPS_CAP) /* a batch's room in a ring (a Z section may end with the ops) */
 #define ENC_ZRING ((8u << 20) + ENC_ROOM)
 #define ENC_BRING ((2u << 20) + (ENC_JOBS + 2) * ENC_ROOM)

@@ -504,13 +504,23 @@ int lh_wan_enc_event(lh_wan_enc *e, uint32_t stream_id, const lh_event *ev)
 	return r;
 }
 
-int lh_wan_enc_flush(lh_wan_enc *e)
+int lh_wan_enc_close_batch(lh_wan_enc *e)
 {
 	int r;
 	if (e->err.code < 0 && e->started)
 		return e->err.code;
-	if ((r = lh__batch_close(e)) < 0 || (r = lh__worker_collect(e, true)) < 0)
+	if ((r = lh__batch_close(e)) < 0)
 		return lh__enc_fail(e, r, 0, 0, "closing a frame: %s", lh_err_name(r));
+	return 0;
+}
+
+int lh_wan_enc_flush(lh_wan_enc *e)
+{
+	int r = lh_wan_enc_close_batch(e);
+	if (r < 0)
+		return r;
+	if ((r = lh__worker_collect(e, true)) < 0)
+		return lh__enc_fail(e, r, 0, 0, "compressing a frame: %s", lh_err_name(r));
 	return 0;
 }
 

@@ -77,6 +77,7 @@ static const struct cfg_option options[] = {
 	{ SEC_CODEC, "store_mb", OPT_UINT, F(codec.store_mb), "1024", 16, 1048576, false, false },
 	{ SEC_CODEC, "level", OPT_LEVEL, F(codec.level), "auto", -7, 22, false, false },
 	{ SEC_CODEC, "store_commit", OPT_UINT, F(codec.store_commit), "1", 0, 1, false, false },
+	{ SEC_CODEC, "threads", OPT_UINT, F(codec.threads), "2", 1, 2, false, false },
 };
 #undef F
 #define N_OPTIONS (sizeof(options) / sizeof(options[0]))

@@ -85,6 +85,7 @@ struct lh_config {
 		unsigned store_mb; /* page store, default 1024 */
 		int level;         /* zstd level, LH_CODEC_LEVEL_AUTO = auto */
 		unsigned store_commit; /* 1 (default): commit store memory when the session starts */
+		unsigned threads;  /* 2 (default): the encoder compresses on a worker thread; 1: in the loop */
 	} codec;
 	struct lh_route_cfg *routes;
 	size_t n_routes;

@@ -86,6 +86,7 @@ static int cmd_status(void *ctx, const struct lh_json_req *req, struct lh_jbuf *
 	lh_json_uint(b, "tx_bytes", gw->st.wan_tx_bytes);
 	lh_json_uint(b, "rx_bytes", gw->st.wan_rx_bytes);
 	lh_json_uint(b, "frames_tx", gw->st.frames_tx);
+	lh_json_uint(b, "frames_tx_worker", gw->st.frames_tx_worker);
 	lh_json_uint(b, "frames_rx", gw->st.frames_rx);
 	lh_json_uint(b, "frames_rx_ahead", gw->st.frames_rx_ahead);
 	lh_json_uint(b, "resent", gw->st.resent);

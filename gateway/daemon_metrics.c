@@ -22,6 +22,8 @@ static const struct gw_metric_def defs[] = {
 	{ LH_METRIC_COUNTER, "longhaul_lan_rx_bytes_total", "migration bytes read from source QEMUs", ST(lan_rx_bytes) },
 	{ LH_METRIC_COUNTER, "longhaul_lan_tx_bytes_total", "migration bytes written to destination QEMUs", ST(lan_tx_bytes) },
 	{ LH_METRIC_COUNTER, "longhaul_wan_frames_tx_total", "codec frames sent", ST(frames_tx) },
+	{ LH_METRIC_COUNTER, "longhaul_wan_frames_tx_worker_total",
+	  "codec frames whose zstd sections the encoder's worker thread compressed", ST(frames_tx_worker) },
 	{ LH_METRIC_COUNTER, "longhaul_wan_frames_rx_total", "codec frames decoded", ST(frames_rx) },
 	{ LH_METRIC_COUNTER, "longhaul_wan_frames_rx_ahead_total",
 	  "codec frames decoded with their zstd sections done ahead on a second thread", ST(frames_rx_ahead) },

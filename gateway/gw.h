@@ -27,6 +27,7 @@ struct gw_stats {
 	uint64_t lan_rx_bytes, lan_tx_bytes;     /* QEMU bytes read (source) / written (destination) */
 	uint64_t frames_tx, frames_rx, resent, dup_rx;
 	uint64_t frames_rx_ahead;                /* of frames_rx: announced to the decoder's second thread */
+	uint64_t frames_tx_worker;               /* of frames_tx: compressed on the encoder's worker thread */
 	uint64_t links_up, links_lost, tls_refused;
 	uint64_t migs_ok, migs_failed;
 	uint64_t cutovers, cutover_errors, announce_frames; /* L2 cutovers run, with a failed step, frames sent */

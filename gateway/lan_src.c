@@ -599,8 +599,9 @@ void src_tick(struct mig *m)
 	struct gw *gw = m->gw;
 	if (m->state == MS_FAILED || m->state == MS_DONE || !gw->sess)
 		return;
-	/* an open batch waits at most one tick (10 ms) */
-	lh_wan_enc_flush(wan_encoder(gw));
+	/* an open batch waits at most one tick (10 ms); the worker's frames go out at the next
+	 * pump once done (this one's, a LAN read's or a WAN write's), without stalling the loop */
+	lh_wan_enc_close_batch(wan_encoder(gw));
 	int has_main = 0;
 	for (unsigned i = 0; i < m->nch; i++)
 		has_main |= m->ch[i]->kind == LH_CHAN_MAIN;

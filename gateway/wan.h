@@ -110,6 +110,7 @@ struct wan_session {
 	uint8_t *decbuf;
 	uint32_t peer_window_kib;
 	uint64_t frames_pulled;
+	uint64_t worker_frames_seen;      /* the encoder's worker_frames counted into frames_tx_worker */
 	unsigned rr;                      /* round-robin start for pick_link */
 	double pressure;                  /* smoothed link pressure 0..100 for the codec */
 	struct cpu_meter cpu;             /* CPU load, for the pressure */

@@ -104,6 +104,7 @@ static struct wan_session *sess_new(struct gw *gw, uint64_t id, int is_client)
 	if (gw->cfg.codec.level != LH_CODEC_LEVEL_AUTO)
 		lh_wan_enc_set_param(s->enc, LH_WAN_P_LEVEL, gw->cfg.codec.level);
 	lh_wan_enc_set_param(s->enc, LH_WAN_P_STORE_COMMIT, gw->cfg.codec.store_commit);
+	lh_wan_enc_set_param(s->enc, LH_WAN_P_THREADS, gw->cfg.codec.threads);
 	lh_wan_dec_set_param(s->dec, LH_WAN_P_STORE_COMMIT, gw->cfg.codec.store_commit);
 	/* off until a peer's HELLO says its decoder takes them (link_up) */
 	codec_caps(s, false);
@@ -278,6 +279,9 @@ static int pull_frame(struct gw *gw, struct wan_session *s)
 	s->tx[WAN_SPACE_BULK].next_seq++;
 	s->frames_pulled++;
 	gw->st.frames_tx++;
+	uint64_t wf = lh_wan_enc_stats(s->enc)->worker_frames; /* queued by the worker, pulled now or soon */
+	gw->st.frames_tx_worker += wf - s->worker_frames_seen;
+	s->worker_frames_seen = wf;
 	if (gw->test_corrupt_frame && s->frames_pulled >= gw->test_corrupt_frame &&
 	    lh_wan_frame_raw_len(o->data + WAN_HDR_LEN, sz) > 0 && sz > LH_WAN_FRAME_HDR + 8) {
 		size_t at = WAN_HDR_LEN + LH_WAN_FRAME_HDR + (sz - LH_WAN_FRAME_HDR) / 2;

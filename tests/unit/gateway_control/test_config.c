@@ -66,6 +66,7 @@ static void test_defaults(void)
 	CHECK(cfg.codec.store_mb == 1024);
 	CHECK(cfg.codec.level == LH_CODEC_LEVEL_AUTO);
 	CHECK(cfg.codec.store_commit == 1);
+	CHECK(cfg.codec.threads == 2);
 	CHECK(cfg.n_routes == 0 && cfg.n_segments == 0);
 	CHECK(cfg.wan.listen.numeric && cfg.wan.listen.port == 7000);
 	lh_config_free(&cfg);
@@ -206,6 +207,7 @@ static const struct bad_case bad[] = {
 	{ WAN_OK "[codec]\nlevel = 23\n", "t.conf:8: codec.level: `23' is neither auto nor in -7..22" },
 	{ WAN_OK "[codec]\nstore_mb = 1\n", "codec.store_mb: `1' is not in 16..1048576" },
 	{ WAN_OK "[codec]\nstore_commit = 2\n", "codec.store_commit: `2' is not in 0..1" },
+	{ WAN_OK "[codec]\nthreads = 0\n", "codec.threads: `0' is not in 1..2" },
 	{ WAN_OK "[gateway]\nlog_level = loud\n", "`loud' is not one of warn, info, debug" },
 	{ WAN_OK "[gateway]\nmetrics_listen = localhost:9100\n", "`localhost' is not an IP address" },
 	{ "[wan]\ncert = c\nkey = k\nca = a\npeer_name = p\n", "t.conf:1: [wan] needs listen" },
