@@ -20,6 +20,7 @@ struct lh_worker {
 	bool quit;              /* under mu */
 	atomic_uint done;       /* written by the thread, under mu; read without it */
 	lh_worker_fn fn;
+	void (*after)(void *arg);
 	void *arg;
 };
 
@@ -40,17 +41,23 @@ static void *worker_main(void *p)
 		pthread_mutex_lock(&w->mu);
 		atomic_store_explicit(&w->done, seq + 1, memory_order_release);
 		pthread_cond_broadcast(&w->cv);
+		if (w->after) {
+			pthread_mutex_unlock(&w->mu);
+			w->after(w->arg);
+			pthread_mutex_lock(&w->mu);
+		}
 	}
 	pthread_mutex_unlock(&w->mu);
 	return NULL;
 }
 
-lh_worker *lh_worker_start(lh_worker_fn fn, void *arg)
+lh_worker *lh_worker_start(lh_worker_fn fn, void (*after)(void *arg), void *arg)
 {
 	lh_worker *w = calloc(1, sizeof(*w));
 	if (!w)
 		return NULL;
 	w->fn = fn;
+	w->after = after;
 	w->arg = arg;
 	atomic_init(&w->done, 0);
 	pthread_mutex_init(&w->mu, NULL);

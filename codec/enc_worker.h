@@ -6,8 +6,9 @@
 typedef void (*lh_worker_fn)(void *arg, unsigned seq);
 typedef struct lh_worker lh_worker;
 
-/* Starts the thread; NULL when it cannot (the caller then runs its jobs itself). */
-lh_worker *lh_worker_start(lh_worker_fn fn, void *arg);
+/* Starts the thread; NULL when it cannot (the caller then runs its jobs itself). after (may be
+ * NULL) is called on the thread once each job counts as done (lh_worker_done). */
+lh_worker *lh_worker_start(lh_worker_fn fn, void (*after)(void *arg), void *arg);
 /* Queues the next job: the thread calls fn(arg, seq) for seq = 0, 1, 2... in order. The caller
  * bounds how many are outstanding (it owns the jobs' data). */
 void lh_worker_submit(lh_worker *w);

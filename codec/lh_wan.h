@@ -180,6 +180,11 @@ const lh_wan_error *lh_wan_enc_error(const lh_wan_enc *e);
 typedef void (*lh_wan_trace_fn)(void *opaque, uint32_t stream_id, lh_wan_op op, const uint8_t *page,
 				size_t encoded_len);
 void lh_wan_enc_set_trace(lh_wan_enc *e, lh_wan_trace_fn fn, void *opaque);
+/* With a worker thread (LH_WAN_P_THREADS 2): fn(opaque) runs on that thread each time it has
+ * finished a frame, which the next lh_wan_enc_pull takes; for an event loop to wake up (e.g.
+ * ev_async_send). It must not call the encoder. Set it before the first stream. */
+typedef void (*lh_wan_ready_fn)(void *opaque);
+void lh_wan_enc_set_ready(lh_wan_enc *e, lh_wan_ready_fn fn, void *opaque);
 
 /*-*****  Decoder  *****/
 typedef struct lh_wan_dec lh_wan_dec;

@@ -388,6 +388,12 @@ static void job_on_worker(void *arg, unsigned seq)
 	j->rc = job_run(e, j);
 }
 
+static void job_ready(void *arg)
+{
+	lh_wan_enc *e = arg;
+	e->ready(e->ready_opaque);
+}
+
 void lh__worker_start(lh_wan_enc *e)
 {
 	if (e->threads < 2 || e->worker)
@@ -400,7 +406,7 @@ void lh__worker_start(lh_wan_enc *e)
 		if (!e->jobs[i].ops || !e->jobs[i].r)
 			return; /* no worker: the jobs run in line */
 	}
-	e->worker = lh_worker_start(job_on_worker, e);
+	e->worker = lh_worker_start(job_on_worker, e->ready ? job_ready : NULL, e);
 }
 
 int lh__worker_collect(lh_wan_enc *e, bool wait)

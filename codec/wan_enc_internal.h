@@ -173,6 +173,8 @@ struct lh_wan_enc {
 	lh_wan_error err;
 	lh_wan_trace_fn trace;
 	void *trace_opaque;
+	lh_wan_ready_fn ready;      /* lh_wan_enc_set_ready: on the worker, after each frame */
+	void *ready_opaque;
 };
 
 int lh__enc_fail(lh_wan_enc *e, int code, uint32_t sid, uint64_t where, const char *fmt, ...)

@@ -145,6 +145,12 @@ int lh_wan_enc_set_param(lh_wan_enc *e, lh_wan_param p, int64_t v)
 	return 0;
 }
 
+void lh_wan_enc_set_ready(lh_wan_enc *e, lh_wan_ready_fn fn, void *opaque)
+{
+	e->ready = fn;
+	e->ready_opaque = opaque;
+}
+
 void lh_wan_enc_set_trace(lh_wan_enc *e, lh_wan_trace_fn fn, void *opaque)
 {
 	e->trace = fn;

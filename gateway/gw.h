@@ -49,6 +49,7 @@ struct gw {
 	uint32_t next_mig;
 	uint32_t next_stream;       /* codec stream ids (sender side) */
 	ev_timer tick;              /* the one housekeeping timer, 10 ms */
+	ev_async enc_ready;         /* the WAN encoder's worker finished a frame: pump it out */
 	ev_signal sig_hup, sig_term, sig_int;
 	int draining;
 	uint64_t ticks;

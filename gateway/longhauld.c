@@ -73,6 +73,13 @@ static void gw_tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	}
 }
 
+static void gw_enc_ready_cb(struct ev_loop *loop, ev_async *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	wan_pump(w->data);
+}
+
 static void gw_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 {
 	struct gw *gw = w->data;
@@ -164,6 +171,10 @@ int main(int argc, char **argv)
 	gw.config_path = path;
 	gw.loop = EV_DEFAULT;
 	read_test_env(&gw);
+	/* before any WAN session: its encoder's worker sends it (wan_session.c) */
+	ev_async_init(&gw.enc_ready, gw_enc_ready_cb);
+	gw.enc_ready.data = &gw;
+	ev_async_start(gw.loop, &gw.enc_ready);
 
 	for (size_t i = 0; i < gw.cfg.n_routes; i++)
 		if (!route_add(&gw, &gw.cfg.routes[i], 0, err, sizeof(err)))

@@ -75,6 +75,13 @@ static void codec_caps(struct wan_session *s, bool peer_takes_them)
 	lh_wan_enc_set_param(s->enc, LH_WAN_P_OPS_Z, peer_takes_them);
 }
 
+/* On the encoder's worker thread: a frame is ready, the loop pulls it (gw_enc_ready_cb). */
+static void enc_ready(void *opaque)
+{
+	struct gw *gw = opaque;
+	ev_async_send(gw->loop, &gw->enc_ready);
+}
+
 static struct wan_session *sess_new(struct gw *gw, uint64_t id, int is_client)
 {
 	struct wan_session *s = calloc(1, sizeof(*s));
@@ -105,6 +112,7 @@ static struct wan_session *sess_new(struct gw *gw, uint64_t id, int is_client)
 		lh_wan_enc_set_param(s->enc, LH_WAN_P_LEVEL, gw->cfg.codec.level);
 	lh_wan_enc_set_param(s->enc, LH_WAN_P_STORE_COMMIT, gw->cfg.codec.store_commit);
 	lh_wan_enc_set_param(s->enc, LH_WAN_P_THREADS, gw->cfg.codec.threads);
+	lh_wan_enc_set_ready(s->enc, enc_ready, gw);
 	lh_wan_dec_set_param(s->dec, LH_WAN_P_STORE_COMMIT, gw->cfg.codec.store_commit);
 	/* off until a peer's HELLO says its decoder takes them (link_up) */
 	codec_caps(s, false);

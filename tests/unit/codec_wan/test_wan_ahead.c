@@ -6,6 +6,7 @@
  * worker thread gives the same frames as one without (its own binary, so that
  * both also run under ThreadSanitizer).
  */
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include "be.h"
@@ -287,6 +288,13 @@ static void test_contract(void)
 	free(s1);
 }
 
+static atomic_uint ready_calls;
+static void on_ready(void *opaque)
+{
+	(void)opaque;
+	atomic_fetch_add(&ready_calls, 1);
+}
+
 static size_t count_frames(const vec *frames)
 {
 	size_t n = 0;
@@ -326,6 +334,7 @@ static void test_encoder_worker(void)
 	lh_wan_enc *e = lh_wan_enc_create();
 	CHECK(lh_wan_enc_set_param(e, LH_WAN_P_THREADS, 3) == -LH_E_PARAM);
 	CHECK(lh_wan_enc_set_param(e, LH_WAN_P_THREADS, 2) == 0);
+	lh_wan_enc_set_ready(e, on_ready, NULL);
 	CHECK(lh_wan_enc_open(e, 1, 1, LH_CHAN_AUTO, "one") == 0);
 	CHECK(lh_wan_enc_set_param(e, LH_WAN_P_THREADS, 1) == -LH_E_STATE); /* the session has started */
 	size_t part = (5u << 20) / 2;
@@ -343,8 +352,11 @@ static void test_encoder_worker(void)
 	CHECK(lh_wan_enc_flush(e) == 0);
 	pull_all(e, &f);
 	CHECK(count_frames(&f) == st->frames && f.len == st->bytes_out);
+	uint64_t wf = st->worker_frames;
 	CHECK(lh_wan_enc_feed(e, 1, s1, part) == (long)part);
 	lh_wan_enc_free(e); /* with a frame in flight, most likely */
+	/* the ready callback ran once per frame the worker finished, the last ones included */
+	CHECK(wf >= 3 && atomic_load(&ready_calls) >= wf);
 	free(f.b);
 	free(s1);
 }
