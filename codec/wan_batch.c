@@ -450,14 +450,16 @@ int lh__batch_close(lh_wan_enc *e)
 		b->z_len += b->ops_len;
 	}
 	bool zstd = level != 0 && b->z_len > 0;
+	if (e->worker && (r = lh__worker_collect(e, false)) < 0) /* queue what the worker has done */
+		return r;
 	/* A frame with little for zstd (incompressible pages go raw in R) costs more to hand
-	 * over than it saves: it is made here, after the worker's frames before it. */
-	bool to_worker = e->worker && (zstd ? b->z_len : 0) + b->b_len >= ENC_WORKER_MIN;
+	 * over than it saves: it is made here when the worker is idle. When the worker has
+	 * frames, it gets this one too, behind them: waiting for them here would stall this
+	 * thread (multifd channels interleave small frames with big ones). */
+	bool to_worker = e->worker && ((zstd ? b->z_len : 0) + b->b_len >= ENC_WORKER_MIN ||
+				       e->job_head != e->job_tail);
 	if (e->worker) {
-		/* queue what the worker has done; wait for the oldest job if every slot is taken,
-		 * or for all of them if this frame is made here */
-		if ((r = lh__worker_collect(e, !to_worker)) < 0)
-			return r;
+		/* wait for the oldest job if every slot is taken */
 		if (e->job_tail - e->job_head == ENC_JOBS) {
 			lh_worker_wait(e->worker, e->job_head + 1);
 			if ((r = lh__worker_collect(e, false)) < 0)
