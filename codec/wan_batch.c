@@ -333,8 +333,7 @@ static uint8_t *put_varint3(uint8_t *p, size_t v)
 static int job_run(lh_wan_enc *e, enc_job *j)
 {
 	enc_zs *zz = &e->zs[ENC_ZS_Z], *zb = &e->zs[ENC_ZS_B];
-	size_t zcap = j->zstd ? ZSTD_compressBound(j->z_len) + 64 : j->z_len;
-	size_t bcap = j->b_len ? ZSTD_compressBound(j->b_len) + 64 : 0, zlen, blen = 0;
+	size_t zlen, blen = 0;
 	size_t body_ops = j->ops_in_z ? 0 : j->ops_len;
 	uint8_t *f = j->dst, *body = f + LH_WAN_FRAME_HDR, *h = body;
 	int r;
@@ -354,7 +353,7 @@ static int job_run(lh_wan_enc *e, enc_job *j)
 	memcpy(h, j->ops, body_ops);
 	uint8_t *zdst = h + body_ops;
 	if (j->zstd) {
-		if ((r = zstd_section(zz, j->level, j->z, j->z_len, zdst, zcap, &zlen)) < 0)
+		if ((r = zstd_section(zz, j->level, j->z, j->z_len, zdst, j->zcap, &zlen)) < 0)
 			return r;
 	} else {
 		if (j->z_len > 0 && zz->level != 0) {
@@ -370,7 +369,7 @@ static int job_run(lh_wan_enc *e, enc_job *j)
 	if (j->b_len) {
 		/* B is always zstd: pages go there only while the level is not 0, and
 		 * if the level dropped to 0 since, level 1 is still cheap on them */
-		if ((r = zstd_section(zb, j->level ? j->level : 1, j->bs, j->b_len, bdst, bcap, &blen)) < 0)
+		if ((r = zstd_section(zb, j->level ? j->level : 1, j->bs, j->b_len, bdst, j->bcap, &blen)) < 0)
 			return r;
 		put_varint3(blen_at, blen);
 	}
@@ -475,7 +474,8 @@ int lh__batch_close(lh_wan_enc *e)
 	uint8_t *ops = j->ops, *rsec = j->r;
 	*j = (enc_job){ .s = b->s, .level = level, .zstd = zstd, .ops_in_z = ops_in_z, .z = b->z, .bs = b->bs,
 			.ops = b->ops, .r = b->r, .ops_len = b->ops_len, .z_len = b->z_len, .b_len = b->b_len,
-			.r_len = b->r_len, .raw_len = b->raw_len, .out = j->out, .out_cap = j->out_cap };
+			.r_len = b->r_len, .raw_len = b->raw_len, .zcap = zcap, .bcap = bcap, .out = j->out,
+			.out_cap = j->out_cap };
 	j->cap = LH_WAN_FRAME_HDR + 64 + (ops_in_z ? 0 : b->ops_len) + zcap + bcap + b->r_len;
 	b->ops = ops;
 	b->r = rsec;

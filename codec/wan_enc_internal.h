@@ -137,6 +137,7 @@ typedef struct {
 	const uint8_t *z, *bs;
 	uint8_t *ops, *r;
 	size_t ops_len, z_len, b_len, r_len, raw_len;
+	size_t zcap, bcap;          /* room for the Z and B sections in the frame */
 	uint8_t *dst;               /* where the frame goes: the queue, or out for the worker */
 	size_t cap, len;
 	uint8_t *out;               /* the frame, when the worker makes it */
