@@ -448,16 +448,15 @@ int lh__batch_close(lh_wan_enc *e)
 		memcpy(b->z + b->z_len, b->ops, b->ops_len); /* the ring has room: ENC_ZRING */
 		b->z_len += b->ops_len;
 	}
-	bool zstd = level != 0 && b->z_len > 0;
-	if (e->worker && (r = lh__worker_collect(e, false)) < 0) /* queue what the worker has done */
-		return r;
-	/* A frame with little for zstd (incompressible pages go raw in R) costs more to hand
-	 * over than it saves: it is made here when the worker is idle. When the worker has
-	 * frames, it gets this one too, behind them: waiting for them here would stall this
-	 * thread (multifd channels interleave small frames with big ones). */
-	bool to_worker = e->worker && ((zstd ? b->z_len : 0) + b->b_len >= ENC_WORKER_MIN ||
-				       e->job_head != e->job_tail);
+	bool zstd = level != 0 && b->z_len > 0, to_worker = false;
 	if (e->worker) {
+		if ((r = lh__worker_collect(e, false)) < 0) /* queue what the worker has done */
+			return r;
+		/* A frame with little for zstd (incompressible pages go raw in R) costs more to hand
+		 * over than it saves: it is made here when the worker is idle. When the worker has
+		 * frames, it gets this one too, behind them: waiting for them here would stall this
+		 * thread (multifd channels interleave small frames with big ones). */
+		to_worker = (zstd ? b->z_len : 0) + b->b_len >= ENC_WORKER_MIN || e->job_head != e->job_tail;
 		/* wait for the oldest job if every slot is taken */
 		if (e->job_tail - e->job_head == ENC_JOBS) {
 			lh_worker_wait(e->worker, e->job_head + 1);
