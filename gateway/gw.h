@@ -7,9 +7,11 @@
 #include <openssl/ssl.h>
 #include <stdint.h>
 
-#include "gateway/config.h"
+#include "gateway/base/config.h"
 
 struct wan_session;
+struct wan_events;
+struct cpipe;
 struct wan_link;
 struct route;
 struct mig;
@@ -18,6 +20,7 @@ struct lh_metrics;
 struct lh_metrics_http;
 struct lh_metric;
 struct lh_audit;
+struct lh_jbuf;
 struct gw_l2;
 struct cdata_pend;
 
@@ -33,12 +36,25 @@ struct gw_stats {
 	uint64_t cutovers, cutover_errors, announce_frames; /* L2 cutovers run, with a failed step, frames sent */
 };
 
+/*
+ * Where the layers record events for the trail (the control plane's audit log): set by the control plane
+ * when it opens the log, so that no lower layer calls up into it. begin returns the record's JSON
+ * object to fill (NULL: nothing is recorded), commit writes it.
+ */
+struct gw_recorder {
+	void *ctx;
+	struct lh_jbuf *(*begin)(void *ctx, const char *event);
+	void (*commit)(void *ctx);
+};
+
 struct gw {
 	struct ev_loop *loop;
 	struct lh_config cfg;
 	const char *config_path;
 	SSL_CTX *ssl;
 	struct wan_session *sess;   /* NULL until the first stream is up */
+	const struct wan_events *wan_ev; /* the codec pipe's handlers for the transport (wan_set_events) */
+	struct cpipe *pipe;         /* the codec pipe: the session's encoder and decoder */
 	int wan_listen_fd;          /* -1 when [wan] listen is unset */
 	ev_io wan_listen_io;
 	struct wan_link *pending;   /* accepted streams waiting for their HELLO */
@@ -49,7 +65,6 @@ struct gw {
 	uint32_t next_mig;
 	uint32_t next_stream;       /* codec stream ids (sender side) */
 	ev_timer tick;              /* the one housekeeping timer, 10 ms */
-	ev_async enc_ready;         /* the WAN encoder's worker finished a frame: pump it out */
 	ev_signal sig_hup, sig_term, sig_int;
 	int draining;
 	uint64_t ticks;
@@ -58,6 +73,7 @@ struct gw {
 	struct lh_metrics *metrics;
 	struct lh_metrics_http *metrics_http;
 	struct lh_audit *audit;        /* NULL without [gateway] audit_log */
+	struct gw_recorder rec;        /* begin NULL: no trail */
 	struct gw_l2 *l2;              /* NULL without [segment]s */
 	struct cdata_pend *cdata_pend; /* priority-lane bytes that arrived before their channel's CHANNEL_OPEN */
 	/* test-only fault injection (WAN-PROTOCOL.md), from the environment */

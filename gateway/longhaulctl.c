@@ -13,8 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "gateway/config.h"
-#include "gateway/json.h"
+#include "gateway/base/config.h"
+#include "gateway/base/json.h"
 
 #define DEFAULT_SOCKET "/run/longhaul/longhauld.sock"
 #define REPLY_MAX (16u << 20)

@@ -10,20 +10,21 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "gateway/audit.h"
-#include "gateway/l2.h"
-#include "gateway/daemon.h"
-#include "gateway/log.h"
-#include "gateway/migration.h"
-#include "gateway/route.h"
-#include "gateway/wan.h"
-#include "gateway/wan_session.h"
-#include "gateway/wan_tls.h"
+#include "gateway/control/audit.h"
+#include "gateway/mig/l2.h"
+#include "gateway/control/daemon.h"
+#include "gateway/base/log.h"
+#include "gateway/mig/migration.h"
+#include "gateway/mig/route.h"
+#include "gateway/pipe/codec_pipe.h"
+#include "gateway/wan/wan.h"
+#include "gateway/wan/wan_session.h"
+#include "gateway/wan/wan_tls.h"
 
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: longhauld --config FILE [--check] [-d]\n"
-		   "  --config FILE  INI configuration (gateway/CONFIG.md)\n"
+		   "  --config FILE  INI configuration (gateway/base/CONFIG.md)\n"
 		   "  --check        validate the configuration, list every error, exit\n"
 		   "  -d             stay in the foreground, log to stderr\n");
 }
@@ -66,18 +67,12 @@ static void gw_tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)revents;
 	gw->ticks++;
 	wan_tick(gw);
+	cpipe_tick(gw);
 	mig_tick(gw);
 	if (gw->draining && !mig_count_active(gw)) {
 		log_info("drain complete: no migration running, exiting");
 		ev_break(loop, EVBREAK_ALL);
 	}
-}
-
-static void gw_enc_ready_cb(struct ev_loop *loop, ev_async *w, int revents)
-{
-	(void)loop;
-	(void)revents;
-	wan_pump(w->data);
 }
 
 static void gw_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
@@ -171,10 +166,9 @@ int main(int argc, char **argv)
 	gw.config_path = path;
 	gw.loop = EV_DEFAULT;
 	read_test_env(&gw);
-	/* before any WAN session: its encoder's worker sends it (wan_session.c) */
-	ev_async_init(&gw.enc_ready, gw_enc_ready_cb);
-	gw.enc_ready.data = &gw;
-	ev_async_start(gw.loop, &gw.enc_ready);
+	/* the layers, bottom up: the migrations register with the codec pipe, the pipe with the transport */
+	if (mig_attach(&gw) < 0)
+		fatalx("out of memory");
 
 	for (size_t i = 0; i < gw.cfg.n_routes; i++)
 		if (!route_add(&gw, &gw.cfg.routes[i], 0, err, sizeof(err)))
@@ -205,6 +199,7 @@ int main(int argc, char **argv)
 		route_close(gw.routes, "exiting");
 	wan_stop(&gw, "daemon exiting");
 	mig_free_all(&gw);
+	cpipe_free(&gw, "exiting");
 	gw_l2_close(&gw, "exiting");
 	if (gw.audit)
 		lh_audit_close(gw.audit, "exiting"); /* after the last migration-end record */

@@ -3,11 +3,11 @@
 # Each runs 30 s from the committed seeds; new inputs go to a corpus in the build tree.
 if(LH_HAVE_LIBFUZZER)
 	set(gw_dir ${PROJECT_SOURCE_DIR}/gateway)
-	set(gw_fuzz_config_src ${gw_dir}/config.c ${gw_dir}/config_show.c ${gw_dir}/json.c ${gw_dir}/log.c
+	set(gw_fuzz_config_src ${gw_dir}/base/config.c ${gw_dir}/base/config_show.c ${gw_dir}/base/json.c ${gw_dir}/base/log.c
 		${PROJECT_SOURCE_DIR}/netstate/common.c ${PROJECT_SOURCE_DIR}/netstate/segment_cfg.c
 		${PROJECT_SOURCE_DIR}/netstate/announce_sched.c ${PROJECT_SOURCE_DIR}/netstate/announce_frames.c)
-	set(gw_fuzz_request_src ${gw_dir}/control.c ${gw_dir}/json.c ${gw_dir}/log.c)
-	set(gw_fuzz_http_src ${gw_dir}/json.c ${gw_dir}/log.c)
+	set(gw_fuzz_request_src ${gw_dir}/control/control.c ${gw_dir}/base/json.c ${gw_dir}/base/log.c)
+	set(gw_fuzz_http_src ${gw_dir}/base/json.c ${gw_dir}/base/log.c)
 	foreach(f config request http)
 		add_executable(fuzz_gateway_${f} ${LH_TESTS_DIR}/fuzz/gateway_config/fuzz_${f}.c
 			${gw_fuzz_${f}_src})

@@ -7,10 +7,10 @@ foreach(t config json control audit)
 	set_tests_properties(gateway_${t} PROPERTIES LABELS unit TIMEOUT 60)
 endforeach()
 
-# test_metrics includes gateway/metrics.c itself (static request classifier), so it
+# test_metrics includes gateway/control/metrics.c itself (static request classifier), so it
 # links the library without that file's symbols clashing: it uses only json/log from it.
 add_executable(test_gw_metrics ${LH_TESTS_DIR}/unit/gateway_control/test_metrics.c
-	${PROJECT_SOURCE_DIR}/gateway/json.c ${PROJECT_SOURCE_DIR}/gateway/log.c)
+	${PROJECT_SOURCE_DIR}/gateway/base/json.c ${PROJECT_SOURCE_DIR}/gateway/base/log.c)
 target_include_directories(test_gw_metrics PRIVATE ${PROJECT_SOURCE_DIR})
 target_link_libraries(test_gw_metrics PRIVATE lh::ev m)
 add_test(NAME gateway_metrics COMMAND test_gw_metrics)
@@ -34,7 +34,7 @@ endif()
 
 # The codec's auto level as the gateway drives it: queue fill and CPU load -> zstd level.
 add_executable(test_gw_pressure ${LH_TESTS_DIR}/unit/gateway_control/test_pressure.c
-	${PROJECT_SOURCE_DIR}/gateway/cpu_pressure.c)
+	${PROJECT_SOURCE_DIR}/gateway/base/cpu_pressure.c)
 target_include_directories(test_gw_pressure PRIVATE ${PROJECT_SOURCE_DIR} ${PROJECT_SOURCE_DIR}/codec)
 target_link_libraries(test_gw_pressure PRIVATE lhcodec_lib m)
 add_test(NAME gateway_pressure COMMAND test_gw_pressure)

@@ -4,9 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gateway/config.h"
-#include "gateway/json.h"
-#include "gateway/log.h"
+#include "gateway/base/config.h"
+#include "gateway/base/json.h"
+#include "gateway/base/log.h"
 
 static int parse_buf(const char *data, size_t size, struct lh_config *cfg,
 		     struct lh_config_errors *errs)

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* libFuzzer: the metrics listener's HTTP request-head classifier (network input). */
-#include "../../../gateway/metrics.c"
+#include "../../../gateway/control/metrics.c"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gateway/control.h"
-#include "gateway/json.h"
-#include "gateway/log.h"
+#include "gateway/control/control.h"
+#include "gateway/base/json.h"
+#include "gateway/base/log.h"
 
 /* Reads every argument through every accessor, echoes strings back (escaping is exercised too). */
 static int echo(void *ctx, const struct lh_json_req *req, struct lh_jbuf *reply)

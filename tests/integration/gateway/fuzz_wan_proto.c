@@ -4,7 +4,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "gateway/wan_proto.c"
+#include "gateway/wan/wan_proto.c"
 
 /*
  * The input is a sequence of messages as a stream would carry them. Every

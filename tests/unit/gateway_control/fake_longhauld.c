@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gateway/config.h"
-#include "gateway/control.h"
-#include "gateway/log.h"
+#include "gateway/base/config.h"
+#include "gateway/control/control.h"
+#include "gateway/base/log.h"
 
 struct fake {
 	struct lh_config cfg;
@@ -16,7 +16,7 @@ struct fake {
 	bool draining;
 };
 
-/* Shapes as gateway/daemon_ctl.c and migration.c (mig_list_json) produce them; see CONTROL.md. */
+/* Shapes as gateway/control/daemon_ctl.c and migration.c (mig_list_json) produce them; see CONTROL.md. */
 static int fake_status(void *ctx, const struct lh_json_req *req, struct lh_jbuf *r)
 {
 	struct fake *f = ctx;

@@ -8,9 +8,9 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "gateway/audit.h"
-#include "gateway/json.h"
-#include "gateway/log.h"
+#include "gateway/control/audit.h"
+#include "gateway/base/json.h"
+#include "gateway/base/log.h"
 
 int main(void)
 {

@@ -7,9 +7,9 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "gateway/config.h"
-#include "gateway/json.h"
-#include "gateway/log.h"
+#include "gateway/base/config.h"
+#include "gateway/base/json.h"
+#include "gateway/base/log.h"
 
 static char tmpdir[] = "/tmp/lh-cfgtest-XXXXXX";
 static char certpath[300];

@@ -14,8 +14,8 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "gateway/control.h"
-#include "gateway/log.h"
+#include "gateway/control/control.h"
+#include "gateway/base/log.h"
 
 static struct ev_loop *loop;
 static char dir[] = "/tmp/lh-ctltest-XXXXXX";

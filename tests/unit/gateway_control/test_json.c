@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "gateway/json.h"
+#include "gateway/base/json.h"
 
 static void test_writer(void)
 {

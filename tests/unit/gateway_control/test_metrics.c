@@ -12,10 +12,10 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "gateway/json.h"
-#include "gateway/log.h"
+#include "gateway/base/json.h"
+#include "gateway/base/log.h"
 /* wg style: include the source so the static request classifier is testable */
-#include "../../../gateway/metrics.c"
+#include "../../../gateway/control/metrics.c"
 
 static int collects;
 static struct lh_metric *g_active;

@@ -9,7 +9,7 @@
 
 #include "check.h"
 #include "codec/wan_enc_internal.h"
-#include "gateway/cpu_pressure.h"
+#include "gateway/base/cpu_pressure.h"
 #include "lh_wan.h"
 
 static int level_of(lh_wan_enc *e, double p)

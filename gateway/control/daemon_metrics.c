@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: MIT */
+/* longhauld's Prometheus metrics: families declared once, values collected from gw stats at each scrape. */
+#include <stddef.h>
+#include <stdio.h>
+
+#include "gateway/control/daemon.h"
+#include "gateway/base/log.h"
+#include "gateway/control/metrics.h"
+#include "gateway/mig/migration.h"
+#include "gateway/wan/wan_session.h"
+
+struct gw_metric_def {
+	enum lh_metric_type type;
+	const char *name, *help;
+	size_t off; /* offsetof(struct gw_stats, ...), or (size_t)-1 for a computed gauge */
+};
+
+#define ST(f) offsetof(struct gw_stats, f)
+static const struct gw_metric_def defs[] = {
+	{ LH_METRIC_COUNTER, "longhaul_wan_tx_bytes_total", "TLS payload bytes sent to the peer gateway", ST(wan_tx_bytes) },
+	{ LH_METRIC_COUNTER, "longhaul_wan_rx_bytes_total", "TLS payload bytes received from the peer", ST(wan_rx_bytes) },
+	{ LH_METRIC_COUNTER, "longhaul_lan_rx_bytes_total", "migration bytes read from source QEMUs", ST(lan_rx_bytes) },
+	{ LH_METRIC_COUNTER, "longhaul_lan_tx_bytes_total", "migration bytes written to destination QEMUs", ST(lan_tx_bytes) },
+	{ LH_METRIC_COUNTER, "longhaul_wan_frames_tx_total", "codec frames sent", ST(frames_tx) },
+	{ LH_METRIC_COUNTER, "longhaul_wan_frames_tx_worker_total",
+	  "codec frames whose zstd sections the encoder's worker thread compressed", ST(frames_tx_worker) },
+	{ LH_METRIC_COUNTER, "longhaul_wan_frames_rx_total", "codec frames decoded", ST(frames_rx) },
+	{ LH_METRIC_COUNTER, "longhaul_wan_frames_rx_ahead_total",
+	  "codec frames decoded with their zstd sections done ahead on a second thread", ST(frames_rx_ahead) },
+	{ LH_METRIC_COUNTER, "longhaul_wan_resent_total", "messages resent after a WAN stream was lost", ST(resent) },
+	{ LH_METRIC_COUNTER, "longhaul_wan_duplicates_total", "duplicate messages dropped by the receiver", ST(dup_rx) },
+	{ LH_METRIC_COUNTER, "longhaul_wan_streams_lost_total", "WAN streams that failed after coming up", ST(links_lost) },
+	{ LH_METRIC_COUNTER, "longhaul_wan_tls_refused_total", "TLS handshakes refused (certificate, name, plaintext)", ST(tls_refused) },
+	{ LH_METRIC_COUNTER, "longhaul_migrations_ok_total", "migrations finished cleanly", ST(migs_ok) },
+	{ LH_METRIC_COUNTER, "longhaul_migrations_failed_total", "migrations failed (destination reset)", ST(migs_failed) },
+	{ LH_METRIC_COUNTER, "longhaul_cutovers_total", "L2 cutovers run (source and destination role)", ST(cutovers) },
+	{ LH_METRIC_COUNTER, "longhaul_cutover_errors_total", "cutovers with a failed netlink or socket step", ST(cutover_errors) },
+	{ LH_METRIC_COUNTER, "longhaul_announce_frames_total", "GARP/NA/RARP frames sent at cutovers", ST(announce_frames) },
+	{ LH_METRIC_GAUGE, "longhaul_wan_streams_up", "WAN streams up", (size_t)-1 },
+	{ LH_METRIC_GAUGE, "longhaul_migrations_active", "migrations running", (size_t)-2 },
+	{ LH_METRIC_GAUGE, "longhaul_codec_zstd_level", "zstd level of the encoder's last frame (0: none)", (size_t)-3 },
+	{ LH_METRIC_COUNTER, "longhaul_codec_boosted_bytes_total",
+	  "migration bytes whose auto zstd level the literal share raised (this WAN session)", (size_t)-4 },
+};
+#define NDEFS (sizeof(defs) / sizeof(defs[0]))
+
+static struct lh_metric *fams[NDEFS];
+
+static void collect(void *ctx)
+{
+	struct gw *gw = ctx;
+	for (size_t i = 0; i < NDEFS; i++) {
+		double v;
+		if (defs[i].off == (size_t)-1)
+			v = wan_links_up(gw);
+		else if (defs[i].off == (size_t)-2)
+			v = mig_count_active(gw);
+		else if (defs[i].off == (size_t)-3 || defs[i].off == (size_t)-4) {
+			const lh_wan_enc *e = cpipe_encoder(gw);
+			const lh_wan_stats *es = e ? lh_wan_enc_stats(e) : NULL;
+			v = !es ? 0 : defs[i].off == (size_t)-3 ? es->zstd_level : (double)es->boosted_bytes;
+		}
+		else
+			v = (double)*(const uint64_t *)((const char *)&gw->st + defs[i].off);
+		lh_metric_set(fams[i], v);
+	}
+}
+
+int daemon_metrics_open(struct gw *gw)
+{
+	char err[300];
+	if (!lh_endpoint_set(&gw->cfg.metrics_listen))
+		return 0;
+	if (!(gw->metrics = lh_metrics_new()))
+		return -1;
+	for (size_t i = 0; i < NDEFS; i++)
+		if (!(fams[i] = lh_metrics_family(gw->metrics, defs[i].type, defs[i].name, defs[i].help, NULL, 0))) {
+			log_warnx("metrics: cannot declare %s", defs[i].name);
+			return -1;
+		}
+	lh_metrics_set_collector(gw->metrics, collect, gw);
+	gw->metrics_http = lh_metrics_http_open(gw->loop, gw->metrics, (const struct sockaddr *)&gw->cfg.metrics_listen.sa,
+						gw->cfg.metrics_listen.salen, err, sizeof(err));
+	if (!gw->metrics_http) {
+		log_warnx("metrics: %s", err);
+		return -1;
+	}
+	return 0;
+}
+
+void daemon_metrics_close(struct gw *gw, const char *reason)
+{
+	if (gw->metrics_http)
+		lh_metrics_http_close(gw->metrics_http, reason);
+	gw->metrics_http = NULL;
+	lh_metrics_free(gw->metrics);
+	gw->metrics = NULL;
+}

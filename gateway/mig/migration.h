@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: MIT */
+/* Migrations and their channels, on both gateways: state machine, integrity gate, stats, WAN dispatch. */
+#ifndef LH_GATEWAY_MIGRATION_H
+#define LH_GATEWAY_MIGRATION_H
+
+#include <stdint.h>
+
+#include "gateway/gw.h"
+#include "gateway/base/json.h"
+#include "gateway/wan/wan_proto.h"
+#include "gateway/pipe/codec_pipe.h"
+#include "lh_wan.h"
+
+struct route;
+
+/*
+ * Registers the migrations with the codec pipe below them (frames, messages, session loss, room,
+ * round trips); creates the pipe. Before wan_start. 0 or -ENOMEM.
+ */
+int mig_attach(struct gw *gw);
+/* What the pipe hands up (the handlers mig_attach registers, also called directly by tests). */
+void mig_rx_frame(struct gw *gw, const lh_wan_frame_info *info, const uint8_t *data, size_t n, size_t frame_len);
+void mig_rx_msg(struct gw *gw, const struct wan_msg *m);
+/* The WAN session ended: every migration fails (destination connections reset). */
+void mig_session_lost(struct gw *gw, const char *reason);
+/* A PONG came back after ms: counted for every outgoing migration running now (logged at its EOF cut). */
+void mig_link_rtt(struct gw *gw, double ms);
+/* A stream came up: send every incoming channel's current credit again (a lost CREDIT is never resent). */
+void mig_resend_credits(struct gw *gw);
+/* Room appeared in the encoder or the replay buffer: resume blocked QEMU sockets. */
+void mig_kick_sources(struct gw *gw);
+/* Housekeeping (every 10 ms): credit updates, timeouts, reaping finished migrations. */
+void mig_tick(struct gw *gw);
+
+/* Source side: a QEMU connection accepted on a route's listener. */
+void mig_src_accept(struct gw *gw, struct route *r, int fd, const char *peer);
+
+/* Frees every migration (exit; after wan_stop failed the running ones). */
+void mig_free_all(struct gw *gw);
+
+/* Control socket views. */
+void mig_list_json(struct gw *gw, struct lh_jbuf *b);
+unsigned mig_count_active(const struct gw *gw);
+/* Fails every migration of a route (route removed). */
+void mig_fail_route(struct gw *gw, const struct route *r, const char *reason);
+
+#endif

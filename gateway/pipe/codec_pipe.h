@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: MIT */
+/* The codec pipe: owns the session's WAN encoder and decoder, between the transport and the migrations. */
+#ifndef LH_GATEWAY_CODEC_PIPE_H
+#define LH_GATEWAY_CODEC_PIPE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gateway/gw.h"
+#include "gateway/wan/wan_proto.h"
+#include "lh_wan.h"
+
+/*
+ * What the pipe tells the layer above (the migrations), through the table it
+ * registered (cpipe_set_events). The pipe registers its own table with the
+ * transport and hands on what is not the codec's.
+ */
+struct cpipe_events {
+	void *ctx;
+	/* One decoded codec frame (OPEN/DATA/END/ABORT of a stream), in the sender's order. */
+	void (*frame)(void *ctx, const lh_wan_frame_info *info, const uint8_t *data, size_t n, size_t frame_len);
+	/* A protocol message about migrations, in order (bulk, urgent, or a CREDIT). */
+	void (*msg)(void *ctx, const struct wan_msg *m);
+	/* The session ended (reason): everything carried on it fails. */
+	void (*session_lost)(void *ctx, const char *reason);
+	/* A stream came up: say again what a lost link message said (credit). */
+	void (*link_up)(void *ctx);
+	/* Room appeared in the encoder or the transport: blocked producers may go on. */
+	void (*room)(void *ctx);
+	/* A PONG came back after ms. */
+	void (*rtt)(void *ctx, double ms);
+	/* Migrations are running (the transport's loss budget applies). */
+	int (*busy)(void *ctx);
+};
+
+/* Creates the pipe and registers it with the transport (before wan_start). 0 or -ENOMEM. */
+int cpipe_init(struct gw *gw, const struct cpipe_events *ev);
+/* The one teardown (after wan_stop). */
+void cpipe_free(struct gw *gw, const char *reason);
+
+/* The session's encoder, NULL without a session. */
+lh_wan_enc *cpipe_encoder(struct gw *gw);
+/* The encoder may take more stream bytes now (its frame queue is short and the replay buffer has room). */
+int cpipe_can_feed(struct gw *gw);
+/* Moves encoded frames into WAN messages as far as the streams and the replay buffer allow. */
+void cpipe_pump(struct gw *gw);
+/* Moves every encoded frame into WAN messages now, whatever the limits (ordering points, full encoder). */
+void cpipe_drain(struct gw *gw);
+/*
+ * This gateway will encode (it has a route): start the encoder's session now, store committed
+ * ([codec] store_commit), so the first migration does not pay for it. No-op without a session.
+ */
+void cpipe_prepare_encoder(struct gw *gw);
+/* Housekeeping (every 10 ms): the link pressure into the codec's auto level, frames out. */
+void cpipe_tick(struct gw *gw);
+
+#endif
