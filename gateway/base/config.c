@@ -60,6 +60,7 @@ static const struct cfg_option options[] = {
 	{ SEC_GATEWAY, "log_level", OPT_LOGLEVEL, F(log_level), "info", 0, 0, true, false },
 	{ SEC_GATEWAY, "metrics_listen", OPT_ADDR, F(metrics_listen), NULL, 0, 0, false, false },
 	{ SEC_GATEWAY, "audit_log", OPT_PATH, F(audit_path), NULL, 0, 0, false, false },
+	{ SEC_GATEWAY, "state_dir", OPT_PATH, F(state_dir), "/var/lib/longhaul", 0, 0, false, false },
 	{ SEC_GATEWAY, "lan_address", OPT_IP, F(lan_address), NULL, 0, 0, true, false },
 	{ SEC_WAN, "listen", OPT_ADDR, F(wan.listen), NULL, 0, 0, false, false },
 	{ SEC_WAN, "peer", OPT_HOSTPORT, F(wan.peer), NULL, 0, 0, false, false },

@@ -66,6 +66,7 @@ struct lh_config {
 	int log_level;                      /* enum lh_log_level */
 	struct lh_endpoint metrics_listen;  /* unset = no metrics listener */
 	char audit_path[LH_CFG_PATH_MAX];   /* "" = no audit log */
+	char state_dir[LH_CFG_PATH_MAX];    /* what must outlive a restart (mig/OUTCOMES.md); "" = memory only */
 	struct ns_ip lan_address;           /* where hypervisors reach us: listen address of dynamic routes */
 	/* [wan] */
 	struct {

@@ -7,6 +7,13 @@ foreach(t config json control audit)
 	set_tests_properties(gateway_${t} PROPERTIES LABELS unit TIMEOUT 60)
 endforeach()
 
+# The outcome store (gateway/mig/outcome.c): files in a temporary directory.
+add_executable(test_gw_outcome ${LH_TESTS_DIR}/unit/gateway_control/test_outcome.c
+	${PROJECT_SOURCE_DIR}/gateway/mig/outcome.c)
+target_link_libraries(test_gw_outcome PRIVATE lhgw_base)
+add_test(NAME gateway_outcome COMMAND test_gw_outcome)
+set_tests_properties(gateway_outcome PROPERTIES LABELS unit TIMEOUT 60)
+
 # test_metrics includes gateway/control/metrics.c itself (static request classifier), so it
 # links the library without that file's symbols clashing: it uses only json/log from it.
 add_executable(test_gw_metrics ${LH_TESTS_DIR}/unit/gateway_control/test_metrics.c
