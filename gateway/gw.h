@@ -24,6 +24,8 @@ struct lh_jbuf;
 struct gw_l2;
 struct cdata_pend;
 
+#define GW_FAIL_REASONS 16 /* room for enum mig_fail_reason */
+
 /* Session-wide counters (metrics, status). */
 struct gw_stats {
 	uint64_t wan_tx_bytes, wan_rx_bytes;     /* TLS payload bytes, headers included */
@@ -33,6 +35,7 @@ struct gw_stats {
 	uint64_t frames_tx_worker;               /* of frames_tx: compressed on the encoder's worker thread */
 	uint64_t links_up, links_lost, tls_refused;
 	uint64_t migs_ok, migs_failed;
+	uint64_t migs_failed_by[GW_FAIL_REASONS];   /* by enum mig_fail_reason (migration.h) */
 	uint64_t cutovers, cutover_errors, announce_frames; /* L2 cutovers run, with a failed step, frames sent */
 };
 

@@ -252,6 +252,22 @@ static const char *const mig_head[MIG_COLS] = {
 	"ID", "DIR", "ROUTE", "PHASE", "CH", "FROM-HV", "ON-WAN", "RATIO", "RATE", "ELAPSED"
 };
 
+/* The phase, with what a verdict rests on: "done (unconfirmed)" without QEMU's SHUT 0, "failed (dest-refused)". */
+static void phase_cell(const struct lh_jv *m, char *out)
+{
+	char phase[CELL];
+	const struct lh_jv *confirmed = lh_jv_get(m, "confirmed");
+	const char *code = lh_jv_str(m, "reason_code", NULL);
+
+	cell(m, "phase", phase, sizeof(phase));
+	if (confirmed && confirmed->type == LH_JBOOL && !confirmed->b)
+		snprintf(out, CELL, "%.*s (unconfirmed)", CELL - 20, phase);
+	else if (code && code[0])
+		snprintf(out, CELL, "%.*s (%.*s)", CELL / 2 - 4, phase, CELL / 2 - 4, code);
+	else
+		snprintf(out, CELL, "%s", phase);
+}
+
 static void mig_row(const struct lh_jv *m, char (*c)[CELL])
 {
 	char b[CELL];
@@ -259,7 +275,7 @@ static void mig_row(const struct lh_jv *m, char (*c)[CELL])
 	cell(m, "id", c[0], CELL);
 	cell(m, "direction", c[1], CELL);
 	cell(m, "route", c[2], CELL);
-	cell(m, "phase", c[3], CELL);
+	phase_cell(m, c[3]);
 	cell(m, "channels", c[4], CELL);
 	snprintf(c[5], CELL, "%s", fmt_bytes(lh_jv_num(m, "bytes_hypervisor", -1), b, sizeof(b)));
 	snprintf(c[6], CELL, "%s", fmt_bytes(lh_jv_num(m, "bytes_wan", -1), b, sizeof(b)));
@@ -293,9 +309,13 @@ static void print_migrations(const struct lh_jv *root)
 	/* why a migration failed is the first thing an operator asks */
 	for (const struct lh_jv *m = list->child; m; m = m->next) {
 		char id[CELL];
+		const struct lh_jv *confirmed = lh_jv_get(m, "confirmed");
 		if (lh_jv_str(m, "error", NULL))
 			printf("migration %s (%s): %s\n", cell(m, "id", id, sizeof(id)),
 			       lh_jv_str(m, "route", "-"), lh_jv_str(m, "error", ""));
+		else if (confirmed && confirmed->type == LH_JBOOL && !confirmed->b) /* and why it is only likely */
+			printf("migration %s (%s): unconfirmed: %s\n", cell(m, "id", id, sizeof(id)),
+			       lh_jv_str(m, "route", "-"), lh_jv_str(m, "evidence", "no evidence given"));
 	}
 }
 

@@ -32,7 +32,6 @@ static const struct gw_metric_def defs[] = {
 	{ LH_METRIC_COUNTER, "longhaul_wan_streams_lost_total", "WAN streams that failed after coming up", ST(links_lost) },
 	{ LH_METRIC_COUNTER, "longhaul_wan_tls_refused_total", "TLS handshakes refused (certificate, name, plaintext)", ST(tls_refused) },
 	{ LH_METRIC_COUNTER, "longhaul_migrations_ok_total", "migrations finished cleanly", ST(migs_ok) },
-	{ LH_METRIC_COUNTER, "longhaul_migrations_failed_total", "migrations failed (destination reset)", ST(migs_failed) },
 	{ LH_METRIC_COUNTER, "longhaul_cutovers_total", "L2 cutovers run (source and destination role)", ST(cutovers) },
 	{ LH_METRIC_COUNTER, "longhaul_cutover_errors_total", "cutovers with a failed netlink or socket step", ST(cutover_errors) },
 	{ LH_METRIC_COUNTER, "longhaul_announce_frames_total", "GARP/NA/RARP frames sent at cutovers", ST(announce_frames) },
@@ -45,6 +44,18 @@ static const struct gw_metric_def defs[] = {
 #define NDEFS (sizeof(defs) / sizeof(defs[0]))
 
 static struct lh_metric *fams[NDEFS];
+/* longhaul_migrations_failed_total{reason="dest-refused"|...}: every reason, so a rate over one exists at 0 */
+static struct lh_metric *failed_fam;
+
+static void collect_failed(const struct gw *gw)
+{
+	for (int r = MFR_NONE + 1; r < MFR__COUNT; r++) {
+		const char *label = mig_fail_reason_name((enum mig_fail_reason)r);
+		struct lh_series *s = lh_metric_series(failed_fam, &label);
+		if (s)
+			lh_series_set(s, (double)gw->st.migs_failed_by[r]);
+	}
+}
 
 static void collect(void *ctx)
 {
@@ -64,6 +75,7 @@ static void collect(void *ctx)
 			v = (double)*(const uint64_t *)((const char *)&gw->st + defs[i].off);
 		lh_metric_set(fams[i], v);
 	}
+	collect_failed(gw);
 }
 
 int daemon_metrics_open(struct gw *gw)
@@ -78,6 +90,12 @@ int daemon_metrics_open(struct gw *gw)
 			log_warnx("metrics: cannot declare %s", defs[i].name);
 			return -1;
 		}
+	static const char *const reason_label[] = { "reason" };
+	if (!(failed_fam = lh_metrics_family(gw->metrics, LH_METRIC_COUNTER, "longhaul_migrations_failed_total",
+					     "migrations failed, by reason (status JSON reason_code)", reason_label, 1))) {
+		log_warnx("metrics: cannot declare longhaul_migrations_failed_total");
+		return -1;
+	}
 	lh_metrics_set_collector(gw->metrics, collect, gw);
 	gw->metrics_http = lh_metrics_http_open(gw->loop, gw->metrics, (const struct sockaddr *)&gw->cfg.metrics_listen.sa,
 						gw->cfg.metrics_listen.salen, err, sizeof(err));

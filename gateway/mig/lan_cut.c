@@ -112,7 +112,7 @@ void src_cut_at_eof(struct chan *mc)
 			log_warnx("%s: channel %u still had bytes at the EOF cut", tag, c->idx);
 		if (c->prio) {
 			if (prio_end(c) < 0) {
-				mig_fail(m, "cannot end the priority lane's segment at the EOF cut", 1);
+				mig_fail(m, MFR_GATEWAY, "cannot end the priority lane's segment at the EOF cut", 1);
 				return;
 			}
 			continue;
@@ -123,7 +123,7 @@ void src_cut_at_eof(struct chan *mc)
 	}
 	uint32_t seg0 = mc->stream_id;
 	if (src_open_segment(mc, 1, LH_CHAN_OPAQUE) < 0 || lh_wan_enc_end(cpipe_encoder(gw), seg0, &st) < 0) {
-		mig_fail(m, "cannot cut the main stream at EOF (encoder error)", 1);
+		mig_fail(m, MFR_GATEWAY, "cannot cut the main stream at EOF (encoder error)", 1);
 		return;
 	}
 	src_add_stats(m, &st);
@@ -158,7 +158,7 @@ void src_cut_release(struct mig *m, const char *how)
 	if (m->state == MS_FAILED)
 		return;
 	if (src_enc_feed_all(gw, mc->stream_id, m->cut_late.p + m->cut_late.off, m->cut_late.len) < 0) {
-		mig_fail(m, "cannot send main's stream end after the cut (encoder error)", 1);
+		mig_fail(m, MFR_GATEWAY, "cannot send main's stream end after the cut (encoder error)", 1);
 		return;
 	}
 	bbuf_free(&m->cut_late);

@@ -14,6 +14,7 @@
 #include "gateway/wan/wan_session.h"
 
 #define DST_RP_READ (64u << 10)
+#define QEMU_VM_EOF 0x00 /* main's end-of-stream byte, the first of segment 1 (qemu-migration-format.md) */
 
 /* The channel a codec stream belongs to, and which segment of it (0, or the current one). */
 static struct chan *chan_by_stream(struct gw *gw, uint32_t sid, struct mig **mp, unsigned *seg)
@@ -71,7 +72,7 @@ static void connect_next(struct mig *m)
 		return;
 	struct lh_endpoint ep;
 	if (lh_endpoint_parse(m->dest, true, &ep, why, sizeof(why)) < 0) {
-		mig_fail(m, why, 1);
+		mig_fail(m, MFR_CONNECT, why, 1);
 		return;
 	}
 	struct sockaddr_storage ss = ep.sa;
@@ -82,7 +83,7 @@ static void connect_next(struct mig *m)
 		snprintf(port, sizeof(port), "%u", ep.port);
 		if (getaddrinfo(ep.host, port, &hints, &ai) != 0) {
 			snprintf(why, sizeof(why), "cannot resolve destination %s", ep.host);
-			mig_fail(m, why, 1);
+			mig_fail(m, MFR_CONNECT, why, 1);
 			return;
 		}
 		memcpy(&ss, ai->ai_addr, ai->ai_addrlen);
@@ -94,7 +95,7 @@ static void connect_next(struct mig *m)
 		snprintf(why, sizeof(why), "connect to destination %s: %s", m->dest, strerror(errno));
 		if (fd >= 0)
 			close(fd);
-		mig_fail(m, why, 1);
+		mig_fail(m, MFR_CONNECT, why, 1);
 		return;
 	}
 	best->fd = fd;
@@ -129,39 +130,59 @@ static void maybe_shutdown(struct chan *c)
 	}
 }
 
+/* The end of main's stream (QEMU_VM_EOF) went to the destination, or will: the gate opened, or there is none. */
+static int eof_released(const struct mig *m)
+{
+	return m->gate_open || m->ungated;
+}
+
 /*
- * "The destination accepted the migration": with a return path, QEMU's SHUT 0
- * after the gate opened (sent once the guest was started); without one, QEMU
- * closing main cleanly after the gate opened (it also closes after a failed load
- * and exits: the log says to turn return-path on).
+ * The destination QEMU's verdict, from main's return path (n bytes; n = 0: it
+ * closed main). Accepted: SHUT 0 after the EOF was released (QEMU sends it once
+ * the guest started): confirmed. Refused: SHUT != 0; or, with a return path it
+ * follows, closing main without SHUT 0. Without a return path (capability off,
+ * or RECV_BITMAP, which the scanner cannot follow) only the weaker evidence is
+ * left: main closed cleanly after every released byte was written; QEMU also
+ * closes after a failed load, hence unconfirmed. 1 (why filled) when refused.
  */
-static void rp_watch(struct chan *c, const uint8_t *p, size_t n)
+static int rp_watch(struct chan *c, const uint8_t *p, size_t n, char *why, size_t len)
 {
 	struct mig *m = c->m;
-	char why[160];
+	char ev[160];
 
-	if (n == 0) {
-		/* no return path, or one the scanner could not follow (RECV_BITMAP): the weaker evidence */
-		if ((!c->saw_orp || c->rp.state == LH_RP_LOST) && m->gate_open)
-			mig_accepted(m, c->saw_orp ? "return path not followed; destination closed main after the gate"
-						   : "no return path; destination closed main after the gate");
-		return;
+	if (n > 0) {
+		if (c->rp.state != LH_RP_SCANNING || lh_rp_feed(&c->rp, p, n) == LH_RP_SCANNING)
+			return 0;
+		if (c->rp.state == LH_RP_LOST) {
+			log_debug("migration in#%u: return path not followed past byte %llu: %s", m->id,
+				  (unsigned long long)c->rp.offset, c->rp.reason);
+		} else if (c->rp.status != 0) {
+			snprintf(why, len, "destination QEMU refused the stream (SHUT %u)", c->rp.status);
+			return 1;
+		} else if (!eof_released(m)) {
+			log_warnx("migration in#%u (%s): destination sent SHUT 0 before the EOF was released", m->id,
+				  m->route);
+		} else {
+			snprintf(ev, sizeof(ev), "SHUT 0 on the return path after %llu messages",
+				 (unsigned long long)c->rp.messages);
+			mig_accepted(m, ev, 1);
+		}
+		return 0;
 	}
-	if (c->rp.state != LH_RP_SCANNING || lh_rp_feed(&c->rp, p, n) == LH_RP_SCANNING)
-		return;
-	if (c->rp.state == LH_RP_LOST) {
-		log_debug("migration in#%u: return path not followed past byte %llu: %s", m->id,
-			  (unsigned long long)c->rp.offset, c->rp.reason);
-	} else if (c->rp.status != 0) {
-		log_warnx("migration in#%u (%s): destination QEMU reported failure (SHUT %u): no cutover", m->id,
-			  m->route, c->rp.status);
-	} else if (!m->gate_open) {
-		log_warnx("migration in#%u (%s): destination sent SHUT before the gate opened", m->id, m->route);
-	} else {
-		snprintf(why, sizeof(why), "SHUT 0 on the return path after %llu messages",
-			 (unsigned long long)c->rp.messages);
-		mig_accepted(m, why);
+	if (m->accepted)
+		return 0;
+	if (c->rp.state != LH_RP_LOST && (c->saw_orp || c->rp.offset)) {
+		snprintf(why, len, "destination QEMU closed main %s without SHUT 0",
+			 eof_released(m) ? "after the EOF was released" : "before the end of the stream");
+		return 1;
 	}
+	if (!eof_released(m) || c->out.len || c->held.len) {
+		snprintf(why, len, "destination QEMU closed main before reading the end of the stream");
+		return 1;
+	}
+	mig_accepted(m, c->saw_orp ? "return path not followed; destination QEMU closed main cleanly after the EOF"
+				   : "no return path; destination QEMU closed main cleanly after the EOF", 0);
+	return 0;
 }
 
 static int has_open_preempt(const struct mig *m)
@@ -186,7 +207,7 @@ void dst_chan_io(struct chan *c, int revents)
 		if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &el) < 0 || err) {
 			snprintf(why, sizeof(why), "channel %u (%s): connect to destination %s: %s", c->idx,
 				 lh_channel_name(c->kind), m->dest, strerror(err ? err : errno));
-			mig_fail(m, why, 1);
+			mig_fail(m, MFR_CONNECT, why, 1);
 			return;
 		}
 		chan_set_state(c, CS_OPEN, "connected to the destination");
@@ -219,17 +240,21 @@ void dst_chan_io(struct chan *c, int revents)
 				break;
 			if (n < 0) {
 				snprintf(why, sizeof(why), "channel %u: destination QEMU: %s", c->idx, strerror(errno));
-				mig_fail(m, why, 1);
+				mig_fail(m, MFR_HYPERVISOR_IO, why, 1);
 				return;
 			}
 			c->rev_eof = n == 0;
 			c->rev_bytes += (size_t)n;
 			if (n > 0 && c->kind == LH_CHAN_MAIN && !m->rq_since && has_open_preempt(m))
 				m->rq_since = ev_time(); /* in postcopy: page requests (and PONGs) */
-			if (c->kind == LH_CHAN_MAIN)
-				rp_watch(c, buf, (size_t)n);
+			int refused = c->kind == LH_CHAN_MAIN && rp_watch(c, buf, (size_t)n, why, sizeof(why));
+			/* relayed even when refused: the source QEMU learns the failure from this SHUT */
 			wan_send(gw, WAN_RETURN_DATA, hdr, wan_enc_rdata_hdr(hdr, m->id, c->idx, (uint8_t)c->rev_eof),
 				 buf, (size_t)n);
+			if (refused) {
+				mig_fail(m, MFR_DEST_REFUSED, why, 1);
+				return;
+			}
 			if (c->rev_eof)
 				log_debug("migration in#%u: channel %u: destination closed", m->id, c->idx);
 		}
@@ -262,8 +287,8 @@ static void dst_new_chan(struct gw *gw, const struct wan_chan_open *co)
 		if ((co->segment & ~WAN_SEG_PRIO) || chan_by_idx(m, co->chan) || !(c = chan_new(m, -1)) ||
 		    !(c->prio_hash = prio_hash_new())) {
 			prio_pend_apply(pend, NULL, NULL);
-			mig_fail(m, "protocol: priority-lane CHANNEL_OPEN not for segment 0 of a new channel, or too many "
-				 "channels", 1);
+			mig_fail(m, MFR_PROTOCOL, "protocol: priority-lane CHANNEL_OPEN not for segment 0 of a new channel, "
+				 "or too many channels", 1);
 			return;
 		}
 		c->prio = 1;
@@ -283,13 +308,15 @@ static void dst_new_chan(struct gw *gw, const struct wan_chan_open *co)
 			return;
 		c->stream_id = co->stream_id;
 		c->segment = co->segment;
+		if ((co->segment & WAN_SEG_UNGATED) && c->kind == LH_CHAN_MAIN)
+			m->ungated = 1;
 		if (co->segment & WAN_SEG_UNGATED)
 			log_warnx("migration in#%u (%s): the source gateway could not parse the main channel; it arrives as "
 				  "plain bytes WITHOUT the integrity gate", m->id, m->route);
 		return;
 	}
 	if (chan_by_idx(m, co->chan) || !(c = chan_new(m, -1))) {
-		mig_fail(m, "protocol: CHANNEL_OPEN for an open channel, or too many channels", 1);
+		mig_fail(m, MFR_PROTOCOL, "protocol: CHANNEL_OPEN for an open channel, or too many channels", 1);
 		return;
 	}
 	c->idx = co->chan;
@@ -305,17 +332,27 @@ static void dst_new_chan(struct gw *gw, const struct wan_chan_open *co)
 	connect_next(m);
 }
 
+/* " before QEMU_VM_EOF" when main's end never arrived: the reason says the source did not finish. */
+static const char *abort_when(const struct mig *m)
+{
+	for (unsigned i = 0; i < m->nch; i++)
+		if (m->ch[i]->kind == LH_CHAN_MAIN && !m->ch[i]->eof_held && !m->ungated)
+			return " before QEMU_VM_EOF";
+	return "";
+}
+
 void dst_rx_msg(struct gw *gw, const struct wan_msg *wm)
 {
 	struct mig *m;
+	char why[200];
 	switch (wm->type) {
 	case WAN_MIGRATION_OPEN:
 		if (mig_find(gw, MIG_IN, wm->u.mopen.mig))
 			return;
 		if (gw->draining) {
 			uint8_t p[300];
-			wan_send(gw, WAN_MIGRATION_RESULT, p, wan_enc_result(p, wm->u.mopen.mig, 0, "peer is draining"),
-				 NULL, 0);
+			size_t n = wan_enc_result(p, wm->u.mopen.mig, 0, "peer is draining", 0, MFR_DRAINING);
+			wan_send(gw, WAN_MIGRATION_RESULT, p, n, NULL, 0);
 			return;
 		}
 		if ((m = mig_new(gw, MIG_IN, wm->u.mopen.mig, wm->u.mopen.route, wm->u.mopen.dest))) {
@@ -331,12 +368,18 @@ void dst_rx_msg(struct gw *gw, const struct wan_msg *wm)
 		if (!m || m->state == MS_FAILED)
 			return;
 		if (wm->u.cclose.how) {
-			mig_fail(m, "source side aborted the migration", 1);
+			snprintf(why, sizeof(why), "source side aborted the migration%s", abort_when(m));
+			mig_fail(m, MFR_SOURCE_ABORT, why, 1);
 			return;
 		}
 		struct chan *c = chan_by_idx(m, wm->u.cclose.chan);
 		if (!c)
 			return;
+		if (c->kind == LH_CHAN_MAIN && !c->eof_held && !m->ungated) {
+			/* an older source gateway takes a close at a section boundary for a clean end */
+			mig_fail(m, MFR_SOURCE_ABORT, "source closed main before QEMU_VM_EOF", 1);
+			return;
+		}
 		c->fwd_eof = 1;
 		if (c->state == CS_OPEN)
 			dst_chan_io(c, EV_WRITE);
@@ -389,12 +432,13 @@ void dst_gate_check(struct mig *m)
 		if (m->ch[i]->kind == LH_CHAN_MAIN)
 			mc = m->ch[i];
 	}
-	if (!mc || mc->segment == 0 || (mc->segment & WAN_SEG_UNGATED) || m->gate_open)
+	/* main's segment 1 must have begun with the EOF byte: segment 0's END alone is no end of stream */
+	if (!mc || mc->segment == 0 || (mc->segment & WAN_SEG_UNGATED) || !mc->eof_held || m->gate_open)
 		return;
 	m->gate_open = 1;
 	held = mc->held.len;
 	if (held && bbuf_add(&mc->out, mc->held.p + mc->held.off, mc->held.len) < 0) {
-		mig_fail(m, "out of memory releasing the gate", 1);
+		mig_fail(m, MFR_GATEWAY, "out of memory releasing the gate", 1);
 		return;
 	}
 	bbuf_free(&mc->held);
@@ -431,13 +475,13 @@ int dst_deliver(struct chan *c, const uint8_t *data, size_t n)
 		m->lan_bytes += done;
 		gw->st.lan_tx_bytes += done;
 		if (done < n && bbuf_add(&c->out, data + done, n - done) < 0) {
-			mig_fail(m, "out of memory queueing decoded bytes", 1);
+			mig_fail(m, MFR_GATEWAY, "out of memory queueing decoded bytes", 1);
 			return -1;
 		}
 		if (done)
 			send_credit(c, 0);
 	} else if (bbuf_add(&c->out, data, n) < 0) {
-		mig_fail(m, "out of memory queueing decoded bytes", 1);
+		mig_fail(m, MFR_GATEWAY, "out of memory queueing decoded bytes", 1);
 		return -1;
 	}
 	m->raw_bytes += n;
@@ -466,16 +510,27 @@ void mig_rx_frame(struct gw *gw, const lh_wan_frame_info *info, const uint8_t *d
 				lh_parser_free(c->rxparser);
 				c->rxparser = NULL;
 			} else if (x.eof) {
-				mig_fail(m, "integrity gate: EOF inside main's verified segment (sender did not cut)", 1);
+				mig_fail(m, MFR_INTEGRITY,
+					 "integrity gate: EOF inside main's verified segment (sender did not cut)", 1);
 				return;
 			}
 		}
 		if (c->kind == LH_CHAN_MAIN && seg > 0 && !(seg & WAN_SEG_UNGATED) && !m->gate_open) {
+			if (n && !c->eof_held && data[0] != QEMU_VM_EOF) {
+				snprintf(why, sizeof(why), "integrity gate: main's segment %u begins with 0x%02x, not "
+					 "QEMU_VM_EOF", seg, data[0]);
+				mig_fail(m, MFR_INTEGRITY, why, 1);
+				return;
+			}
 			if (bbuf_add(&c->held, data, n) < 0) {
-				mig_fail(m, "out of memory holding the stream end", 1);
+				mig_fail(m, MFR_GATEWAY, "out of memory holding the stream end", 1);
 				return;
 			}
 			m->raw_bytes += n;
+			if (n && !c->eof_held) {
+				c->eof_held = 1;
+				dst_gate_check(m); /* segment 0's ENDs may all be in: the EOF was the last piece */
+			}
 		} else if (dst_deliver(c, data, n) < 0) {
 			return;
 		}
@@ -489,8 +544,8 @@ void mig_rx_frame(struct gw *gw, const lh_wan_frame_info *info, const uint8_t *d
 		dst_gate_check(m);
 		break;
 	case LH_WAN_FRAME_ABORT:
-		snprintf(why, sizeof(why), "channel %u: sender aborted its stream", c->idx);
-		mig_fail(m, why, 1);
+		snprintf(why, sizeof(why), "channel %u: source aborted its stream%s", c->idx, abort_when(m));
+		mig_fail(m, MFR_SOURCE_ABORT, why, 1);
 		break;
 	default:
 		break;

@@ -212,7 +212,7 @@ void prio_rx(struct mig *m, struct chan *c, const struct wan_cdata *d)
 		return;
 	if (!c->prio) {
 		snprintf(why, sizeof(why), "protocol: CHANNEL_DATA for channel %u, which is not in the priority lane", c->idx);
-		mig_fail(m, why, 1);
+		mig_fail(m, MFR_PROTOCOL, why, 1);
 		return;
 	}
 	m->wan_bytes += WAN_HDR_LEN + WAN_CDATA_FIXED + d->len;
@@ -220,7 +220,7 @@ void prio_rx(struct mig *m, struct chan *c, const struct wan_cdata *d)
 		if (!c->seg_ended || d->segment != (uint16_t)(c->segment + 1)) {
 			snprintf(why, sizeof(why), "protocol: channel %u: CHANNEL_DATA for segment %u while segment %u is %s",
 				 c->idx, d->segment, c->segment, c->seg_ended ? "ended" : "open");
-			mig_fail(m, why, 1);
+			mig_fail(m, MFR_PROTOCOL, why, 1);
 			return;
 		}
 		c->segment = d->segment;
@@ -230,7 +230,7 @@ void prio_rx(struct mig *m, struct chan *c, const struct wan_cdata *d)
 	}
 	if (d->flags & WAN_CDATA_END) {
 		if (c->seg_ended) {
-			mig_fail(m, "protocol: a second END for a priority-lane segment", 1);
+			mig_fail(m, MFR_PROTOCOL, "protocol: a second END for a priority-lane segment", 1);
 			return;
 		}
 		prio_hash_digest(c->prio_hash, hash);
@@ -238,7 +238,7 @@ void prio_rx(struct mig *m, struct chan *c, const struct wan_cdata *d)
 			snprintf(why, sizeof(why), "integrity gate: channel %u (priority lane) segment %u: %llu bytes, sender "
 				 "says %llu, XXH3-128 %s", c->idx, c->segment, (unsigned long long)c->prio_bytes,
 				 (unsigned long long)d->seg_len, memcmp(hash, d->hash, 16) ? "differs" : "matches");
-			mig_fail(m, why, 1);
+			mig_fail(m, MFR_INTEGRITY, why, 1);
 			return;
 		}
 		c->seg_ended = 1;
@@ -250,7 +250,7 @@ void prio_rx(struct mig *m, struct chan *c, const struct wan_cdata *d)
 		}
 	} else if (d->len) {
 		if (c->seg_ended) {
-			mig_fail(m, "protocol: priority-lane bytes after their segment's END", 1);
+			mig_fail(m, MFR_PROTOCOL, "protocol: priority-lane bytes after their segment's END", 1);
 			return;
 		}
 		XXH3_128bits_update(c->prio_hash, d->data, d->len);

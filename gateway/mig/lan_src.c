@@ -63,7 +63,7 @@ void mig_src_accept(struct gw *gw, struct route *r, int fd, const char *peer)
 	c->rbuf = malloc(SRC_RBUF);
 	c->credit_limit = wan_peer_window(gw);
 	if (!c->rbuf) {
-		mig_fail(m, "out of memory", 1);
+		mig_fail(m, MFR_GATEWAY, "out of memory", 1);
 		return;
 	}
 	log_debug("migration out#%u: channel %u from %s", m->id, c->idx, peer);
@@ -219,7 +219,7 @@ static int classify(struct chan *c, int force)
 		c->kind = LH_CHAN_MAIN;
 		for (unsigned i = 0; i < m->nch; i++)
 			if (m->ch[i] != c && m->ch[i]->kind == LH_CHAN_MAIN) {
-				mig_fail(m, "a second main channel arrived on the route", 1);
+				mig_fail(m, MFR_PROTOCOL, "a second main channel arrived on the route", 1);
 				return -1;
 			}
 	} else if (c->rlen >= 4 && b[0] == 0x11 && b[1] == 0x22 && b[2] == 0x33 && b[3] == 0x44) {
@@ -267,7 +267,7 @@ static int classify(struct chan *c, int force)
 			 c->prio ? " (priority lane)" : "");
 	return 1;
 fail:
-	mig_fail(m, "cannot open the channel's codec stream", 1);
+	mig_fail(m, MFR_GATEWAY, "cannot open the channel's codec stream", 1);
 	return -1;
 }
 
@@ -295,7 +295,7 @@ static int parser_fallback(struct chan *c, int err)
 		seg |= WAN_SEG_UNGATED;
 	if (src_open_segment(c, seg, LH_CHAN_OPAQUE) < 0 ||
 	    src_enc_feed_all(gw, c->stream_id, c->pend.p + c->pend.off, c->pend.len) < 0) {
-		mig_fail(m, "cannot continue the main channel as plain bytes", 1);
+		mig_fail(m, MFR_GATEWAY, "cannot continue the main channel as plain bytes", 1);
 		return -1;
 	}
 	c->covered += c->pend.len;
@@ -334,7 +334,7 @@ static int push(struct chan *c)
 			kept = bbuf_add(&c->pend, c->rbuf, n);
 		}
 		if (kept < 0) {
-			mig_fail(m, "out of memory keeping the parser's look-ahead", 1);
+			mig_fail(m, MFR_GATEWAY, "out of memory keeping the parser's look-ahead", 1);
 			return -1;
 		}
 		if (r < 0 && fx.err >= 0) {
@@ -346,7 +346,7 @@ static int push(struct chan *c)
 			const lh_parse_error *pe = lh_parser_error(c->parser);
 			snprintf(why, sizeof(why), "main channel: %s at offset %llu: %s",
 				 lh_err_name(fx.err < 0 ? fx.err : r), (unsigned long long)pe->offset, pe->detail);
-			mig_fail(m, why, 1);
+			mig_fail(m, MFR_GATEWAY, why, 1);
 			return -1;
 		}
 		took = (long)n;
@@ -354,7 +354,7 @@ static int push(struct chan *c)
 		took = src_feed_plain(c, c->rbuf, n);
 		if (took < 0) {
 			snprintf(why, sizeof(why), "channel %u: encoder: %s", c->idx, lh_err_name((int)took));
-			mig_fail(m, why, 1);
+			mig_fail(m, MFR_GATEWAY, why, 1);
 			return -1;
 		}
 	}
@@ -364,7 +364,12 @@ static int push(struct chan *c)
 	return 0;
 }
 
-/* QEMU closed its side (or failed): end the channel's stream. */
+/*
+ * QEMU closed its side (or failed): end the channel's stream. Main closed before
+ * its QEMU_VM_EOF is an abort (source cancelled or died), even at a section
+ * boundary: the destination must never see an end of stream, and nobody cuts
+ * over.
+ */
 static void fwd_end(struct chan *c, int err)
 {
 	struct mig *m = c->m;
@@ -372,13 +377,18 @@ static void fwd_end(struct chan *c, int err)
 
 	if (err) {
 		snprintf(why, sizeof(why), "channel %u: read from QEMU: %s", c->idx, strerror(err));
-		mig_fail(m, why, 1);
+		mig_fail(m, MFR_SOURCE_ABORT, why, 1);
 		return;
 	}
 	c->fwd_eof = 1;
 	if (c->parser && lh_parser_finish(c->parser, main_event_cb, &(struct feed_ctx){ .c = c }) < 0 &&
 	    !c->segment) {
-		mig_fail(m, "main channel ended inside an item (truncated stream)", 1);
+		mig_fail(m, MFR_SOURCE_ABORT, "source closed main inside an item, before QEMU_VM_EOF (truncated stream)",
+			 1);
+		return;
+	}
+	if (c->parser && !lh_parser_saw_eof(c->parser)) {
+		mig_fail(m, MFR_SOURCE_ABORT, "source closed main before QEMU_VM_EOF", 1);
 		return;
 	}
 	if (m->state == MS_FAILED)
@@ -408,7 +418,7 @@ void src_fwd_finish(struct chan *c)
 		if (prio_end(c) < 0 || wan_send(gw, WAN_CHANNEL_DATA, h,
 						 wan_enc_cdata_hdr(h, m->id, c->idx, c->segment, WAN_CDATA_FIN),
 						 NULL, 0) < 0) {
-			mig_fail(m, "cannot end the priority lane", 1);
+			mig_fail(m, MFR_GATEWAY, "cannot end the priority lane", 1);
 			return;
 		}
 	} else {
@@ -521,6 +531,45 @@ void src_chan_io(struct chan *c, int revents)
 	chan_update_io(c);
 }
 
+/*
+ * The destination QEMU's return path, as relayed to the source QEMU: its SHUT
+ * with a failure status means it refused the stream, whatever the peer gateway
+ * reports (an older one says ok on any clean close). The bytes are queued
+ * already: the failure hands them to QEMU before closing (mig_fail). 1 when
+ * the migration failed.
+ */
+static int src_rp_refused(struct chan *c, const uint8_t *p, size_t n)
+{
+	char why[120];
+
+	if (c->rp.state != LH_RP_SCANNING || lh_rp_feed(&c->rp, p, n) != LH_RP_SHUT_SEEN || c->rp.status == 0)
+		return 0;
+	snprintf(why, sizeof(why), "destination QEMU refused the stream (SHUT %u)", c->rp.status);
+	mig_fail(c->m, MFR_DEST_REFUSED, why, 1);
+	return 1;
+}
+
+/* The destination gateway's verdict: done (confirmed or not; the cutover follows once every channel closed) or
+ * failed, with its reason code when the peer sends one. */
+static void src_result(struct mig *m, const struct wan_result *r)
+{
+	char why[300];
+
+	m->result_seen = 1;
+	if (!r->ok) {
+		enum mig_fail_reason code = r->code > MFR_NONE && r->code < MFR__COUNT ? (enum mig_fail_reason)r->code
+										   : MFR_PEER_RESET;
+		snprintf(why, sizeof(why), "destination side failed: %s", r->reason);
+		mig_fail(m, code, why, 0);
+		return;
+	}
+	m->confirmed = !!(r->flags & WAN_RESULT_CONFIRMED);
+	snprintf(m->evidence, sizeof(m->evidence), "%s", r->reason);
+	log_info("migration out#%u (%s): destination reports success, %s: %s", m->id, m->route,
+		 m->confirmed ? "confirmed" : "UNCONFIRMED", r->reason);
+	mig_check_done(m);
+}
+
 void src_rx_msg(struct gw *gw, const struct wan_msg *wm)
 {
 	uint32_t mig = wm->u.credit.mig; /* every payload starts with the migration id */
@@ -547,15 +596,17 @@ void src_rx_msg(struct gw *gw, const struct wan_msg *wm)
 			return;
 		if (c->out.len > SRC_RP_MAX) {
 			/* the source QEMU does not read its return path: stop before memory does */
-			mig_fail(m, "source QEMU does not read the return path (64 MiB queued)", 1);
+			mig_fail(m, MFR_HYPERVISOR_IO, "source QEMU does not read the return path (64 MiB queued)", 1);
 			return;
 		}
 		if (wm->u.rdata.len && bbuf_add(&c->out, wm->u.rdata.data, wm->u.rdata.len) < 0) {
-			mig_fail(m, "out of memory queueing return-path bytes", 1);
+			mig_fail(m, MFR_GATEWAY, "out of memory queueing return-path bytes", 1);
 			return;
 		}
 		if (wm->u.rdata.fin)
 			c->rev_eof = 1;
+		if (c->kind == LH_CHAN_MAIN && src_rp_refused(c, wm->u.rdata.data, wm->u.rdata.len))
+			return;
 		if (wm->u.rdata.len && c->kind == LH_CHAN_MAIN && !m->rq_since)
 			for (unsigned i = 0; i < m->nch; i++)
 				if (m->ch[i]->kind == LH_CHAN_PREEMPT && m->ch[i]->state == CS_OPEN)
@@ -565,19 +616,11 @@ void src_rx_msg(struct gw *gw, const struct wan_msg *wm)
 	case WAN_CHANNEL_RESET: {
 		char why[300];
 		snprintf(why, sizeof(why), "peer reset the migration: %s", wm->u.reset.reason);
-		mig_fail(m, why, 0);
+		mig_fail(m, MFR_PEER_RESET, why, 0);
 		break;
 	}
 	case WAN_MIGRATION_RESULT:
-		m->result_seen = 1;
-		if (!wm->u.result.ok) {
-			char why[300];
-			snprintf(why, sizeof(why), "destination side failed: %s", wm->u.result.reason);
-			mig_fail(m, why, 0);
-		} else {
-			log_info("migration out#%u (%s): destination reports success", m->id, m->route);
-			mig_check_done(m);
-		}
+		src_result(m, &wm->u.result);
 		break;
 	}
 }

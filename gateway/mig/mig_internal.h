@@ -62,6 +62,8 @@ struct chan {
 	int fwd_eof;            /* source: QEMU closed its side; destination: CHANNEL_CLOSE seen */
 	int rev_eof;            /* source: RETURN fin seen; destination: QEMU closed its side */
 	int shut_wr;            /* we shut our write side */
+	int linger;             /* source, failed: return-path bytes still go to QEMU, then FIN (chan_linger) */
+	ev_tstamp linger_since;
 	struct bbuf out;        /* bytes to write to QEMU (source: return path; destination: stream) */
 	/* source side */
 	ev_tstamp t_accept;
@@ -71,6 +73,7 @@ struct chan {
 	int blocked;
 	int seg_ended;          /* current segment ended at the cut; the next bytes open a new one */
 	lh_parser *parser;      /* main: finds the EOF byte */
+	lh_rp_scanner rp;       /* main, both sides: the destination QEMU's return path, for its SHUT */
 	/* priority lane (postcopy preempt, both sides): bytes as CHANNEL_DATA, each segment hashed here */
 	int prio;
 	XXH3_state_t *prio_hash;
@@ -89,7 +92,7 @@ struct chan {
 	uint64_t credit_sent;
 	lh_parser *rxparser;    /* main segment 0: OPEN_RETURN_PATH, EOF-in-segment-0 check */
 	int saw_orp, checked_orp;
-	lh_rp_scanner rp;       /* main: the destination QEMU's return path, for its SHUT */
+	int eof_held;           /* main: its gated segment 1 began with QEMU_VM_EOF (the gate's own evidence) */
 };
 
 struct mig {
@@ -101,12 +104,16 @@ struct mig {
 	enum mig_state state;
 	char route[64];
 	char dest[300];
-	char why[200];
+	char why[200];                   /* MS_FAILED: what went wrong */
+	enum mig_fail_reason fail_code;  /* MS_FAILED: the class of why */
+	int confirmed;                   /* MS_DONE: the destination QEMU's SHUT 0 was seen, not only a clean close */
+	char evidence[200];              /* MS_DONE: what the verdict rests on */
 	struct route *r;
 	struct chan *ch[MIG_MAX_CHAN];
 	unsigned nch;
 	int connecting;         /* destination: a connect is in progress */
 	int gate_open;
+	int ungated;            /* destination: main arrives as plain bytes (WAN_SEG_UNGATED): no gate to open */
 	int opened;             /* source: MIGRATION_OPEN sent */
 	int result_sent, result_seen;
 	ev_tstamp t_start, t_cut, t_end;
@@ -115,7 +122,7 @@ struct mig {
 	uint64_t raw_bytes;
 	uint32_t vni;           /* the guest's segment (0 = none) and identity, from the route / MIGRATION_OPEN */
 	struct ns_guest guest;
-	int accepted;           /* destination: QEMU accepted the stream (SHUT 0, or a clean close) */
+	int accepted;           /* destination: QEMU accepted the stream (SHUT 0, or a clean close: unconfirmed) */
 	struct gw_cutover *cut; /* the cutover once it ran */
 	uint64_t progress_mark;  /* bytes moved at progress_at (stall detection) */
 	/* postcopy with a preempt channel, page-request round trips: destination: return-path read -> first
@@ -136,8 +143,12 @@ struct mig {
 
 struct mig *mig_new(struct gw *gw, enum mig_dir dir, uint32_t id, const char *route, const char *dest);
 void mig_set_state(struct mig *m, enum mig_state s, const char *why);
-/* The one teardown for a migration that failed: resets its QEMU connections, tells the peer. */
-void mig_fail(struct mig *m, const char *reason, int tell_peer);
+/*
+ * The one teardown for a migration that failed: resets its QEMU connections (the source QEMU's main
+ * connection, when it carries a return path, gets what the destination said and a FIN instead), tells the
+ * peer (destination: MIGRATION_RESULT ok=0 with the reason code). code classifies reason.
+ */
+void mig_fail(struct mig *m, enum mig_fail_reason code, const char *reason, int tell_peer);
 struct chan *chan_new(struct mig *m, int fd);
 /* The only way a channel changes state: logs the transition (debug). */
 void chan_set_state(struct chan *c, enum chan_state s, const char *why);
@@ -146,9 +157,10 @@ void chan_update_io(struct chan *c);
 /* Resets (SO_LINGER 0) or closes the channel's socket. */
 void chan_close_fd(struct chan *c, int reset);
 struct mig *mig_find(struct gw *gw, enum mig_dir dir, uint32_t id);
-/* Destination: QEMU accepted the whole stream after the gate opened (evidence for the log): cutover. */
-void mig_accepted(struct mig *m, const char *evidence);
-/* Every channel closed: DONE, result, reap. */
+/* Destination: QEMU accepted the whole stream after the EOF was released: cutover. confirmed: the evidence
+ * is QEMU's SHUT 0 on the return path; 0 for the weaker one (main closed cleanly, no return path to read). */
+void mig_accepted(struct mig *m, const char *evidence, int confirmed);
+/* Every channel closed: the verdict (destination: done only when QEMU accepted the stream), result, reap. */
 void mig_check_done(struct mig *m);
 /* Writes c->out to the socket; 0, or -1 after a failure (migration failed). */
 int chan_flush_out(struct chan *c);

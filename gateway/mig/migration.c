@@ -15,6 +15,8 @@
 
 #define MIG_KEEP_S 120.0   /* finished migrations stay listed this long */
 #define MIG_STALL_S 300.0  /* no byte moved in either direction this long: fail (the source keeps the guest) */
+#define CHAN_LINGER_S 10.0 /* a failed source channel waits this long for QEMU to close after our FIN */
+#define LINGER_READ (64u << 10)
 
 static const char *const state_names[] = {
 	[MS_OPEN] = "streaming", [MS_CUT] = "verifying", [MS_RELEASED] = "released",
@@ -22,6 +24,20 @@ static const char *const state_names[] = {
 };
 
 const char *mig_state_name(enum mig_state s) { return state_names[s]; }
+
+static const char *const fail_reason_names[MFR__COUNT] = {
+	[MFR_NONE] = "", [MFR_DEST_REFUSED] = "dest-refused", [MFR_SOURCE_ABORT] = "source-abort",
+	[MFR_INTEGRITY] = "integrity", [MFR_SESSION_LOST] = "session-lost", [MFR_PEER_RESET] = "peer-reset",
+	[MFR_ROUTE_REMOVED] = "route-removed", [MFR_CONNECT] = "connect", [MFR_HYPERVISOR_IO] = "hypervisor-io",
+	[MFR_PROTOCOL] = "protocol", [MFR_STALLED] = "stalled", [MFR_GATEWAY] = "gateway-error",
+	[MFR_DRAINING] = "draining",
+};
+_Static_assert(MFR__COUNT <= GW_FAIL_REASONS, "gw_stats.migs_failed_by has no room for every reason");
+
+const char *mig_fail_reason_name(enum mig_fail_reason r)
+{
+	return (unsigned)r < MFR__COUNT ? fail_reason_names[r] : "unknown";
+}
 
 int bbuf_add(struct bbuf *b, const void *d, size_t n)
 {
@@ -71,8 +87,12 @@ static void mig_audit(struct mig *m, const char *event)
 	lh_json_str(b, "destination", m->dest);
 	if (m->state == MS_DONE || m->state == MS_FAILED) {
 		lh_json_str(b, "result", m->state == MS_DONE ? "ok" : "failed");
+		if (m->state == MS_DONE)
+			lh_json_bool(b, "confirmed", m->confirmed);
 		if (m->why[0])
 			lh_json_str(b, "error", m->why);
+		if (m->state == MS_FAILED)
+			lh_json_str(b, "reason_code", mig_fail_reason_name(m->fail_code));
 		lh_json_uint(b, "bytes_hypervisor", m->lan_bytes);
 		lh_json_uint(b, "bytes_wan", m->wan_bytes);
 		lh_json_double(b, "elapsed_s", m->t_end - m->t_start);
@@ -112,19 +132,25 @@ void mig_set_state(struct mig *m, enum mig_state s, const char *why)
 		m->t_end = ev_now(m->gw->loop);
 		if (s == MS_DONE)
 			m->gw->st.migs_ok++;
-		else
+		else {
 			m->gw->st.migs_failed++;
+			m->gw->st.migs_failed_by[m->fail_code]++;
+		}
 		if (m->r && m->r->cur == m)
 			m->r->cur = NULL;
 		mig_audit(m, "migration-end");
 	}
 }
 
+static void chan_linger_io(struct chan *c);
+
 static void chan_io_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct chan *c = w->data;
 	(void)loop;
-	if (c->m->dir == MIG_OUT)
+	if (c->linger)
+		chan_linger_io(c);
+	else if (c->m->dir == MIG_OUT)
 		src_chan_io(c, revents);
 	else
 		dst_chan_io(c, revents);
@@ -162,7 +188,9 @@ struct chan *chan_new(struct mig *m, int fd)
 void chan_update_io(struct chan *c)
 {
 	int ev = 0;
-	if (c->fd >= 0 && c->state != CS_WAIT && c->state != CS_CLOSED) {
+	if (c->fd >= 0 && c->linger) {
+		ev = EV_READ | (c->out.len ? EV_WRITE : 0);
+	} else if (c->fd >= 0 && c->state != CS_WAIT && c->state != CS_CLOSED) {
 		if (c->state == CS_CONNECTING)
 			ev = EV_WRITE;
 		else {
@@ -198,7 +226,61 @@ void chan_close_fd(struct chan *c, int reset)
 	}
 	close(c->fd);
 	c->fd = -1;
+	c->linger = 0;
 	chan_set_state(c, CS_CLOSED, reset ? "reset" : "closed");
+}
+
+/*
+ * A failed migration's source main channel that carries a return path: what
+ * the destination QEMU said (its SHUT with the failure status) still goes to
+ * the source QEMU, which learns the outcome from it and keeps the guest. A
+ * reset could discard those bytes in either kernel, so: write them, FIN, and
+ * read (discarding) until QEMU closes, since close() with unread bytes would
+ * reset after all. At most CHAN_LINGER_S, then reset (mig_tick).
+ */
+static void chan_linger_io(struct chan *c)
+{
+	uint8_t sink[LINGER_READ];
+
+	while (c->out.len) {
+		ssize_t n = send(c->fd, c->out.p + c->out.off, c->out.len, MSG_NOSIGNAL);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			break;
+		if (n < 0) {
+			log_debug("migration out#%u: channel %u: return path to QEMU after the failure: %s", c->m->id,
+				  c->idx, strerror(errno));
+			chan_close_fd(c, 1);
+			bbuf_free(&c->out);
+			return;
+		}
+		bbuf_eat(&c->out, (size_t)n);
+		c->rev_bytes += (size_t)n;
+	}
+	if (!c->out.len && !c->shut_wr) {
+		shutdown(c->fd, SHUT_WR);
+		c->shut_wr = 1;
+	}
+	for (int i = 0; i < 16; i++) {
+		ssize_t n = recv(c->fd, sink, sizeof(sink), 0);
+		if (n > 0)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			break;
+		chan_close_fd(c, n < 0); /* QEMU closed (or failed): done */
+		bbuf_free(&c->out);
+		return;
+	}
+	chan_update_io(c);
+}
+
+static void chan_linger(struct chan *c)
+{
+	log_info("migration out#%u (%s): channel %u: handing the source QEMU the return path's last %zu bytes "
+		 "before closing", c->m->id, c->m->route, c->idx, c->out.len);
+	c->linger = 1;
+	c->linger_since = ev_now(c->m->gw->loop);
+	c->blocked = 0;
+	chan_linger_io(c);
 }
 
 int chan_flush_out(struct chan *c)
@@ -211,7 +293,7 @@ int chan_flush_out(struct chan *c)
 				break;
 			char why[160];
 			snprintf(why, sizeof(why), "channel %u: write to QEMU: %s", c->idx, strerror(errno));
-			mig_fail(m, why, 1);
+			mig_fail(m, MFR_HYPERVISOR_IO, why, 1);
 			return -1;
 		}
 		bbuf_eat(&c->out, (size_t)n);
@@ -226,27 +308,43 @@ int chan_flush_out(struct chan *c)
 	return 0;
 }
 
-void mig_fail(struct mig *m, const char *reason, int tell_peer)
+/* Source: the channel carries the destination's return path, which must reach QEMU even now. */
+static int keeps_return_path(const struct chan *c)
+{
+	return c->m->dir == MIG_OUT && c->kind == LH_CHAN_MAIN && c->fd >= 0 && (c->out.len || c->rev_bytes);
+}
+
+void mig_fail(struct mig *m, enum mig_fail_reason code, const char *reason, int tell_peer)
 {
 	struct gw *gw = m->gw;
 	if (m->state == MS_FAILED || m->state == MS_DONE)
 		return;
 	snprintf(m->why, sizeof(m->why), "%s", reason);
-	log_warnx("migration %s#%u (%s): FAILED: %s%s", m->dir == MIG_OUT ? "out" : "in", m->id, m->route,
-		  reason, m->dir == MIG_IN ? " (destination connections reset; source keeps the guest)" : "");
+	m->fail_code = code;
+	log_warnx("migration %s#%u (%s): FAILED (%s): %s%s", m->dir == MIG_OUT ? "out" : "in", m->id, m->route,
+		  mig_fail_reason_name(code), reason,
+		  m->dir == MIG_IN ? " (destination connections reset; source keeps the guest)"
+				   : " (no cutover: the guest stays at this site)");
 	for (unsigned i = 0; i < m->nch; i++) {
 		struct chan *c = m->ch[i];
-		if (m->dir == MIG_OUT && c->stream_id && !c->seg_ended && !c->fwd_eof && gw->sess)
+		/* an open segment ends as aborted, so the receiver never takes it for complete */
+		if (m->dir == MIG_OUT && c->stream_id && !c->seg_ended && gw->sess)
 			lh_wan_enc_abort(cpipe_encoder(gw), c->stream_id, NULL);
-		chan_close_fd(c, 1);
-		bbuf_free(&c->out);
+		if (keeps_return_path(c)) {
+			chan_linger(c);
+		} else {
+			chan_close_fd(c, 1);
+			bbuf_free(&c->out);
+		}
 		bbuf_free(&c->held);
 	}
 	if (tell_peer && gw->sess) {
 		uint8_t p[300];
 		if (m->dir == MIG_IN) {
+			/* the result first: it carries the reason code (CHANNEL_RESET is for older source gateways) */
+			wan_send(gw, WAN_MIGRATION_RESULT, p, wan_enc_result(p, m->id, 0, reason, 0, (uint8_t)code), NULL,
+				 0);
 			wan_send(gw, WAN_CHANNEL_RESET, p, wan_enc_reset(p, m->id, WAN_CHAN_ALL, reason), NULL, 0);
-			wan_send(gw, WAN_MIGRATION_RESULT, p, wan_enc_result(p, m->id, 0, reason), NULL, 0);
 			m->result_sent = 1;
 		} else {
 			for (unsigned i = 0; i < m->nch; i++)
@@ -272,33 +370,66 @@ struct mig *mig_find(struct gw *gw, enum mig_dir dir, uint32_t id)
 	return NULL;
 }
 
+static int has_main(const struct mig *m)
+{
+	for (unsigned i = 0; i < m->nch; i++)
+		if (m->ch[i]->kind == LH_CHAN_MAIN)
+			return 1;
+	return 0;
+}
+
+/* Destination, every channel closed: done only if QEMU accepted the stream; the peer learns the verdict. */
+static void dst_verdict(struct mig *m)
+{
+	uint8_t p[300];
+	char why[300];
+
+	if (!m->accepted && has_main(m)) {
+		mig_fail(m, MFR_DEST_REFUSED, "every channel closed, but the destination QEMU never accepted the stream",
+			 1);
+		return;
+	}
+	if (!m->accepted)
+		snprintf(m->evidence, sizeof(m->evidence), "every channel closed cleanly (no QEMU main channel)");
+	if (m->gw->sess && !m->result_sent)
+		wan_send(m->gw, WAN_MIGRATION_RESULT, p,
+			 wan_enc_result(p, m->id, 1, m->evidence, m->confirmed ? WAN_RESULT_CONFIRMED : 0, MFR_NONE),
+			 NULL, 0);
+	m->result_sent = 1;
+	snprintf(why, sizeof(why), "verdict done, %s: %s", m->confirmed ? "confirmed" : "UNCONFIRMED", m->evidence);
+	mig_set_state(m, MS_DONE, why);
+}
+
 void mig_check_done(struct mig *m)
 {
+	char why[300];
+
 	if (m->state == MS_DONE || m->state == MS_FAILED)
 		return;
 	for (unsigned i = 0; i < m->nch; i++)
 		if (m->ch[i]->state != CS_CLOSED)
 			return;
 	if (m->dir == MIG_IN) {
-		uint8_t p[300];
-		if (m->gw->sess && !m->result_sent)
-			wan_send(m->gw, WAN_MIGRATION_RESULT, p, wan_enc_result(p, m->id, 1, "ok"), NULL, 0);
-		m->result_sent = 1;
-		mig_set_state(m, MS_DONE, "every channel verified and closed");
+		dst_verdict(m);
 	} else if (m->result_seen) {
-		mig_set_state(m, MS_DONE, "peer reported success, every channel closed");
-		/* the source QEMU completed and the destination confirmed: the guest's MACs now live there */
+		snprintf(why, sizeof(why), "verdict done, %s by the destination gateway: %s",
+			 m->confirmed ? "confirmed" : "UNCONFIRMED", m->evidence[0] ? m->evidence : "(no evidence given)");
+		mig_set_state(m, MS_DONE, why);
+		/* the source QEMU completed and the destination accepted: the guest's MACs now live there */
 		if (!m->cut)
 			m->cut = gw_l2_cutover_start(m->gw, NS_ROLE_SOURCE, m->id, m->vni, &m->guest);
 	}
 }
 
-void mig_accepted(struct mig *m, const char *evidence)
+void mig_accepted(struct mig *m, const char *evidence, int confirmed)
 {
-	if (m->accepted || m->dir != MIG_IN || !m->gate_open || m->state == MS_FAILED)
+	if (m->accepted || m->dir != MIG_IN || !(m->gate_open || m->ungated) || m->state == MS_FAILED)
 		return;
 	m->accepted = 1;
-	log_info("migration in#%u (%s): destination accepted the migration (%s)", m->id, m->route, evidence);
+	m->confirmed = confirmed;
+	snprintf(m->evidence, sizeof(m->evidence), "%s", evidence);
+	log_info("migration in#%u (%s): destination accepted the migration (%s)%s", m->id, m->route, evidence,
+		 confirmed ? "" : "; UNCONFIRMED: no return path says so");
 	/* the guest runs here from now on: announce it at once, not when the source has closed too (1 RTT later) */
 	m->cut = gw_l2_cutover_start(m->gw, NS_ROLE_DESTINATION, m->id, m->vni, &m->guest);
 }
@@ -320,7 +451,7 @@ void mig_session_lost(struct gw *gw, const char *reason)
 	char why[240];
 	snprintf(why, sizeof(why), "WAN session lost: %s", reason);
 	for (struct mig *m = gw->migs; m; m = m->next)
-		mig_fail(m, why, 0);
+		mig_fail(m, MFR_SESSION_LOST, why, 0);
 	dst_pend_drop_all(gw);
 }
 
@@ -371,9 +502,15 @@ void mig_tick(struct gw *gw)
 				m->progress_mark = moved;
 				m->progress_at = now;
 			} else if (now - m->progress_at > MIG_STALL_S) {
-				mig_fail(m, "stalled: no byte moved for 300 s", 1);
+				mig_fail(m, MFR_STALLED, "stalled: no byte moved for 300 s", 1);
 			}
 		}
+		for (unsigned i = 0; i < m->nch; i++)
+			if (m->ch[i]->linger && now - m->ch[i]->linger_since > CHAN_LINGER_S) {
+				log_debug("migration out#%u: channel %u: QEMU did not close %.0f s after the failure",
+					  m->id, m->ch[i]->idx, CHAN_LINGER_S);
+				chan_close_fd(m->ch[i], 1);
+			}
 		if (m->dir == MIG_OUT)
 			src_tick(m);
 		else
@@ -407,7 +544,7 @@ void mig_fail_route(struct gw *gw, const struct route *r, const char *reason)
 		if (m->r == r) {
 			m->r = NULL;
 			if (reason)
-				mig_fail(m, reason, 1);
+				mig_fail(m, MFR_ROUTE_REMOVED, reason, 1);
 		}
 }
 
@@ -425,6 +562,14 @@ void mig_list_json(struct gw *gw, struct lh_jbuf *b)
 		lh_json_str(b, "phase", state_names[m->state]);
 		if (m->why[0])
 			lh_json_str(b, "error", m->why);
+		if (m->state == MS_DONE || m->state == MS_FAILED)
+			lh_json_str(b, "verdict", state_names[m->state]);
+		if (m->state == MS_DONE) {
+			lh_json_bool(b, "confirmed", m->confirmed);
+			lh_json_str(b, "evidence", m->evidence);
+		}
+		if (m->state == MS_FAILED)
+			lh_json_str(b, "reason_code", mig_fail_reason_name(m->fail_code));
 		lh_json_uint(b, "channels", m->nch);
 		lh_json_arr_begin(b, "channel_kinds");
 		for (unsigned i = 0; i < m->nch; i++)

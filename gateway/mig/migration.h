@@ -14,6 +14,29 @@
 struct route;
 
 /*
+ * Why a migration failed. The numbers travel in MIGRATION_RESULT (WAN-PROTOCOL.md): never renumber, only
+ * append. Each name is what status JSON ("reason_code") and the metrics label ("reason") show.
+ */
+enum mig_fail_reason {
+	MFR_NONE = 0,
+	MFR_DEST_REFUSED = 1,   /* the destination QEMU refused the stream: SHUT != 0, or closed main without SHUT 0 */
+	MFR_SOURCE_ABORT = 2,   /* the source ended its stream before QEMU_VM_EOF: cancel, death, read error */
+	MFR_INTEGRITY = 3,      /* a segment failed verification, or main broke the integrity gate's rules */
+	MFR_SESSION_LOST = 4,   /* the WAN session ended (loss budget, decoder error, peer restart) */
+	MFR_PEER_RESET = 5,     /* the peer gateway failed it without saying why (an older peer) */
+	MFR_ROUTE_REMOVED = 6,
+	MFR_CONNECT = 7,        /* the destination could not be resolved or connected */
+	MFR_HYPERVISOR_IO = 8,  /* a read or write on a QEMU connection failed */
+	MFR_PROTOCOL = 9,       /* the peer gateway or a hypervisor broke the protocol */
+	MFR_STALLED = 10,       /* no byte moved for too long */
+	MFR_GATEWAY = 11,       /* this gateway's own failure: out of memory, encoder error */
+	MFR_DRAINING = 12,      /* the destination gateway is draining */
+	MFR__COUNT
+};
+/* "dest-refused", "source-abort", ...; "" for MFR_NONE, "unknown" out of range. */
+const char *mig_fail_reason_name(enum mig_fail_reason r);
+
+/*
  * Registers the migrations with the codec pipe below them (frames, messages, session loss, room,
  * round trips); creates the pipe. Before wan_start. 0 or -ENOMEM.
  */

@@ -228,11 +228,14 @@ size_t wan_enc_reset(uint8_t *out, uint32_t mig, uint16_t chan, const char *reas
 	return 6 + put_str8(out + 6, reason);
 }
 
-size_t wan_enc_result(uint8_t *out, uint32_t mig, uint8_t ok, const char *reason)
+size_t wan_enc_result(uint8_t *out, uint32_t mig, uint8_t ok, const char *reason, uint8_t flags, uint8_t code)
 {
 	put32(out, mig);
 	out[4] = ok;
-	return 5 + put_str8(out + 5, reason);
+	size_t n = 5 + put_str8(out + 5, reason);
+	out[n] = flags;
+	out[n + 1] = code;
+	return n + 2;
 }
 
 size_t wan_enc_ping(uint8_t *out, uint64_t nonce)
@@ -359,6 +362,12 @@ int wan_msg_decode(int type, const uint8_t *p, size_t len, struct wan_msg *m, ch
 			snprintf(err, errlen, "MIGRATION_RESULT: reason runs past the payload or contains NUL");
 			return -EPROTO;
 		}
+		/* flags and reason code came later: absent from older peers (0: unconfirmed, no code); bytes
+		 * after them are a newer peer's and ignored, as older gateways ignore these two */
+		if (off < len)
+			m->u.result.flags = p[off++];
+		if (off < len)
+			m->u.result.code = p[off++];
 		break;
 	case WAN_PING:
 	case WAN_PONG:

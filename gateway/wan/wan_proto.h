@@ -84,6 +84,14 @@ struct wan_cdata {
 	uint8_t hash[16];
 };
 
+struct wan_result {
+	uint32_t mig;
+	uint8_t ok;
+	char reason[256];
+	uint8_t flags;       /* WAN_RESULT_* */
+	uint8_t code;        /* ok = 0: enum mig_fail_reason (0: not given) */
+};
+
 /* Decoded payload of any message except WAN_FRAME (whose payload is a codec frame). */
 struct wan_msg {
 	int type;
@@ -97,12 +105,15 @@ struct wan_msg {
 		struct { uint32_t mig; uint16_t chan; uint8_t fin; const uint8_t *data; size_t len; } rdata;
 		struct wan_cdata cdata;
 		struct { uint32_t mig; uint16_t chan; char reason[256]; } reset;
-		struct { uint32_t mig; uint8_t ok; char reason[256]; } result;
+		struct wan_result result;
 		struct { uint64_t nonce; } ping;
 	} u;
 };
 
 #define WAN_CHAN_ALL 0xffff
+/* MIGRATION_RESULT flags (a trailing byte older gateways neither send nor read): ok=1 rests on the
+ * destination QEMU's SHUT 0 seen after the integrity gate opened, not only on a clean close. */
+#define WAN_RESULT_CONFIRMED 0x01
 /* CHANNEL_OPEN segment flag: main's parser gave up before the EOF; this segment is plain bytes, never held
  * by the integrity gate (the gate cannot find the EOF in a stream nobody can parse). */
 #define WAN_SEG_UNGATED 0x8000
@@ -121,7 +132,8 @@ size_t wan_enc_cclose(uint8_t *out, uint32_t mig, uint16_t chan, uint8_t how);
 /* Header part of RETURN_DATA (7 bytes); the data follows it. */
 size_t wan_enc_rdata_hdr(uint8_t *out, uint32_t mig, uint16_t chan, uint8_t fin);
 size_t wan_enc_reset(uint8_t *out, uint32_t mig, uint16_t chan, const char *reason);
-size_t wan_enc_result(uint8_t *out, uint32_t mig, uint8_t ok, const char *reason);
+/* flags: WAN_RESULT_*; code: why it failed (enum mig_fail_reason, 0 with ok). */
+size_t wan_enc_result(uint8_t *out, uint32_t mig, uint8_t ok, const char *reason, uint8_t flags, uint8_t code);
 size_t wan_enc_ping(uint8_t *out, uint64_t nonce);
 /* Fixed part of CHANNEL_DATA (WAN_CDATA_FIXED bytes); data bytes follow it. */
 size_t wan_enc_cdata_hdr(uint8_t *out, uint32_t mig, uint16_t chan, uint16_t segment, uint8_t flags);

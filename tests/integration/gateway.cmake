@@ -15,7 +15,9 @@ foreach(case IN ITEMS
 		"late_multifd:transfer:multifd-10.0:--late-multifd"
 		"late_multifd72:transfer:multifd-7.2:--late-multifd"
 		"late_multifd_stall:transfer:multifd-10.0:--late-multifd:--stall:1.5"
-		"corrupt_frame:corrupt:rp-10.0")
+		"corrupt_frame:corrupt:rp-10.0"
+		"refused:refused:rp-10.0"
+		"section_abort:section_abort:multifd-10.0")
 	string(REPLACE ":" ";" case "${case}")
 	list(GET case 0 name)
 	list(SUBLIST case 1 -1 args)

@@ -42,6 +42,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 					__builtin_trap();
 				rl = 0;
 				break;
+			case WAN_MIGRATION_RESULT: {
+				/* flags and code are optional on input (older peers; 0 when absent), trailing bytes after
+				 * them ignored; re-encoded both are always there */
+				static const uint8_t zero[2];
+				rl = wan_enc_result(re, m.u.result.mig, m.u.result.ok, m.u.result.reason, m.u.result.flags,
+						    m.u.result.code);
+				size_t same = rl < n ? rl : n;
+				if (memcmp(re, data, same) || (n < rl && (rl - n > 2 || memcmp(re + n, zero, rl - n))))
+					__builtin_trap();
+				rl = 0;
+				break;
+			}
 			case WAN_RETURN_DATA:
 				if (m.u.rdata.data + m.u.rdata.len != data + n)
 					__builtin_trap();

@@ -75,8 +75,8 @@ class Gateway:
         if extra_wan:
             lines.append(extra_wan)
         lines += ["", "[codec]", "store_mb = %d" % store_mb, ""]
-        for rname, listen, to in routes:
-            lines += ["[route %s]" % rname, "listen = " + listen, "to = " + to, ""]
+        for rname, listen, to, *more in routes:  # more: further lines of the route, e.g. "mac = ..."
+            lines += ["[route %s]" % rname, "listen = " + listen, "to = " + to] + list(more) + [""]
         if extra_conf:  # more sections, e.g. [segment NAME] or a [route] with mac/ip/segment
             lines += [extra_conf, ""]
         with open(self.conf, "w") as f:

@@ -66,6 +66,14 @@ static void fake_mig(struct lh_jbuf *r, unsigned id, const char *dir, const char
 	lh_json_str(r, "phase", phase);
 	if (error)
 		lh_json_str(r, "error", error);
+	if (!strcmp(phase, "failed")) {
+		lh_json_str(r, "verdict", phase);
+		lh_json_str(r, "reason_code", "integrity");
+	} else if (!strcmp(phase, "done")) { /* the weaker evidence: no return path */
+		lh_json_str(r, "verdict", phase);
+		lh_json_bool(r, "confirmed", false);
+		lh_json_str(r, "evidence", "no return path; destination QEMU closed main cleanly after the EOF");
+	}
 	lh_json_uint(r, "channels", nch);
 	lh_json_arr_begin(r, "channel_kinds");
 	for (unsigned i = 0; i < nch && i < 3; i++)
@@ -88,6 +96,7 @@ static int fake_migrations(void *ctx, const struct lh_json_req *req, struct lh_j
 		 930.0 + f->migrations_calls, 12.9);
 	fake_mig(r, 2, "out", "db", "failed", "checksum mismatch on channel 0; destination reset", 1,
 		 512, 0, 0, 3725);
+	fake_mig(r, 3, "in", "web", "done", NULL, 1, 4096, 1024, 0.5, 61);
 	lh_json_arr_end(r);
 	return 0;
 }

@@ -51,10 +51,12 @@ remote = 198.19.0.1
 
 
 MIG_TABLE = """\
-ID  DIR  ROUTE  PHASE      CH  FROM-HV  ON-WAN     RATIO  RATE          ELAPSED
-7   out  vm1    streaming   3  1.5 GiB  192.0 MiB   8.0x  931.0 Mbit/s  0:00:12
-2   out  db     failed      1    512 B        0 B      -    0.0 Mbit/s  1:02:05
+ID  DIR  ROUTE  PHASE               CH  FROM-HV  ON-WAN     RATIO  RATE          ELAPSED
+7   out  vm1    streaming            3  1.5 GiB  192.0 MiB   8.0x  931.0 Mbit/s  0:00:12
+2   out  db     failed (integrity)   1    512 B        0 B      -    0.0 Mbit/s  1:02:05
+3   in   web    done (unconfirmed)   1  4.0 KiB    1.0 KiB   4.0x    0.5 Mbit/s  0:01:01
 migration 2 (db): checksum mismatch on channel 0; destination reset
+migration 3 (web): unconfirmed: no return path; destination QEMU closed main cleanly after the EOF
 """
 
 STATUS = """\
@@ -87,7 +89,7 @@ def test_with_fake(d):
         lines = out.splitlines()
         check(rc == 0 and len(lines) == 1, "migrations --json is one line")
         reply = json.loads(lines[0])
-        check(reply["ok"] is True and [m["id"] for m in reply["migrations"]] == [7, 2],
+        check(reply["ok"] is True and [m["id"] for m in reply["migrations"]] == [7, 2, 3],
               "migrations --json passes the daemon's reply through")
 
         rc, out, err = run(sock, "migrate", "add", "--name", "vm2", "--to", "gw-b.example:5555",
