@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "gateway/control/audit.h"
@@ -15,6 +16,7 @@
 #include "gateway/control/daemon.h"
 #include "gateway/base/log.h"
 #include "gateway/mig/migration.h"
+#include "gateway/mig/outcome.h"
 #include "gateway/mig/route.h"
 #include "gateway/pipe/codec_pipe.h"
 #include "gateway/wan/wan.h"
@@ -95,6 +97,31 @@ static void gw_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	}
 }
 
+/*
+ * What must outlive a restart ([gateway] state_dir): the destination QEMUs' answers. A store that cannot
+ * be read stops the start: this gateway would answer "unknown" for migrations whose answer it recorded.
+ */
+static int open_state(struct gw *gw)
+{
+	const char *dir = gw->cfg.state_dir;
+	char err[4400];
+
+	if (!dir[0]) {
+		log_warnx("no [gateway] state_dir: destination answers are not kept across a restart");
+		return 0;
+	}
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+		log_warnx("[gateway] state_dir %s: cannot create it: %s", dir, strerror(errno));
+		return -1;
+	}
+	if (!(gw->outcomes = outcome_open(dir, err, sizeof(err)))) {
+		log_warnx("[gateway] state_dir: outcome store: %s", err);
+		return -1;
+	}
+	log_info("state in %s: %zu recorded outcomes", dir, outcome_count(gw->outcomes));
+	return 0;
+}
+
 static int check_config(const char *path, struct lh_config *cfg)
 {
 	struct lh_config_errors errs;
@@ -173,6 +200,8 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < gw.cfg.n_routes; i++)
 		if (!route_add(&gw, &gw.cfg.routes[i], 0, err, sizeof(err)))
 			fatalx("%s", err);
+	if (open_state(&gw) < 0)
+		return 1;
 	gw_l2_open(&gw); /* before the WAN: a migration may arrive with the first stream */
 	if (wan_start(&gw) < 0)
 		fatalx("cannot start the WAN side");
@@ -203,6 +232,7 @@ int main(int argc, char **argv)
 	gw_l2_close(&gw, "exiting");
 	if (gw.audit)
 		lh_audit_close(gw.audit, "exiting"); /* after the last migration-end record */
+	outcome_close(gw.outcomes, "exiting");
 	SSL_CTX_free(gw.ssl);
 	lh_config_free(&gw.cfg);
 	log_info("longhauld stopped");

@@ -248,6 +248,8 @@ void dst_chan_io(struct chan *c, int revents)
 			if (n > 0 && c->kind == LH_CHAN_MAIN && !m->rq_since && has_open_preempt(m))
 				m->rq_since = ev_time(); /* in postcopy: page requests (and PONGs) */
 			int refused = c->kind == LH_CHAN_MAIN && rp_watch(c, buf, (size_t)n, why, sizeof(why));
+			if (refused)
+				mig_record_outcome(m, OUTCOME_REFUSED, why); /* durable before the SHUT is relayed */
 			/* relayed even when refused: the source QEMU learns the failure from this SHUT */
 			wan_send(gw, WAN_RETURN_DATA, hdr, wan_enc_rdata_hdr(hdr, m->id, c->idx, (uint8_t)c->rev_eof),
 				 buf, (size_t)n);

@@ -8,6 +8,7 @@
 
 #include "gateway/gw.h"
 #include "gateway/mig/migration.h"
+#include "gateway/mig/outcome.h"
 #include "lh_rp.h"
 #include "lh_stream.h"
 #include "netstate/common.h"
@@ -100,7 +101,8 @@ struct mig {
 	struct mig *next;
 	enum mig_dir dir;
 	uint32_t id;                     /* MIG_OUT: ours; MIG_IN: the peer's, unique only within a session */
-	uint64_t session;                /* MIG_IN: the WAN session it came in on */
+	uint64_t session;                /* the WAN session it started on */
+	uint64_t uid;                    /* unique across sessions and restarts, the same at both gateways (mig_uid) */
 	enum mig_state state;
 	char route[64];
 	char dest[300];
@@ -160,6 +162,8 @@ struct mig *mig_find(struct gw *gw, enum mig_dir dir, uint32_t id);
 /* Destination: QEMU accepted the whole stream after the EOF was released: cutover. confirmed: the evidence
  * is QEMU's SHUT 0 on the return path; 0 for the weaker one (main closed cleanly, no return path to read). */
 void mig_accepted(struct mig *m, const char *evidence, int confirmed);
+/* Destination: QEMU's answer into the outcome store, durable before the caller relays it (OUTCOMES.md). */
+void mig_record_outcome(struct mig *m, enum mig_outcome o, const char *evidence);
 /* Every channel closed: the verdict (destination: done only when QEMU accepted the stream), result, reap. */
 void mig_check_done(struct mig *m);
 /* Writes c->out to the socket; 0, or -1 after a failure (migration failed). */

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -100,6 +101,36 @@ static void mig_audit(struct mig *m, const char *event)
 	rec->commit(rec->ctx);
 }
 
+/*
+ * A migration's uid: XXH3-64 of (session id, migration number, whether the source gateway is the session's
+ * client). Both gateways compute the same value without a word on the wire; session ids are random and new
+ * after every restart, so a uid is unique across sessions and restarts (64 bits, at random). Never 0.
+ */
+uint64_t mig_uid(uint64_t session, uint32_t id, int source_is_client)
+{
+	uint8_t k[13];
+	for (int i = 0; i < 8; i++)
+		k[i] = (uint8_t)(session >> (56 - 8 * i));
+	for (int i = 0; i < 4; i++)
+		k[8 + i] = (uint8_t)(id >> (24 - 8 * i));
+	k[12] = (uint8_t)!!source_is_client;
+	uint64_t u = XXH3_64bits(k, sizeof(k));
+	return u ? u : 1;
+}
+
+void mig_record_outcome(struct mig *m, enum mig_outcome o, const char *evidence)
+{
+	char err[300];
+	if (m->dir != MIG_IN || !m->gw->outcomes)
+		return;
+	if (outcome_record(m->gw->outcomes, m->uid, o, m->route, evidence, time(NULL), err, sizeof(err)) < 0)
+		/* kept in memory: answered while this daemon runs, unknown after a restart */
+		log_warnx("migration in#%u (%s): cannot record the outcome durably: %s", m->id, m->route, err);
+	else
+		log_info("migration in#%u (%s) uid %016llx: outcome %s recorded", m->id, m->route,
+			 (unsigned long long)m->uid, outcome_name(o));
+}
+
 struct mig *mig_new(struct gw *gw, enum mig_dir dir, uint32_t id, const char *route, const char *dest)
 {
 	struct mig *m = calloc(1, sizeof(*m));
@@ -108,7 +139,8 @@ struct mig *mig_new(struct gw *gw, enum mig_dir dir, uint32_t id, const char *ro
 	m->gw = gw;
 	m->dir = dir;
 	m->id = id;
-	m->session = dir == MIG_IN ? wan_session_id(gw) : 0;
+	m->session = wan_session_id(gw);
+	m->uid = mig_uid(m->session, id, dir == MIG_OUT ? wan_session_is_client(gw) : !wan_session_is_client(gw));
 	m->state = MS_OPEN;
 	snprintf(m->route, sizeof(m->route), "%s", route);
 	snprintf(m->dest, sizeof(m->dest), "%s", dest);
@@ -365,7 +397,7 @@ struct mig *mig_find(struct gw *gw, enum mig_dir dir, uint32_t id)
 {
 	uint64_t sess = dir == MIG_IN ? wan_session_id(gw) : 0;
 	for (struct mig *m = gw->migs; m; m = m->next)
-		if (m->dir == dir && m->id == id && m->session == sess)
+		if (m->dir == dir && m->id == id && (dir == MIG_OUT || m->session == sess))
 			return m;
 	return NULL;
 }
@@ -428,6 +460,7 @@ void mig_accepted(struct mig *m, const char *evidence, int confirmed)
 	m->accepted = 1;
 	m->confirmed = confirmed;
 	snprintf(m->evidence, sizeof(m->evidence), "%s", evidence);
+	mig_record_outcome(m, OUTCOME_ACCEPTED, evidence);
 	log_info("migration in#%u (%s): destination accepted the migration (%s)%s", m->id, m->route, evidence,
 		 confirmed ? "" : "; UNCONFIRMED: no return path says so");
 	/* the guest runs here from now on: announce it at once, not when the source has closed too (1 RTT later) */
@@ -555,7 +588,10 @@ void mig_list_json(struct gw *gw, struct lh_jbuf *b)
 	for (struct mig *m = gw->migs; m; m = m->next) {
 		double el = (m->t_end ? m->t_end : now) - m->t_start;
 		lh_json_obj_begin(b, NULL);
+		char uid[17];
+		snprintf(uid, sizeof(uid), "%016llx", (unsigned long long)m->uid);
 		lh_json_uint(b, "id", m->id);
+		lh_json_str(b, "uid", uid);
 		lh_json_str(b, "direction", m->dir == MIG_OUT ? "out" : "in");
 		lh_json_str(b, "route", m->route);
 		lh_json_str(b, "destination", m->dest);

@@ -41,6 +41,8 @@ const char *mig_fail_reason_name(enum mig_fail_reason r);
  * round trips); creates the pipe. Before wan_start. 0 or -ENOMEM.
  */
 int mig_attach(struct gw *gw);
+/* The migration uid both gateways compute (mig/OUTCOMES.md): unique across sessions and restarts. */
+uint64_t mig_uid(uint64_t session, uint32_t id, int source_is_client);
 /* What the pipe hands up (the handlers mig_attach registers, also called directly by tests). */
 void mig_rx_frame(struct gw *gw, const lh_wan_frame_info *info, const uint8_t *data, size_t n, size_t frame_len);
 void mig_rx_msg(struct gw *gw, const struct wan_msg *m);

@@ -39,6 +39,7 @@ unsigned wan_links_up(const struct gw *gw)
 
 int wan_ready(const struct gw *gw) { return wan_links_up(gw) > 0; }
 uint64_t wan_session_id(const struct gw *gw) { return gw->sess ? gw->sess->id : 0; }
+int wan_session_is_client(const struct gw *gw) { return gw->sess && gw->sess->is_client; }
 
 uint64_t wan_peer_window(const struct gw *gw)
 {

@@ -76,6 +76,8 @@ int wan_send(struct gw *gw, int type, const void *p1, size_t n1, const void *p2,
 /* Per-channel credit window the peer grants (bytes). */
 uint64_t wan_peer_window(const struct gw *gw);
 uint64_t wan_session_id(const struct gw *gw);
+/* 1 when this gateway dialed the session (the client), 0 when it accepted it or there is none. */
+int wan_session_is_client(const struct gw *gw);
 unsigned wan_links_up(const struct gw *gw);
 /* The streams' smoothed load 0..100 (send queues and spare CPU, base/cpu_pressure.h), every 100 ms. */
 double wan_link_pressure(const struct gw *gw);

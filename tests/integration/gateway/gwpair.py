@@ -63,7 +63,7 @@ class Gateway:
         cert = cert or name
         self.audit = os.path.join(workdir, name + ".audit")
         lines = ["[gateway]", "name = " + name, "control_socket = " + self.ctl, "log_level = " + log_level,
-                 "audit_log = " + self.audit] + (
+                 "audit_log = " + self.audit, "state_dir = " + os.path.join(workdir, name + ".state")] + (
             ["metrics_listen = " + metrics] if metrics else []) + ["",
                  "[wan]", "streams = %d" % streams,
                  "cert = %s/%s.pem" % (certs, cert), "key = %s/%s.key" % (certs, cert),

@@ -23,6 +23,7 @@ cat > "$D/g.conf" <<CONF
 [gateway]
 name = site-a
 control_socket = $D/ctl.sock
+state_dir = $D/state
 lan_address = 198.18.0.1
 [wan]
 listen = 198.18.0.1:7000
@@ -65,7 +66,7 @@ check "reload of a good file" test "$(ctl reload)" = "reloaded"
 echo "streams = 0" >> "$D/g.conf"
 err=$(ctl reload 2>&1); rc=$?
 check "reload of a bad file: exit 1 naming the error ($err)" test $rc -eq 1
-check "the error names file and line" grep -q "g.conf:14: route vm1: unknown key .streams." <<<"$err"
+check "the error names file and line" grep -q "g.conf:15: route vm1: unknown key .streams." <<<"$err"
 # show-config is checked once longhauld registers it (CONTROL.md)
 out=$(ctl show-config 2>&1); rc=$?
 if ! grep -q 'unknown command "show-config"' <<<"$out"; then
