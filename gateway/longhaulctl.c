@@ -313,6 +313,10 @@ static void print_migrations(const struct lh_jv *root)
 		if (lh_jv_str(m, "error", NULL))
 			printf("migration %s (%s): %s\n", cell(m, "id", id, sizeof(id)),
 			       lh_jv_str(m, "route", "-"), lh_jv_str(m, "error", ""));
+		else if (lh_jv_get(m, "doubt")) /* in doubt: what is known, and what to do */
+			printf("migration %s (%s): IN DOUBT for %.0f s (the source QEMU is held paused): %s\n",
+			       cell(m, "id", id, sizeof(id)), lh_jv_str(m, "route", "-"),
+			       lh_jv_num(lh_jv_get(m, "doubt"), "since_s", 0), lh_jv_str(lh_jv_get(m, "doubt"), "note", ""));
 		else if (confirmed && confirmed->type == LH_JBOOL && !confirmed->b) /* and why it is only likely */
 			printf("migration %s (%s): unconfirmed: %s\n", cell(m, "id", id, sizeof(id)),
 			       lh_jv_str(m, "route", "-"), lh_jv_str(m, "evidence", "no evidence given"));
@@ -589,6 +593,27 @@ static int cmd_migrate(struct ctl *c, int argc, char **argv)
 	return usage_error("usage: migrate add|del ...");
 }
 
+/* resolve NAME accepted|refused: the operator decides an in-doubt migration (CONTROL.md). */
+static int cmd_resolve(struct ctl *c, int argc, char **argv)
+{
+	if (argc != 3 || (strcmp(argv[2], "accepted") && strcmp(argv[2], "refused")))
+		return usage_error("usage: resolve NAME accepted|refused");
+	struct lh_jbuf req;
+	lh_jbuf_init(&req);
+	lh_json_obj_begin(&req, NULL);
+	lh_json_str(&req, "cmd", "resolve");
+	lh_json_obj_begin(&req, "args");
+	lh_json_str(&req, "name", argv[1]);
+	lh_json_str(&req, "outcome", argv[2]);
+	lh_json_obj_end(&req);
+	lh_json_obj_end(&req);
+	int rc = ctl_call(c, &req);
+	lh_jbuf_free(&req);
+	if (rc == EXIT_OK)
+		printf("migration %s resolved: %s\n", argv[1], argv[2]);
+	return rc;
+}
+
 static int cmd_watch(struct ctl *c, int argc, char **argv)
 {
 	long count = -1;
@@ -652,6 +677,9 @@ static const struct ctl_cmd commands[] = {
 	  "  migrate del NAME                 remove a dynamic route" },
 	{ "reload", cmd_plain, "reload [--json]                  re-read the config file (like SIGHUP)" },
 	{ "drain", cmd_plain, "drain [--json]                   finish running migrations, accept no new ones" },
+	{ "resolve", cmd_resolve,
+	  "resolve NAME accepted|refused   decide an in-doubt migration (route name or uid): accepted = the\n"
+	  "                                   guest runs at the destination, refused = it resumes at the source" },
 	{ "watch", cmd_watch, "watch [--count N] [--interval S] [--json]  migrations every S s (default 1)" },
 	{ "show-config", cmd_show_config, "show-config [--json]             the running configuration" },
 	{ "help", cmd_help, "help                             this text" },

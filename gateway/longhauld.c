@@ -56,6 +56,10 @@ static void read_test_env(struct gw *gw)
 		gw->notsent_lowat = (unsigned)strtoul(v, NULL, 10);
 		log_warnx("TEST-ONLY: LH_TEST_NOTSENT_LOWAT=%s", v);
 	}
+	if ((v = getenv("LH_TEST_DIE_AT")) && *v) {
+		snprintf(gw->test_die_at, sizeof(gw->test_die_at), "%s", v);
+		log_warnx("TEST-ONLY fault injection active: LH_TEST_DIE_AT=%s (this gateway dies there, as a crash)", v);
+	}
 	if ((v = getenv("LH_TEST_NO_PRIO")) && *v && strcmp(v, "0")) {
 		gw->test_no_prio = 1;
 		gw->notsent_lowat = 0;

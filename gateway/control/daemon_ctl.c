@@ -197,6 +197,26 @@ static int cmd_migrate_del(void *ctx, const struct lh_json_req *req, struct lh_j
 	return 0;
 }
 
+/* resolve {name, outcome: "accepted" | "refused"}: an operator decides an in-doubt migration. */
+static int cmd_resolve(void *ctx, const struct lh_json_req *req, struct lh_jbuf *b)
+{
+	struct gw *gw = ctx;
+	const char *name, *outcome;
+	char who[64], err[300], detail[96];
+	if (lh_req_str(req, "name", &name) < 0 || lh_req_str(req, "outcome", &outcome) < 0)
+		return lh_jbuf_fail(b, -EINVAL, "resolve needs name and outcome");
+	if (strcmp(outcome, "accepted") && strcmp(outcome, "refused"))
+		return lh_jbuf_fail(b, -EINVAL, "outcome must be accepted or refused, not %s", outcome);
+	snprintf(who, sizeof(who), "control socket, uid %ld pid %ld", req->peer_uid, req->peer_pid);
+	int r = mig_resolve(gw, name, !strcmp(outcome, "accepted"), who, err, sizeof(err));
+	if (r < 0)
+		return lh_jbuf_fail(b, r, "%s", err);
+	snprintf(detail, sizeof(detail), "%s (%s)", outcome, who);
+	audit_action(gw, "resolve", name, detail);
+	lh_json_str(b, "resolved", outcome);
+	return 0;
+}
+
 static int cmd_reload(void *ctx, const struct lh_json_req *req, struct lh_jbuf *b)
 {
 	char err[400];
@@ -229,6 +249,7 @@ static const struct lh_control_cmd daemon_cmds[] = {
 	{ "migrate-add", cmd_migrate_add, "add a route: name, to HOST:PORT, [listen ADDR:PORT], [macs], [ips], [segment]; returns uri" },
 	{ "migrate-del", cmd_migrate_del, "remove a route by name" },
 	{ "reload", cmd_reload, "re-read the config file (routes)" },
+	{ "resolve", cmd_resolve, "decide an in-doubt migration: name (route or uid), outcome accepted|refused" },
 	{ "drain", cmd_drain, "stop accepting migrations, exit when the running ones end" },
 	{ "show-config", cmd_show_config, "the running configuration (file routes; dynamic ones in status)" },
 };

@@ -37,6 +37,8 @@ static const struct gw_metric_def defs[] = {
 	{ LH_METRIC_COUNTER, "longhaul_announce_frames_total", "GARP/NA/RARP frames sent at cutovers", ST(announce_frames) },
 	{ LH_METRIC_GAUGE, "longhaul_wan_streams_up", "WAN streams up", (size_t)-1 },
 	{ LH_METRIC_GAUGE, "longhaul_migrations_active", "migrations running", (size_t)-2 },
+	{ LH_METRIC_GAUGE, "longhaul_migrations_in_doubt",
+	  "source migrations whose session was lost after the EOF left, not decided yet", (size_t)-5 },
 	{ LH_METRIC_GAUGE, "longhaul_codec_zstd_level", "zstd level of the encoder's last frame (0: none)", (size_t)-3 },
 	{ LH_METRIC_COUNTER, "longhaul_codec_boosted_bytes_total",
 	  "migration bytes whose auto zstd level the literal share raised (this WAN session)", (size_t)-4 },
@@ -66,6 +68,8 @@ static void collect(void *ctx)
 			v = wan_links_up(gw);
 		else if (defs[i].off == (size_t)-2)
 			v = mig_count_active(gw);
+		else if (defs[i].off == (size_t)-5)
+			v = mig_count_in_doubt(gw);
 		else if (defs[i].off == (size_t)-3 || defs[i].off == (size_t)-4) {
 			const lh_wan_enc *e = cpipe_encoder(gw);
 			const lh_wan_stats *es = e ? lh_wan_enc_stats(e) : NULL;

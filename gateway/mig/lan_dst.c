@@ -107,7 +107,6 @@ static void connect_next(struct mig *m)
 
 static void send_credit(struct chan *c, int force)
 {
-	struct gw *gw = c->m->gw;
 	uint64_t win = (uint64_t)WAN_WINDOW_KIB_BYTES;
 	uint64_t limit = c->fwd_bytes + win;
 	uint8_t p[16];
@@ -115,7 +114,7 @@ static void send_credit(struct chan *c, int force)
 	if (!force && limit - c->credit_sent < win / 4)
 		return;
 	c->credit_sent = limit;
-	wan_send(gw, WAN_CREDIT, p, wan_enc_credit(p, c->m->id, c->idx, limit), NULL, 0);
+	mig_send(c->m, WAN_CREDIT, p, wan_enc_credit(p, c->m->id, c->idx, limit), NULL, 0);
 }
 
 static void maybe_shutdown(struct chan *c)
@@ -251,7 +250,7 @@ void dst_chan_io(struct chan *c, int revents)
 			if (refused)
 				mig_record_outcome(m, OUTCOME_REFUSED, why); /* durable before the SHUT is relayed */
 			/* relayed even when refused: the source QEMU learns the failure from this SHUT */
-			wan_send(gw, WAN_RETURN_DATA, hdr, wan_enc_rdata_hdr(hdr, m->id, c->idx, (uint8_t)c->rev_eof),
+			mig_send(m, WAN_RETURN_DATA, hdr, wan_enc_rdata_hdr(hdr, m->id, c->idx, (uint8_t)c->rev_eof),
 				 buf, (size_t)n);
 			if (refused) {
 				mig_fail(m, MFR_DEST_REFUSED, why, 1);
@@ -354,7 +353,7 @@ void dst_rx_msg(struct gw *gw, const struct wan_msg *wm)
 		if (gw->draining) {
 			uint8_t p[300];
 			size_t n = wan_enc_result(p, wm->u.mopen.mig, 0, "peer is draining", 0, MFR_DRAINING);
-			wan_send(gw, WAN_MIGRATION_RESULT, p, n, NULL, 0);
+			wan_send(gw, WAN_MIGRATION_RESULT, p, n, NULL, 0); /* no migration object: this session's */
 			return;
 		}
 		if ((m = mig_new(gw, MIG_IN, wm->u.mopen.mig, wm->u.mopen.route, wm->u.mopen.dest))) {

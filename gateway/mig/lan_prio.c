@@ -54,7 +54,7 @@ long prio_send(struct chan *c, const uint8_t *p, size_t n)
 	while (done < n) {
 		size_t k = n - done < PRIO_CHUNK ? n - done : PRIO_CHUNK;
 		wan_enc_cdata_hdr(h, m->id, c->idx, c->segment, 0);
-		if ((r = wan_send(m->gw, WAN_CHANNEL_DATA, h, sizeof(h), p + done, k)) < 0)
+		if ((r = mig_send(m, WAN_CHANNEL_DATA, h, sizeof(h), p + done, k)) < 0)
 			return r == -ENOMEM ? -LH_E_NOMEM : -LH_E_STATE; /* -ENOTCONN: the session went away */
 		XXH3_128bits_update(c->prio_hash, p + done, k);
 		c->prio_bytes += k;
@@ -75,7 +75,7 @@ int prio_end(struct chan *c)
 		return 0;
 	prio_hash_digest(c->prio_hash, hash);
 	c->seg_ended = 1;
-	return wan_send(m->gw, WAN_CHANNEL_DATA, p,
+	return mig_send(m, WAN_CHANNEL_DATA, p,
 			wan_enc_cdata_end(p, m->id, c->idx, c->segment, c->prio_bytes, hash), NULL, 0);
 }
 

@@ -153,7 +153,7 @@ int src_open_segment(struct chan *c, uint16_t seg, lh_channel_kind kind)
 	if (c->prio) {
 		/* priority lane: no codec stream; the segment numbers travel in CHANNEL_DATA */
 		co.segment |= WAN_SEG_PRIO;
-		if ((r = wan_send(gw, WAN_CHANNEL_OPEN, p, wan_enc_copen(p, &co), NULL, 0)) < 0)
+		if ((r = mig_send(c->m, WAN_CHANNEL_OPEN, p, wan_enc_copen(p, &co), NULL, 0)) < 0)
 			return r;
 		if (!c->prio_hash && !(c->prio_hash = prio_hash_new()))
 			return -ENOMEM;
@@ -162,7 +162,7 @@ int src_open_segment(struct chan *c, uint16_t seg, lh_channel_kind kind)
 		return 0;
 	}
 	co.stream_id = next_stream_id(gw);
-	if ((r = wan_send(gw, WAN_CHANNEL_OPEN, p, wan_enc_copen(p, &co), NULL, 0)) < 0)
+	if ((r = mig_send(c->m, WAN_CHANNEL_OPEN, p, wan_enc_copen(p, &co), NULL, 0)) < 0)
 		return r;
 	snprintf(label, sizeof(label), "mig %u chan %u seg %u", c->m->id, c->idx, seg);
 	if ((r = lh_wan_enc_open(cpipe_encoder(gw), co.stream_id, c->m->id, kind, label)) < 0)
@@ -243,7 +243,7 @@ static int classify(struct chan *c, int force)
 			gw_l2_identity(gw, &m->r->cfg, &m->vni, &m->guest);
 		mo.vni = m->vni;
 		mo.guest = m->guest;
-		if (wan_send(gw, WAN_MIGRATION_OPEN, mop, wan_enc_mopen(mop, &mo), NULL, 0) < 0)
+		if (mig_send(m, WAN_MIGRATION_OPEN, mop, wan_enc_mopen(mop, &mo), NULL, 0) < 0)
 			goto fail;
 		m->opened = 1;
 	}
@@ -415,7 +415,7 @@ void src_fwd_finish(struct chan *c)
 	if (c->prio) {
 		/* the close travels in the lane too, after the last bytes (CHANNEL_CLOSE is bulk-ordered) */
 		uint8_t h[WAN_CDATA_FIXED];
-		if (prio_end(c) < 0 || wan_send(gw, WAN_CHANNEL_DATA, h,
+		if (prio_end(c) < 0 || mig_send(m, WAN_CHANNEL_DATA, h,
 						 wan_enc_cdata_hdr(h, m->id, c->idx, c->segment, WAN_CDATA_FIN),
 						 NULL, 0) < 0) {
 			mig_fail(m, MFR_GATEWAY, "cannot end the priority lane", 1);
@@ -425,7 +425,7 @@ void src_fwd_finish(struct chan *c)
 		if (!c->seg_ended && c->stream_id && lh_wan_enc_end(cpipe_encoder(gw), c->stream_id, &st) == 0)
 			src_add_stats(m, &st);
 		c->seg_ended = 1;
-		wan_send(gw, WAN_CHANNEL_CLOSE, p, wan_enc_cclose(p, m->id, c->idx, 0), NULL, 0);
+		mig_send(m, WAN_CHANNEL_CLOSE, p, wan_enc_cclose(p, m->id, c->idx, 0), NULL, 0);
 	}
 	log_debug("migration out#%u: channel %u: QEMU closed after %llu bytes", m->id, c->idx,
 		  (unsigned long long)c->fwd_bytes);
@@ -640,7 +640,7 @@ void mig_link_rtt(struct gw *gw, double ms)
 void src_tick(struct mig *m)
 {
 	struct gw *gw = m->gw;
-	if (m->state == MS_FAILED || m->state == MS_DONE || !gw->sess)
+	if (m->state == MS_FAILED || m->state == MS_DONE || m->state == MS_INDOUBT || !gw->sess)
 		return;
 	/* an open batch waits at most one tick (10 ms); the worker's frames go out at the next
 	 * pump once done (this one's, a LAN read's or a WAN write's), without stalling the loop */

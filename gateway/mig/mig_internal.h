@@ -34,6 +34,7 @@ enum mig_state {
 	MS_RELEASED,  /* destination: verified, EOF released to QEMU */
 	MS_DONE,      /* every channel closed cleanly */
 	MS_FAILED,
+	MS_INDOUBT,   /* source: the session was lost after main's EOF left; QEMU held paused (indoubt.h) */
 };
 const char *mig_state_name(enum mig_state s);
 
@@ -126,6 +127,12 @@ struct mig {
 	struct ns_guest guest;
 	int accepted;           /* destination: QEMU accepted the stream (SHUT 0, or a clean close: unconfirmed) */
 	struct gw_cutover *cut; /* the cutover once it ran */
+	/* after a session loss that could not decide it (indoubt.c) */
+	ev_tstamp doubt_since;  /* source: in-doubt since; destination: waiting for QEMU without a session since */
+	ev_tstamp doubt_asked;  /* source: last OUTCOME_QUERY */
+	unsigned doubt_asks;
+	int doubt_answer;       /* source: the last OUTCOME answer (enum wan_outcome_code), -1 none yet */
+	char doubt_note[200];   /* source: what is known, for status */
 	uint64_t progress_mark;  /* bytes moved at progress_at (stall detection) */
 	/* postcopy with a preempt channel, page-request round trips: destination: return-path read -> first
 	 * preempt bytes after it (whole WAN round trip); source: return-path bytes in -> preempt bytes out */
@@ -166,6 +173,15 @@ void mig_accepted(struct mig *m, const char *evidence, int confirmed);
 void mig_record_outcome(struct mig *m, enum mig_outcome o, const char *evidence);
 /* Every channel closed: the verdict (destination: done only when QEMU accepted the stream), result, reap. */
 void mig_check_done(struct mig *m);
+/*
+ * A migration's message to the peer gateway, only on the session it started on: its number means another
+ * migration on a later session (the peer's counter starts over). wan_send's returns, -ENOTCONN then.
+ */
+int mig_send(struct mig *m, int type, const void *p1, size_t n1, const void *p2, size_t n2);
+/* Test-only (LH_TEST_DIE_AT): the process ends at this point as in a crash, when asked to. */
+void mig_test_die_at(struct gw *gw, const char *point);
+/* Source: the return path's queued bytes go to QEMU, then FIN; reads (discarding) until it closes. */
+void chan_linger(struct chan *c);
 /* Writes c->out to the socket; 0, or -1 after a failure (migration failed). */
 int chan_flush_out(struct chan *c);
 

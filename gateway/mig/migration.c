@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "gateway/mig/indoubt.h"
 #include "gateway/mig/l2.h"
 #include "gateway/base/log.h"
 #include "gateway/mig/mig_internal.h"
@@ -21,7 +22,7 @@
 
 static const char *const state_names[] = {
 	[MS_OPEN] = "streaming", [MS_CUT] = "verifying", [MS_RELEASED] = "released",
-	[MS_DONE] = "done", [MS_FAILED] = "failed",
+	[MS_DONE] = "done", [MS_FAILED] = "failed", [MS_INDOUBT] = "in-doubt",
 };
 
 const char *mig_state_name(enum mig_state s) { return state_names[s]; }
@@ -118,6 +119,21 @@ uint64_t mig_uid(uint64_t session, uint32_t id, int source_is_client)
 	return u ? u : 1;
 }
 
+int mig_send(struct mig *m, int type, const void *p1, size_t n1, const void *p2, size_t n2)
+{
+	if (m->session && m->session != wan_session_id(m->gw))
+		return -ENOTCONN;
+	return wan_send(m->gw, type, p1, n1, p2, n2);
+}
+
+void mig_test_die_at(struct gw *gw, const char *point)
+{
+	if (!gw->test_die_at[0] || strcmp(gw->test_die_at, point))
+		return;
+	log_warnx("TEST fault injection: LH_TEST_DIE_AT=%s: exiting now, as a crash would", point);
+	_exit(86); /* no teardown: the kernel closes every socket, as after a crash */
+}
+
 void mig_record_outcome(struct mig *m, enum mig_outcome o, const char *evidence)
 {
 	char err[300];
@@ -129,6 +145,8 @@ void mig_record_outcome(struct mig *m, enum mig_outcome o, const char *evidence)
 	else
 		log_info("migration in#%u (%s) uid %016llx: outcome %s recorded", m->id, m->route,
 			 (unsigned long long)m->uid, outcome_name(o));
+	if (o == OUTCOME_ACCEPTED)
+		mig_test_die_at(m->gw, "recorded"); /* before the answer is relayed to the source */
 }
 
 struct mig *mig_new(struct gw *gw, enum mig_dir dir, uint32_t id, const char *route, const char *dest)
@@ -226,7 +244,8 @@ void chan_update_io(struct chan *c)
 		if (c->state == CS_CONNECTING)
 			ev = EV_WRITE;
 		else {
-			int want_read = c->m->dir == MIG_OUT ? !c->fwd_eof : !c->rev_eof;
+			/* in doubt, QEMU has sent its stream: nothing more is read until it is decided */
+			int want_read = c->m->dir == MIG_OUT ? !c->fwd_eof && c->m->state != MS_INDOUBT : !c->rev_eof;
 			want_read = want_read && !c->blocked;
 			if (want_read)
 				ev |= EV_READ;
@@ -305,7 +324,7 @@ static void chan_linger_io(struct chan *c)
 	chan_update_io(c);
 }
 
-static void chan_linger(struct chan *c)
+void chan_linger(struct chan *c)
 {
 	log_info("migration out#%u (%s): channel %u: handing the source QEMU the return path's last %zu bytes "
 		 "before closing", c->m->id, c->m->route, c->idx, c->out.len);
@@ -337,6 +356,9 @@ int chan_flush_out(struct chan *c)
 			c->rev_bytes += (size_t)n;
 		}
 	}
+	/* the end of stream is in the destination QEMU's socket, its answer not yet here */
+	if (m->dir == MIG_IN && c->kind == LH_CHAN_MAIN && m->gate_open && !c->out.len && !m->accepted)
+		mig_test_die_at(m->gw, "released");
 	return 0;
 }
 
@@ -357,6 +379,10 @@ void mig_fail(struct mig *m, enum mig_fail_reason code, const char *reason, int 
 		  mig_fail_reason_name(code), reason,
 		  m->dir == MIG_IN ? " (destination connections reset; source keeps the guest)"
 				   : " (no cutover: the guest stays at this site)");
+	/* the guest cannot run at this destination: its QEMU's connections are reset before the EOF, or it refused */
+	if (m->dir == MIG_IN && (!(m->gate_open || m->ungated) || code == MFR_DEST_REFUSED) &&
+	    outcome_lookup(gw->outcomes, m->uid) != OUTCOME_REFUSED)
+		mig_record_outcome(m, OUTCOME_REFUSED, reason);
 	for (unsigned i = 0; i < m->nch; i++) {
 		struct chan *c = m->ch[i];
 		/* an open segment ends as aborted, so the receiver never takes it for complete */
@@ -374,14 +400,14 @@ void mig_fail(struct mig *m, enum mig_fail_reason code, const char *reason, int 
 		uint8_t p[300];
 		if (m->dir == MIG_IN) {
 			/* the result first: it carries the reason code (CHANNEL_RESET is for older source gateways) */
-			wan_send(gw, WAN_MIGRATION_RESULT, p, wan_enc_result(p, m->id, 0, reason, 0, (uint8_t)code), NULL,
+			mig_send(m, WAN_MIGRATION_RESULT, p, wan_enc_result(p, m->id, 0, reason, 0, (uint8_t)code), NULL,
 				 0);
-			wan_send(gw, WAN_CHANNEL_RESET, p, wan_enc_reset(p, m->id, WAN_CHAN_ALL, reason), NULL, 0);
+			mig_send(m, WAN_CHANNEL_RESET, p, wan_enc_reset(p, m->id, WAN_CHAN_ALL, reason), NULL, 0);
 			m->result_sent = 1;
 		} else {
 			for (unsigned i = 0; i < m->nch; i++)
 				if (m->ch[i]->stream_id)
-					wan_send(gw, WAN_CHANNEL_CLOSE, p, wan_enc_cclose(p, m->id, m->ch[i]->idx, 1),
+					mig_send(m, WAN_CHANNEL_CLOSE, p, wan_enc_cclose(p, m->id, m->ch[i]->idx, 1),
 						 NULL, 0);
 		}
 	}
@@ -424,7 +450,7 @@ static void dst_verdict(struct mig *m)
 	if (!m->accepted)
 		snprintf(m->evidence, sizeof(m->evidence), "every channel closed cleanly (no QEMU main channel)");
 	if (m->gw->sess && !m->result_sent)
-		wan_send(m->gw, WAN_MIGRATION_RESULT, p,
+		mig_send(m, WAN_MIGRATION_RESULT, p,
 			 wan_enc_result(p, m->id, 1, m->evidence, m->confirmed ? WAN_RESULT_CONFIRMED : 0, MFR_NONE),
 			 NULL, 0);
 	m->result_sent = 1;
@@ -473,6 +499,12 @@ void mig_rx_msg(struct gw *gw, const struct wan_msg *wm)
 	case WAN_MIGRATION_OPEN: case WAN_CHANNEL_OPEN: case WAN_CHANNEL_CLOSE: case WAN_CHANNEL_DATA:
 		dst_rx_msg(gw, wm);
 		break;
+	case WAN_OUTCOME_QUERY: /* a source gateway in doubt asks what our QEMU answered */
+		doubt_rx_query(gw, wm->u.oquery.uid);
+		break;
+	case WAN_OUTCOME:
+		doubt_rx_outcome(gw, &wm->u.outcome);
+		break;
 	default: /* CREDIT, RETURN_DATA, CHANNEL_RESET, MIGRATION_RESULT: about our outgoing migrations */
 		src_rx_msg(gw, wm);
 		break;
@@ -484,7 +516,8 @@ void mig_session_lost(struct gw *gw, const char *reason)
 	char why[240];
 	snprintf(why, sizeof(why), "WAN session lost: %s", reason);
 	for (struct mig *m = gw->migs; m; m = m->next)
-		mig_fail(m, MFR_SESSION_LOST, why, 0);
+		if (!doubt_session_lost(m, why))
+			mig_fail(m, MFR_SESSION_LOST, why, 0);
 	dst_pend_drop_all(gw);
 }
 
@@ -527,7 +560,7 @@ void mig_tick(struct gw *gw)
 			mig_free(m);
 			continue;
 		}
-		if (m->state != MS_DONE && m->state != MS_FAILED) {
+		if (m->state != MS_DONE && m->state != MS_FAILED && m->state != MS_INDOUBT) {
 			uint64_t moved = m->lan_bytes + m->raw_bytes;
 			for (unsigned i = 0; i < m->nch; i++)
 				moved += m->ch[i]->rev_bytes;
@@ -544,6 +577,7 @@ void mig_tick(struct gw *gw)
 					  m->id, m->ch[i]->idx, CHAN_LINGER_S);
 				chan_close_fd(m->ch[i], 1);
 			}
+		doubt_tick(m);
 		if (m->dir == MIG_OUT)
 			src_tick(m);
 		else
@@ -598,8 +632,9 @@ void mig_list_json(struct gw *gw, struct lh_jbuf *b)
 		lh_json_str(b, "phase", state_names[m->state]);
 		if (m->why[0])
 			lh_json_str(b, "error", m->why);
-		if (m->state == MS_DONE || m->state == MS_FAILED)
+		if (m->state == MS_DONE || m->state == MS_FAILED || m->state == MS_INDOUBT)
 			lh_json_str(b, "verdict", state_names[m->state]);
+		doubt_json(m, b);
 		if (m->state == MS_DONE) {
 			lh_json_bool(b, "confirmed", m->confirmed);
 			lh_json_str(b, "evidence", m->evidence);
@@ -629,7 +664,11 @@ static void pipe_frame(void *ctx, const lh_wan_frame_info *info, const uint8_t *
 
 static void pipe_msg(void *ctx, const struct wan_msg *m) { mig_rx_msg(ctx, m); }
 static void pipe_session_lost(void *ctx, const char *reason) { mig_session_lost(ctx, reason); }
-static void pipe_link_up(void *ctx) { mig_resend_credits(ctx); }
+static void pipe_link_up(void *ctx)
+{
+	mig_resend_credits(ctx);
+	doubt_session_up(ctx);
+}
 static void pipe_room(void *ctx) { mig_kick_sources(ctx); }
 static void pipe_rtt(void *ctx, double ms) { mig_link_rtt(ctx, ms); }
 static int pipe_busy(void *ctx) { return mig_count_active(ctx) > 0; }

@@ -66,6 +66,14 @@ void mig_free_all(struct gw *gw);
 /* Control socket views. */
 void mig_list_json(struct gw *gw, struct lh_jbuf *b);
 unsigned mig_count_active(const struct gw *gw);
+/*
+ * The operator decides an in-doubt migration (name: its route, or its uid in hex): accepted (the guest runs at
+ * the destination: the source QEMU gets SHUT 0 and completes) or refused (the source QEMU's return path closes:
+ * it resumes the guest). who names the operator for the log and audit. 0, or -ENOENT / -EINVAL, err filled.
+ */
+int mig_resolve(struct gw *gw, const char *name, int accepted, const char *who, char *err, size_t errlen);
+/* Migrations in doubt now: the session was lost after the EOF left, nothing decided yet. */
+unsigned mig_count_in_doubt(const struct gw *gw);
 /* Fails every migration of a route (route removed). */
 void mig_fail_route(struct gw *gw, const struct route *r, const char *reason);
 

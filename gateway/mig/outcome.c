@@ -48,12 +48,19 @@ struct outcome_store *outcome_new_memory(void)
 
 size_t outcome_count(const struct outcome_store *s) { return s->n; }
 
+
 static struct outcome_rec *find(const struct outcome_store *s, uint64_t uid)
 {
 	for (size_t i = s->n; i-- > 0;)
 		if (s->v[i].uid == uid)
 			return &s->v[i];
 	return NULL;
+}
+
+const char *outcome_reason(const struct outcome_store *s, uint64_t uid)
+{
+	const struct outcome_rec *r = s ? find(s, uid) : NULL;
+	return r ? r->reason : "";
 }
 
 enum mig_outcome outcome_lookup(const struct outcome_store *s, uint64_t uid)

@@ -42,6 +42,8 @@ int outcome_record(struct outcome_store *s, uint64_t uid, enum mig_outcome o, co
 		   const char *reason, time_t now, char *err, size_t errlen);
 /* The recorded outcome of uid, OUTCOME_UNKNOWN when there is none. */
 enum mig_outcome outcome_lookup(const struct outcome_store *s, uint64_t uid);
+/* The evidence recorded with uid's outcome ("" when none). */
+const char *outcome_reason(const struct outcome_store *s, uint64_t uid);
 size_t outcome_count(const struct outcome_store *s);
 /* The one teardown. */
 void outcome_close(struct outcome_store *s, const char *reason);

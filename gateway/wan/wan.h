@@ -111,6 +111,7 @@ struct wan_session {
 	struct cpu_meter cpu;             /* CPU load, for the pressure */
 	int hello_new;                    /* server: the HELLO being sent announces a new session */
 	unsigned links_lost;              /* streams of this session that died after their HELLO */
+	uint32_t peer_flags;              /* the peer's HELLO flags (wan_peer_flags) */
 	size_t replay_max;
 	ev_tstamp last_ack_tx;
 	uint64_t ack_sent[3];

@@ -13,6 +13,7 @@ static const char *const type_names[] = {
 	[WAN_CHANNEL_CLOSE] = "CHANNEL_CLOSE", [WAN_RETURN_DATA] = "RETURN_DATA",
 	[WAN_CHANNEL_RESET] = "CHANNEL_RESET", [WAN_MIGRATION_RESULT] = "MIGRATION_RESULT",
 	[WAN_PING] = "PING", [WAN_PONG] = "PONG", [WAN_CHANNEL_DATA] = "CHANNEL_DATA",
+	[WAN_OUTCOME_QUERY] = "OUTCOME_QUERY", [WAN_OUTCOME] = "OUTCOME",
 };
 
 const char *wan_type_name(int type)
@@ -28,6 +29,7 @@ int wan_type_space(int type)
 	case WAN_FRAME: case WAN_MIGRATION_OPEN: case WAN_CHANNEL_OPEN: case WAN_CHANNEL_CLOSE:
 		return WAN_SPACE_BULK;
 	case WAN_RETURN_DATA: case WAN_CHANNEL_RESET: case WAN_MIGRATION_RESULT: case WAN_CHANNEL_DATA:
+	case WAN_OUTCOME_QUERY: case WAN_OUTCOME:
 		return WAN_SPACE_URGENT;
 	default:
 		return WAN_SPACE_LINK;
@@ -238,6 +240,19 @@ size_t wan_enc_result(uint8_t *out, uint32_t mig, uint8_t ok, const char *reason
 	return n + 2;
 }
 
+size_t wan_enc_oquery(uint8_t *out, uint64_t uid)
+{
+	put64(out, uid);
+	return 8;
+}
+
+size_t wan_enc_outcome(uint8_t *out, uint64_t uid, uint8_t outcome, const char *reason)
+{
+	put64(out, uid);
+	out[8] = outcome;
+	return 9 + put_str8(out + 9, reason);
+}
+
 size_t wan_enc_ping(uint8_t *out, uint64_t nonce)
 {
 	put64(out, nonce);
@@ -283,7 +298,7 @@ int wan_msg_decode(int type, const uint8_t *p, size_t len, struct wan_msg *m, ch
 		[WAN_HELLO] = 44, [WAN_ACK] = 16, [WAN_CREDIT] = 16, [WAN_MIGRATION_OPEN] = 4,
 		[WAN_CHANNEL_OPEN] = 14, [WAN_CHANNEL_CLOSE] = 7, [WAN_RETURN_DATA] = 7,
 		[WAN_CHANNEL_RESET] = 6, [WAN_MIGRATION_RESULT] = 5, [WAN_PING] = 8, [WAN_PONG] = 8,
-		[WAN_CHANNEL_DATA] = WAN_CDATA_FIXED,
+		[WAN_CHANNEL_DATA] = WAN_CDATA_FIXED, [WAN_OUTCOME_QUERY] = 8, [WAN_OUTCOME] = 9,
 	};
 	size_t off;
 
@@ -372,6 +387,25 @@ int wan_msg_decode(int type, const uint8_t *p, size_t len, struct wan_msg *m, ch
 	case WAN_PING:
 	case WAN_PONG:
 		m->u.ping.nonce = get64(p);
+		break;
+	case WAN_OUTCOME_QUERY:
+		m->u.oquery.uid = get64(p);
+		if (len != 8) {
+			snprintf(err, errlen, "OUTCOME_QUERY: payload %zu bytes, must be 8", len);
+			return -EPROTO;
+		}
+		break;
+	case WAN_OUTCOME:
+		m->u.outcome.uid = get64(p);
+		m->u.outcome.outcome = p[8];
+		if (m->u.outcome.outcome > WAN_OUTCOME_PENDING) {
+			snprintf(err, errlen, "OUTCOME: outcome %u is not 0..3", p[8]);
+			return -EPROTO;
+		}
+		if (get_str8(p, len, &off, m->u.outcome.reason) || off != len) {
+			snprintf(err, errlen, "OUTCOME: reason runs past the payload, contains NUL, or is followed by bytes");
+			return -EPROTO;
+		}
 		break;
 	case WAN_CHANNEL_DATA: {
 		struct wan_cdata *d = &m->u.cdata;

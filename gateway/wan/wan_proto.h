@@ -18,7 +18,8 @@ enum wan_type {
 	WAN_HELLO = 1, WAN_FRAME = 2, WAN_ACK = 3, WAN_CREDIT = 4, WAN_MIGRATION_OPEN = 5,
 	WAN_CHANNEL_OPEN = 6, WAN_CHANNEL_CLOSE = 7, WAN_RETURN_DATA = 8, WAN_CHANNEL_RESET = 9,
 	WAN_MIGRATION_RESULT = 10, WAN_PING = 11, WAN_PONG = 12, WAN_CHANNEL_DATA = 13,
-	WAN_TYPE__MAX = 13,
+	WAN_OUTCOME_QUERY = 14, WAN_OUTCOME = 15,
+	WAN_TYPE__MAX = 15,
 };
 
 struct wan_hdr {
@@ -41,13 +42,15 @@ struct wan_hello {
 	uint32_t store_mb;
 	uint64_t rx_next[3]; /* indexed by space; [0] unused */
 	uint32_t window_kib;
-	uint32_t flags;     /* WAN_HELLO_NEW_SESSION, WAN_HELLO_CODEC_TRANSFORMS */
+	uint32_t flags;     /* WAN_HELLO_NEW_SESSION, WAN_HELLO_CODEC_TRANSFORMS, WAN_HELLO_OUTCOMES */
 };
 
 /* Server's HELLO: it created the session for this HELLO (it knew no state for the id). */
 #define WAN_HELLO_NEW_SESSION 1u
 /* our decoder takes pointer-relative pages, record-header ops and ops in Z (codec FORMAT.md, HELLO bits 1-3) */
 #define WAN_HELLO_CODEC_TRANSFORMS 2u
+/* this gateway answers OUTCOME_QUERY (types 14 and 15): older peers neither set it nor get those messages */
+#define WAN_HELLO_OUTCOMES 4u
 
 struct wan_chan_open {
 	uint32_t mig;
@@ -84,6 +87,19 @@ struct wan_cdata {
 	uint8_t hash[16];
 };
 
+/* OUTCOME answers: what the destination QEMU said to a migration's end of stream, as its gateway knows it. */
+enum wan_outcome_code {
+	WAN_OUTCOME_UNKNOWN = 0,  /* no record: the answer was never seen here, or is not kept any more */
+	WAN_OUTCOME_ACCEPTED = 1, /* SHUT 0 after the EOF was released: the guest runs at the destination */
+	WAN_OUTCOME_REFUSED = 2,  /* refused, or reset before the EOF was released: the guest stays at the source */
+	WAN_OUTCOME_PENDING = 3,  /* the EOF was released and the destination QEMU has not answered yet: ask again */
+};
+struct wan_outcome {
+	uint64_t uid;
+	uint8_t outcome;     /* enum wan_outcome_code */
+	char reason[256];
+};
+
 struct wan_result {
 	uint32_t mig;
 	uint8_t ok;
@@ -106,6 +122,8 @@ struct wan_msg {
 		struct wan_cdata cdata;
 		struct { uint32_t mig; uint16_t chan; char reason[256]; } reset;
 		struct wan_result result;
+		struct { uint64_t uid; } oquery;
+		struct wan_outcome outcome;
 		struct { uint64_t nonce; } ping;
 	} u;
 };
@@ -135,6 +153,8 @@ size_t wan_enc_reset(uint8_t *out, uint32_t mig, uint16_t chan, const char *reas
 /* flags: WAN_RESULT_*; code: why it failed (enum mig_fail_reason, 0 with ok). */
 size_t wan_enc_result(uint8_t *out, uint32_t mig, uint8_t ok, const char *reason, uint8_t flags, uint8_t code);
 size_t wan_enc_ping(uint8_t *out, uint64_t nonce);
+size_t wan_enc_oquery(uint8_t *out, uint64_t uid);
+size_t wan_enc_outcome(uint8_t *out, uint64_t uid, uint8_t outcome, const char *reason);
 /* Fixed part of CHANNEL_DATA (WAN_CDATA_FIXED bytes); data bytes follow it. */
 size_t wan_enc_cdata_hdr(uint8_t *out, uint32_t mig, uint16_t chan, uint16_t segment, uint8_t flags);
 /* A whole CHANNEL_DATA END payload (WAN_CDATA_END_LEN bytes). */

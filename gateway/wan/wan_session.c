@@ -40,6 +40,7 @@ unsigned wan_links_up(const struct gw *gw)
 int wan_ready(const struct gw *gw) { return wan_links_up(gw) > 0; }
 uint64_t wan_session_id(const struct gw *gw) { return gw->sess ? gw->sess->id : 0; }
 int wan_session_is_client(const struct gw *gw) { return gw->sess && gw->sess->is_client; }
+uint32_t wan_peer_flags(const struct gw *gw) { return gw->sess ? gw->sess->peer_flags : 0; }
 
 uint64_t wan_peer_window(const struct gw *gw)
 {
@@ -338,7 +339,7 @@ void wan_sess_fill_hello(struct gw *gw, struct wan_hello *h, int idx)
 	h->rx_next[WAN_SPACE_BULK] = s ? s->rx[WAN_SPACE_BULK].next : 1;
 	h->rx_next[WAN_SPACE_URGENT] = s ? s->rx[WAN_SPACE_URGENT].next : 1;
 	h->window_kib = WAN_WINDOW_KIB;
-	h->flags = (s && s->hello_new ? WAN_HELLO_NEW_SESSION : 0) | WAN_HELLO_CODEC_TRANSFORMS;
+	h->flags = (s && s->hello_new ? WAN_HELLO_NEW_SESSION : 0) | WAN_HELLO_CODEC_TRANSFORMS | WAN_HELLO_OUTCOMES;
 }
 
 static void link_up(struct wan_session *s, struct wan_link *l)
@@ -354,6 +355,7 @@ static void link_up(struct wan_session *s, struct wan_link *l)
 	sess_acked(s, WAN_SPACE_URGENT, l->peer_hello.rx_next[WAN_SPACE_URGENT] - 1);
 	update_state(s);
 	requeue(s, -1);
+	s->peer_flags = l->peer_hello.flags & ~WAN_HELLO_NEW_SESSION;
 	gw->wan_ev->link_up(gw->wan_ev->ctx, l->peer_hello.flags);
 }
 

@@ -78,6 +78,8 @@ uint64_t wan_peer_window(const struct gw *gw);
 uint64_t wan_session_id(const struct gw *gw);
 /* 1 when this gateway dialed the session (the client), 0 when it accepted it or there is none. */
 int wan_session_is_client(const struct gw *gw);
+/* The peer's HELLO flags on the last stream that came up (WAN_HELLO_*, without NEW_SESSION); 0 without one. */
+uint32_t wan_peer_flags(const struct gw *gw);
 unsigned wan_links_up(const struct gw *gw);
 /* The streams' smoothed load 0..100 (send queues and spare CPU, base/cpu_pressure.h), every 100 ms. */
 double wan_link_pressure(const struct gw *gw);

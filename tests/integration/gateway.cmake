@@ -17,7 +17,9 @@ foreach(case IN ITEMS
 		"late_multifd_stall:transfer:multifd-10.0:--late-multifd:--stall:1.5"
 		"corrupt_frame:corrupt:rp-10.0"
 		"refused:refused:rp-10.0"
-		"section_abort:section_abort:multifd-10.0")
+		"section_abort:section_abort:multifd-10.0"
+		"indoubt_recorded:indoubt:rp-10.0:--die-at:recorded"
+		"indoubt_released:indoubt:rp-10.0:--die-at:released")
 	string(REPLACE ":" ";" case "${case}")
 	list(GET case 0 name)
 	list(SUBLIST case 1 -1 args)
