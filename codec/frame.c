@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* WAN frame header: write, parse, bounds (layout in FORMAT.md). */
+/* WAN frame header: write, parse, bounds, frame sizes (layout in FORMAT.md); used by encoder and decoder. */
 #include "be.h"
 #include "frame.h"
 #include "wan_hash.h"
@@ -41,4 +41,27 @@ int lh_frame_hdr_parse(const uint8_t *b, lh_frame_hdr *h)
 	if (h->type != LH_FT_DATA && h->raw_len != 0)
 		return -LH_E_BAD_LENGTH;
 	return 0;
+}
+
+/* Public (lh_wan.h). Here rather than in the decoder: the encoder reads its queued frames' sizes too. */
+long lh_wan_frame_size(const void *buf, size_t len)
+{
+	lh_frame_hdr h;
+	int r;
+	if (len < LH_WAN_FRAME_HDR)
+		return 0;
+	if ((r = lh_frame_hdr_parse(buf, &h)) < 0)
+		return r;
+	return (long)LH_WAN_FRAME_HDR + h.body_len;
+}
+
+long lh_wan_frame_raw_len(const void *buf, size_t len)
+{
+	lh_frame_hdr h;
+	int r;
+	if (len < LH_WAN_FRAME_HDR)
+		return -LH_E_TRUNCATED;
+	if ((r = lh_frame_hdr_parse(buf, &h)) < 0)
+		return r;
+	return h.raw_len;
 }

@@ -157,6 +157,8 @@ int lh__level_now(const lh_wan_enc *e)
 	return base >= 1 && e->boost.level > base ? e->boost.level : base;
 }
 
+int lh_wan_enc_level(const lh_wan_enc *e) { return lh__level_now(e); }
+
 /*
  * Auto level, second input: the literal share. zstd's time is paid per byte
  * it compresses, not per byte of input. When most pages go as REF, ZERO or

@@ -113,28 +113,6 @@ const lh_wan_error *lh_wan_dec_error(const lh_wan_dec *d) { return &d->err; }
 const lh_wan_stats *lh_wan_dec_stats(const lh_wan_dec *d) { return &d->stats; }
 uint32_t lh_wan_dec_open_streams(const lh_wan_dec *d) { return d->nstreams; }
 
-long lh_wan_frame_size(const void *buf, size_t len)
-{
-	lh_frame_hdr h;
-	int r;
-	if (len < LH_WAN_FRAME_HDR)
-		return 0;
-	if ((r = lh_frame_hdr_parse(buf, &h)) < 0)
-		return r;
-	return (long)LH_WAN_FRAME_HDR + h.body_len;
-}
-
-long lh_wan_frame_raw_len(const void *buf, size_t len)
-{
-	lh_frame_hdr h;
-	int r;
-	if (len < LH_WAN_FRAME_HDR)
-		return -LH_E_TRUNCATED;
-	if ((r = lh_frame_hdr_parse(buf, &h)) < 0)
-		return r;
-	return h.raw_len;
-}
-
 static dec_stream *find_stream(lh_wan_dec *d, uint32_t id, uint32_t *idx)
 {
 	for (uint32_t i = 0; i < d->nstreams; i++)

@@ -7,36 +7,9 @@
 #include "be.h"
 #include "frame.h"
 #include "wan_enc_internal.h"
+#include "wan_params.h"
 
 #define PS LH_WAN_PAGE_SIZE
-
-/* session: the parameter shapes the session (the store, what HELLO announces), so it is fixed once
- * the session started */
-static const struct {
-	int64_t lo, hi;
-	bool session;
-} params[] = {
-	[LH_WAN_P_STORE_MB] = { 1, 65536, true },
-	[LH_WAN_P_LEVEL] = { LH_WAN_LEVEL_AUTO, 19, false },
-	[LH_WAN_P_LINK_PRESSURE] = { 0, 100, false },
-	[LH_WAN_P_FRAME_RAW] = { 64 << 10, LH_WAN_FRAME_RAW_MAX, false },
-	[LH_WAN_P_RESEMBLANCE] = { 0, 1, false },
-	[LH_WAN_P_DELTA_PREV] = { 0, 1, false },
-	[LH_WAN_P_STORE_COMMIT] = { 0, 1, true },
-	[LH_WAN_P_PTR_REL] = { 0, 1, true },
-	[LH_WAN_P_REC_HDR] = { 0, 1, true },
-	[LH_WAN_P_OPS_Z] = { 0, 1, true },
-	[LH_WAN_P_THREADS] = { 1, 2, true },
-};
-
-int lh_wan_param_bounds(lh_wan_param p, int64_t *lo, int64_t *hi)
-{
-	if (p < LH_WAN_P_STORE_MB || (size_t)p >= sizeof(params) / sizeof(params[0]))
-		return -LH_E_PARAM;
-	*lo = params[p].lo;
-	*hi = params[p].hi;
-	return 0;
-}
 
 static const char *const op_names[LH_WAN_OP__COUNT] = {
 	"zero", "ref", "delta_prev", "delta_sim", "literal", "literal_raw",
@@ -127,7 +100,7 @@ int lh_wan_enc_set_param(lh_wan_enc *e, lh_wan_param p, int64_t v)
 	if (lh_wan_param_bounds(p, &lo, &hi) < 0 || v < lo || v > hi ||
 	    (p == LH_WAN_P_LEVEL && v < 0 && v != LH_WAN_LEVEL_AUTO))
 		return -LH_E_PARAM;
-	if (e->started && params[p].session)
+	if (e->started && lh_param_session(p))
 		return -LH_E_STATE;
 	switch (p) {
 	case LH_WAN_P_STORE_MB: e->store_mb = v; break;

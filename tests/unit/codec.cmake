@@ -17,3 +17,10 @@ add_executable(test_rp ${LH_TESTS_DIR}/unit/codec/test_rp.c)
 target_link_libraries(test_rp PRIVATE lhcodec_lib)
 add_test(NAME codec_rp_scanner COMMAND test_rp)
 set_tests_properties(codec_rp_scanner PROPERTIES LABELS unit TIMEOUT 60)
+
+# Layering of the codec library (its objects, read with nm): the encoder and the decoder never call each
+# other, both sit on the shared modules; and no code outside codec/ includes codec/ paths.
+add_test(NAME codec_layers
+	COMMAND bash ${LH_TESTS_DIR}/unit/codec/check-codec-layers.sh ${CMAKE_NM} ${PROJECT_SOURCE_DIR}
+		"$<TARGET_OBJECTS:lhcodec_lib>")
+set_tests_properties(codec_layers PROPERTIES LABELS unit TIMEOUT 60)

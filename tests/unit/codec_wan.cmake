@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: MIT
-# Unit tests of the WAN encoding (codec/lh_wan.h): round trips, page decisions, bad frames.
+# Unit tests of the WAN encoding (codec/include/lh_wan.h): round trips, page decisions, bad frames.
 add_executable(test_codec_wan
 	${LH_TESTS_DIR}/unit/codec_wan/test_wan.c
 	${LH_TESTS_DIR}/unit/codec_wan/test_wan_transforms.c
@@ -7,7 +7,8 @@ add_executable(test_codec_wan
 	${LH_TESTS_DIR}/unit/codec_wan/wan_harness.c
 	${LH_TESTS_DIR}/unit/codec_wan/synth.c)
 target_include_directories(test_codec_wan PRIVATE ${LH_TESTS_DIR}/unit/codec_wan)
-target_link_libraries(test_codec_wan PRIVATE lhcodec_lib)
+# the tests check frames and transforms byte by byte: they read the codec's internal headers
+target_link_libraries(test_codec_wan PRIVATE lhcodec_lib lhcodec_internal)
 add_test(NAME codec_wan_unit COMMAND test_codec_wan)
 set_tests_properties(codec_wan_unit PROPERTIES LABELS unit TIMEOUT 300)
 # every decode of those tests again through lh_wan_dec_announce (frames ahead on a second thread)
@@ -25,13 +26,13 @@ set(LH_WAN_AHEAD_TEST_SOURCES
 	${LH_TESTS_DIR}/unit/codec_wan/synth.c)
 add_executable(test_codec_wan_ahead ${LH_WAN_AHEAD_TEST_SOURCES})
 target_include_directories(test_codec_wan_ahead PRIVATE ${LH_TESTS_DIR}/unit/codec_wan)
-target_link_libraries(test_codec_wan_ahead PRIVATE lhcodec_lib)
+target_link_libraries(test_codec_wan_ahead PRIVATE lhcodec_lib lhcodec_internal)
 add_test(NAME codec_wan_ahead COMMAND test_codec_wan_ahead)
 set_tests_properties(codec_wan_ahead PROPERTIES LABELS unit TIMEOUT 300)
 if(LH_HAVE_LIBFUZZER)
 	add_executable(test_codec_wan_ahead_tsan ${LH_WAN_AHEAD_TEST_SOURCES})
 	target_include_directories(test_codec_wan_ahead_tsan PRIVATE ${LH_TESTS_DIR}/unit/codec_wan)
-	target_link_libraries(test_codec_wan_ahead_tsan PRIVATE lhcodec_tsanlib)
+	target_link_libraries(test_codec_wan_ahead_tsan PRIVATE lhcodec_tsanlib lhcodec_internal)
 	add_test(NAME codec_wan_ahead_tsan COMMAND ${CMAKE_COMMAND} -E env TSAN_OPTIONS=halt_on_error=1:exitcode=66
 		$<TARGET_FILE:test_codec_wan_ahead_tsan>)
 	set_tests_properties(codec_wan_ahead_tsan PROPERTIES LABELS unit TIMEOUT 600)

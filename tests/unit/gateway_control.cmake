@@ -42,7 +42,8 @@ endif()
 # The codec's auto level as the gateway drives it: queue fill and CPU load -> zstd level.
 add_executable(test_gw_pressure ${LH_TESTS_DIR}/unit/gateway_control/test_pressure.c
 	${PROJECT_SOURCE_DIR}/gateway/base/cpu_pressure.c)
-target_include_directories(test_gw_pressure PRIVATE ${PROJECT_SOURCE_DIR} ${PROJECT_SOURCE_DIR}/codec)
+# the project root for gateway/base/cpu_pressure.h; the codec's headers come from lhcodec_lib (public only)
+target_include_directories(test_gw_pressure PRIVATE ${PROJECT_SOURCE_DIR})
 target_link_libraries(test_gw_pressure PRIVATE lhcodec_lib m)
 add_test(NAME gateway_pressure COMMAND test_gw_pressure)
 set_tests_properties(gateway_pressure PROPERTIES LABELS unit TIMEOUT 60)

@@ -8,7 +8,6 @@
 #include <time.h>
 
 #include "check.h"
-#include "codec/wan_enc_internal.h"
 #include "gateway/base/cpu_pressure.h"
 #include "lh_wan.h"
 
@@ -16,7 +15,7 @@ static int level_of(lh_wan_enc *e, double p)
 {
 	CHECK(p >= 0.0 && p <= 100.0);
 	CHECK(lh_wan_enc_set_param(e, LH_WAN_P_LINK_PRESSURE, (int64_t)(p + 0.5)) == 0);
-	return lh__level_now(e);
+	return lh_wan_enc_level(e);
 }
 
 /* The level the target asks for, from a current pressure of 50 (zstd 1). */

@@ -174,6 +174,11 @@ const lh_wan_stats *lh_wan_enc_stats(const lh_wan_enc *e);
 int lh_wan_enc_stream_stats(const lh_wan_enc *e, uint32_t stream_id, lh_wan_stats *out);
 /* The error that made the encoder fail (sticky), or of the last failed call. */
 const lh_wan_error *lh_wan_enc_error(const lh_wan_enc *e);
+/* The zstd level the encoder would compress a frame closed now at: LH_WAN_P_LEVEL when fixed;
+ * with LH_WAN_LEVEL_AUTO the level LH_WAN_P_LINK_PRESSURE maps to (raised while few pages go as
+ * literals). 0: no zstd; below 0: zstd's fast levels. For a caller that sets the pressure and
+ * wants to know what it chose (tests, status); stats.zstd_level is the level last used. */
+int lh_wan_enc_level(const lh_wan_enc *e);
 
 /* Optional observer of every page decision (benchmarks, tests). encoded_len is
  * the delta size for DELTA_*, the page size for LITERAL*, 0 otherwise. */
