@@ -1,15 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* WAN session: N streams, per-space sequence numbers, replay buffer, reorder window, acks. */
+/* WAN session: N streams, per-space sequence numbers, replay buffer, reorder window, acks, the tick. */
 #include <errno.h>
-#include <fcntl.h>
-#include <netdb.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <linux/sockios.h>
-#include <sys/ioctl.h>
 #include <sys/random.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include "gateway/base/log.h"
 #include "gateway/wan/wan.h"
@@ -39,6 +34,8 @@ unsigned wan_links_up(const struct gw *gw)
 
 int wan_ready(const struct gw *gw) { return wan_links_up(gw) > 0; }
 uint64_t wan_session_id(const struct gw *gw) { return gw->sess ? gw->sess->id : 0; }
+uint32_t wan_session_version(const struct gw *gw) { return gw->sess ? gw->sess->version : 0; }
+const char *wan_last_error(const struct gw *gw) { return gw->wan_last_error; }
 
 uint64_t wan_peer_window(const struct gw *gw)
 {
@@ -166,11 +163,8 @@ static struct wan_link *pick_link_urgent(struct wan_session *s)
 		struct wan_link *l = s->links[(s->rr + k) % s->nlinks];
 		if (!l || l->state != WL_UP)
 			continue;
-		int unsent = 0;
 		/* what the kernel holds not yet sent goes first too (at most TCP_NOTSENT_LOWAT) */
-		if (ioctl(l->fd, SIOCOUTQNSD, &unsent) < 0)
-			unsent = 0;
-		size_t wait = l->uqueued + (l->cur ? l->cur->len - l->cur_off : 0) + (size_t)unsent;
+		size_t wait = l->uqueued + (l->cur ? l->cur->len - l->cur_off : 0) + wan_link_unsent(l);
 		if (!best || wait < best_wait) {
 			best = l;
 			best_wait = wait;
@@ -329,7 +323,7 @@ void wan_sess_fill_hello(struct gw *gw, struct wan_hello *h, int idx)
 {
 	struct wan_session *s = gw->sess;
 	memset(h, 0, sizeof(*h));
-	h->version = WAN_PROTO_VERSION;
+	wan_version_range(gw, &h->version_min, &h->version);
 	h->session = s ? s->id : 0;
 	h->stream_index = (uint16_t)idx;
 	h->streams = (uint16_t)(s ? s->nlinks : 0);
@@ -345,6 +339,11 @@ static void link_up(struct wan_session *s, struct wan_link *l)
 	struct gw *gw = s->gw;
 	l->state = WL_UP;
 	gw->st.links_up++;
+	gw->wan_last_error[0] = 0;
+	if (!s->version) {
+		s->version = l->version;
+		log_info("wan: session %016llx speaks WAN protocol %u", (unsigned long long)s->id, s->version);
+	}
 	log_info("wan: stream %d up (session %016llx, %u of %u up)", l->idx, (unsigned long long)s->id,
 		 wan_links_up(gw), s->nlinks);
 	s->peer_window_kib = l->peer_hello.window_kib;
@@ -367,6 +366,12 @@ void wan_sess_link_hello(struct wan_link *l)
 		s = gw->sess;
 		if (!s || h->session != s->id) {
 			wan_link_close(l, "peer answered with another session id");
+			return;
+		}
+		if (s->version && l->version != s->version) {
+			char why[120];
+			snprintf(why, sizeof(why), "stream speaks WAN protocol %u, its session %u", l->version, s->version);
+			wan_link_close(l, why);
 			return;
 		}
 		/*
@@ -405,6 +410,12 @@ void wan_sess_link_hello(struct wan_link *l)
 		created = 1;
 	}
 	s = gw->sess;
+	if (s->version && l->version != s->version) {
+		char why[120];
+		snprintf(why, sizeof(why), "stream speaks WAN protocol %u, its session %u", l->version, s->version);
+		wan_link_close(l, why);
+		return;
+	}
 	for (struct wan_link **pp = &gw->pending; *pp; pp = &(*pp)->next_pending)
 		if (*pp == l) {
 			*pp = l->next_pending;
@@ -594,4 +605,67 @@ void wan_sess_link_msg(struct wan_link *l, struct rx_msg *m)
 		wan_link_close(l, "protocol: HELLO after the stream is up");
 		break;
 	}
+}
+
+void wan_tick(struct gw *gw)
+{
+	struct wan_session *s = gw->sess;
+	ev_tstamp now = ev_now(gw->loop);
+
+	wan_link_reap(gw);
+	for (struct wan_link *l = gw->pending, *n; l; l = n) {
+		n = l->next_pending;
+		if (now - l->last_rx > WAN_DEAD_AFTER)
+			wan_link_close(l, "no HELLO within 10 s");
+	}
+	if (!s)
+		return;
+	for (unsigned i = 0; i < s->nlinks && gw->sess == s; i++) {
+		if (s->links[i])
+			wan_link_tick(s->links[i], now);
+		else if (s->is_client && !gw->draining && now >= s->redial_at[i])
+			wan_dial(gw, i);
+	}
+	if (gw->sess != s)
+		return;
+	if (s->state == WS_DOWN && (s->tx[1].replay.n || gw->wan_ev->busy(gw->wan_ev->ctx)) &&
+	    now - s->down_since > WAN_LOSS_BUDGET) {
+		wan_session_fail(gw, "WAN loss beyond budget (no stream for 30 s)");
+		return;
+	}
+	/*
+	 * Link pressure (for the codec's auto level), every 100 ms, from how full
+	 * the streams' send queues are and how much CPU there is to spare
+	 * (cpu_pressure.h). Smoothed so the level does not flap.
+	 */
+	if (gw->ticks % 10 == 0) {
+		size_t q = 0;
+		unsigned up = 0;
+		for (unsigned i = 0; i < s->nlinks; i++)
+			if (s->links[i] && s->links[i]->state == WL_UP) {
+				q += s->links[i]->queued;
+				up++;
+			}
+		double fill = up ? (double)q / ((double)up * WAN_LINK_QMAX) : 1.0;
+		struct cpu_load load;
+		cpu_meter_sample(&s->cpu, now, &load);
+		s->pressure = 0.7 * s->pressure + 0.3 * cpu_pressure_target(fill, &load, s->pressure);
+	}
+	/* acknowledge what was applied but not yet acknowledged, at least every 20 ms */
+	if ((s->rx[1].next - 1 != s->ack_sent[1] || s->rx[2].next - 1 != s->ack_sent[2]) &&
+	    now - s->last_ack_tx >= 0.02) {
+		uint8_t p[16];
+		uint64_t b = s->rx[1].next - 1, u = s->rx[2].next - 1;
+		s->ack_sent[1] = b;
+		s->ack_sent[2] = u;
+		s->last_ack_tx = now;
+		s->rx[1].since_ack = s->rx[2].since_ack = 0;
+		s->rx[1].bytes_since_ack = s->rx[2].bytes_since_ack = 0;
+		wan_send(gw, WAN_ACK, p, wan_enc_ack(p, b, u), NULL, 0);
+	}
+}
+
+double wan_link_pressure(const struct gw *gw)
+{
+	return gw->sess ? gw->sess->pressure : 50;
 }
