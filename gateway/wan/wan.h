@@ -120,6 +120,8 @@ struct wan_session {
 	ev_tstamp last_ack_tx;
 	uint64_t ack_sent[3];
 	uint32_t version;                 /* WAN protocol the session speaks, from its first stream's HELLO; 0 before */
+	uint64_t incarnation;             /* random, this session object's (HELLO): the peer tells a restart by it */
+	uint64_t peer_incarnation;        /* the peer's, from the first stream up; 0 = unknown (older peer) */
 };
 
 /*

@@ -103,6 +103,7 @@ size_t wan_enc_hello(uint8_t *out, const struct wan_hello *h)
 	put32(out + 36, h->window_kib);
 	put32(out + 40, h->flags);
 	put32(out + 44, h->version_min);
+	put64(out + 48, h->incarnation);
 	return WAN_HELLO_LEN;
 }
 
@@ -310,6 +311,7 @@ int wan_msg_decode(int type, const uint8_t *p, size_t len, struct wan_msg *m, ch
 		m->u.hello.flags = get32(p + 40);
 		/* a gateway of the first release sends no version_min: it speaks only its version */
 		m->u.hello.version_min = len >= 48 ? get32(p + 44) : m->u.hello.version;
+		m->u.hello.incarnation = len >= 56 ? get64(p + 48) : 0;
 		if (m->u.hello.version_min > m->u.hello.version) {
 			snprintf(err, errlen, "HELLO: version_min %u above version %u", m->u.hello.version_min,
 				 m->u.hello.version);

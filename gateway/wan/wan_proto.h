@@ -45,8 +45,9 @@ struct wan_hello {
 	uint32_t window_kib;
 	uint32_t flags;     /* WAN_HELLO_NEW_SESSION, WAN_HELLO_CODEC_TRANSFORMS */
 	uint32_t version_min; /* lowest version it speaks; optional on the wire (absent: = version) */
+	uint64_t incarnation; /* random per session object at the sender: another one = it lost the state; optional (0) */
 };
-#define WAN_HELLO_LEN 48      /* what we send; 44 (no version_min) is accepted */
+#define WAN_HELLO_LEN 56      /* what we send; 44 (first release) and 48 are accepted */
 
 /* Server's HELLO: it created the session for this HELLO (it knew no state for the id). */
 #define WAN_HELLO_NEW_SESSION 1u

@@ -75,6 +75,8 @@ static struct wan_session *sess_new(struct gw *gw, uint64_t id, int is_client)
 	s->down_since = ev_now(gw->loop);
 	s->nlinks = is_client ? gw->cfg.wan.streams : 0;
 	s->replay_max = (size_t)(gw->cfg.wan.max_replay_mb ? gw->cfg.wan.max_replay_mb : 256) << 20;
+	while (!s->incarnation && getrandom(&s->incarnation, sizeof(s->incarnation), 0) != sizeof(s->incarnation))
+		;
 	for (int i = 1; i < 3; i++) {
 		s->tx[i].next_seq = 1;
 		s->rx[i].next = 1;
@@ -332,6 +334,7 @@ void wan_sess_fill_hello(struct gw *gw, struct wan_hello *h, int idx)
 	h->rx_next[WAN_SPACE_URGENT] = s ? s->rx[WAN_SPACE_URGENT].next : 1;
 	h->window_kib = WAN_WINDOW_KIB;
 	h->flags = (s && s->hello_new ? WAN_HELLO_NEW_SESSION : 0) | WAN_HELLO_CODEC_TRANSFORMS;
+	h->incarnation = s ? s->incarnation : 0;
 }
 
 static void link_up(struct wan_session *s, struct wan_link *l)
@@ -347,6 +350,8 @@ static void link_up(struct wan_session *s, struct wan_link *l)
 	log_info("wan: stream %d up (session %016llx, %u of %u up)", l->idx, (unsigned long long)s->id,
 		 wan_links_up(gw), s->nlinks);
 	s->peer_window_kib = l->peer_hello.window_kib;
+	if (!s->peer_incarnation)
+		s->peer_incarnation = l->peer_hello.incarnation;
 	/* the peer's receive position is an acknowledgement */
 	sess_acked(s, WAN_SPACE_BULK, l->peer_hello.rx_next[WAN_SPACE_BULK] - 1);
 	sess_acked(s, WAN_SPACE_URGENT, l->peer_hello.rx_next[WAN_SPACE_URGENT] - 1);
@@ -386,6 +391,15 @@ void wan_sess_link_hello(struct wan_link *l)
 		    (s->tx[1].next_seq > 1 || s->rx[1].next > 1 || s->tx[2].next_seq > 1 || s->rx[2].next > 1)) {
 			/* the peer lost our session's state: both codecs must start fresh */
 			wan_session_fail(gw, "peer lost the session state (restart or session failure)");
+			return;
+		}
+		/*
+		 * The same, told for sure: the peer answers from another session object than before (its HELLO
+		 * with NEW_SESSION may have been lost with the stream that carried it, and the next answer has
+		 * no NEW: without this, both sides would go on with sequence spaces that do not match).
+		 */
+		if (h->incarnation && s->peer_incarnation && h->incarnation != s->peer_incarnation) {
+			wan_session_fail(gw, "peer lost the session state (it answers from a new session)");
 			return;
 		}
 		link_up(s, l);

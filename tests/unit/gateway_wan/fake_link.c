@@ -290,7 +290,19 @@ static void order_error(struct rec *r, const char *fmt, unsigned long long a, un
 
 static void got(struct rec *r, int space, uint64_t counter)
 {
-	if (counter != r->rx_next[space])
+	struct fworld *w = FW;
+	struct wan_session *s = w->gw[r == &w->rec[1]].sess;
+	/* the message being handed up is the one just before the receive position */
+	uint64_t seq = s ? s->rx[space].next - 1 : 0;
+	if (!s || seq != r->seq_last[space] + 1) {
+		if (!r->seq_errors++)
+			snprintf(r->first_error, sizeof(r->first_error), "space %d: seq %llu handed up after %llu", space,
+				 (unsigned long long)seq, (unsigned long long)r->seq_last[space]);
+	}
+	r->seq_last[space] = seq;
+	if (w->forged)
+		;
+	else if (counter != r->rx_next[space])
 		order_error(r, space == WAN_SPACE_BULK ? "bulk: got %llu, expected %llu"
 						       : "urgent: got %llu, expected %llu",
 			    (unsigned long long)counter, (unsigned long long)r->rx_next[space]);
@@ -309,6 +321,7 @@ static int ev_session_new(void *ctx, uint64_t id)
 	for (int i = 0; i < 3; i++) {
 		r->rx_next[i] = r->tx_next[i] = 1;
 		r->rx_count[i] = 0;
+		r->seq_last[i] = 0;
 	}
 	r->last_frame_seq = 0;
 	return 0;
@@ -356,6 +369,9 @@ static int ev_frame(void *ctx, const uint8_t *p, size_t n, uint64_t seq)
 		order_error(r, "frame seq %llu after %llu", (unsigned long long)seq,
 			    (unsigned long long)r->last_frame_seq);
 	r->last_frame_seq = seq;
+	const struct wan_session *s = FW->gw[r == &FW->rec[1]].sess;
+	if (!s || seq != s->rx[WAN_SPACE_BULK].next - 1)
+		r->seq_errors++; /* the seq given with a frame is the one applied */
 	got(r, WAN_SPACE_BULK, n >= 8 ? get64(p) : 0);
 	return 0;
 }

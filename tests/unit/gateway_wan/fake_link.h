@@ -53,8 +53,10 @@ struct rec {
 	uint64_t rx_next[3];   /* next counter expected (1 at session start) */
 	uint64_t rx_count[3];
 	uint64_t last_frame_seq;
-	int order_errors;
+	int order_errors;      /* counters out of order (meaningless once forged messages were injected) */
 	char first_error[200];
+	uint64_t seq_last[3];  /* seq of the last message handed up, per space (from the receive position) */
+	int seq_errors;        /* handed up out of seq order, or with a gap: never acceptable */
 	/* sender side */
 	uint64_t tx_next[3];   /* next counter to send */
 	struct wan_out *pending_frame; /* before_bulk sends it */
@@ -69,6 +71,7 @@ struct fworld {
 	int dial_fail;         /* wan_dial fails (peer unreachable) */
 	unsigned seed;
 	uint64_t delivered;
+	int forged;            /* forged sequenced messages or ACKs were injected: counters prove nothing */
 };
 
 extern struct fworld *FW;

@@ -88,6 +88,7 @@ static void check_all_arrived(struct fworld *w, int from, const char *what)
 	if (rx->order_errors)
 		fprintf(stderr, "%s: %s\n", what, rx->first_error);
 	CHECK(rx->order_errors == 0);
+	CHECK(rx->seq_errors == 0);
 	CHECK(rx->rx_next[WAN_SPACE_BULK] == tx->tx_next[WAN_SPACE_BULK]);
 	CHECK(rx->rx_next[WAN_SPACE_URGENT] == tx->tx_next[WAN_SPACE_URGENT]);
 	CHECK(rx->rx_count[WAN_SPACE_BULK] == tx->tx_next[WAN_SPACE_BULK] - 1);
@@ -338,6 +339,50 @@ static void test_new_session_after_restart(void)
 	send_mix(&w, C, 9);
 	fw_pump(&w, 1);
 	check_all_arrived(&w, C, "after restart");
+	fw_free(&w);
+}
+
+/* The peer lost the session state and the HELLO answer that said NEW_SESSION is lost with its stream: the
+ * next answer (attached, no NEW) comes from another session object (incarnation), and the client starts over
+ * instead of going on with sequence spaces the peer no longer has (it would drop the peer's new seq 1 as a
+ * duplicate and wait forever for seqs it believes acknowledged). */
+static void test_new_session_answer_lost(void)
+{
+	struct fworld w;
+	fw_init(&w, 1);
+	bring_up(&w);
+	send_mix(&w, C, 4);
+	send_mix(&w, S, 4);
+	fw_pump(&w, 0);
+	fw_advance(&w, 0.03); /* acknowledged both ways */
+	fw_pump(&w, 0);
+	wan_session_fail(&w.gw[S], "test: decoder error");
+	fw_pump(&w, 0);
+	CHECK(wan_links_up(&w.gw[C]) == 0);
+	fw_advance(&w, 1.5); /* redial */
+	struct fstream *s = fw_stream(&w, 0);
+	CHECK(s != NULL);
+	while (s && fw_deliver(&w, s, 0)) /* the server creates the session anew and answers NEW_SESSION */
+		;
+	CHECK(w.rec[S].sessions_new == 2);
+	if (s)
+		wan_link_close(s->e[0].l, "test: lost before the answer arrived");
+	fw_pump(&w, 0);
+	fw_advance(&w, 2.5); /* redial (backed off: that stream never came up): attached, no NEW */
+	fw_pump(&w, 0);
+	CHECK(w.rec[C].sessions_closed == 1);
+	CHECK_HAS(w.rec[C].closed_reason, "peer lost the session state");
+	for (int i = 0; i < 3; i++) {
+		fw_advance(&w, 1.5);
+		fw_pump(&w, 0);
+	}
+	CHECK(wan_links_up(&w.gw[C]) == 1);
+	CHECK(wan_session_id(&w.gw[S]) == wan_session_id(&w.gw[C]));
+	send_mix(&w, C, 9);
+	send_mix(&w, S, 9);
+	fw_pump(&w, 1);
+	check_all_arrived(&w, C, "answer lost, client to server");
+	check_all_arrived(&w, S, "answer lost, server to client");
 	fw_free(&w);
 }
 
@@ -600,6 +645,7 @@ int main(void)
 	test_all_down_then_reconnect();
 	test_server_attach_index();
 	test_new_session_after_restart();
+	test_new_session_answer_lost();
 	test_new_session_flag_late_at_start();
 	test_hello_refusals();
 	test_hello_versions();
