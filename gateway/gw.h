@@ -90,6 +90,9 @@ struct gw {
 	int test_no_prio;              /* LH_TEST_NO_PRIO: no priority lane, no TCP_NOTSENT_LOWAT (measurements) */
 	char test_die_at[16];          /* LH_TEST_DIE_AT: "recorded" | "released": _exit there (destination) */
 	unsigned notsent_lowat;        /* WAN_NOTSENT_LOWAT, LH_TEST_NOTSENT_LOWAT, 0 with LH_TEST_NO_PRIO; 0 = off */
+	uint32_t test_wan_version;     /* LH_TEST_WAN_VERSION=MAX[:MIN]: WAN protocol range we claim; 0 = ours */
+	uint32_t test_wan_version_min;
+	char wan_last_error[200];      /* why the last stream was refused (TLS, HELLO); "" once a stream is up */
 };
 
 #endif

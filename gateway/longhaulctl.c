@@ -333,8 +333,14 @@ static void print_status(const struct lh_jv *r)
 
 	printf("gateway     %s (%s)\n", cell(r, "name", a, sizeof(a)),
 	       draining && draining->type == LH_JBOOL && draining->b ? "draining" : "running");
-	printf("wan         session %s, %s/%s streams up\n", cell(wan, "session", a, sizeof(a)),
+	printf("wan         session %s, %s/%s streams up", cell(wan, "session", a, sizeof(a)),
 	       cell(wan, "streams_up", b, sizeof(b)), cell(wan, "streams", c, sizeof(c)));
+	if (lh_jv_num(wan, "version", 0) > 0)
+		printf(", protocol %s", cell(wan, "version", a, sizeof(a)));
+	printf("\n");
+	const char *werr = lh_jv_str(wan, "last_error", "");
+	if (werr[0])
+		printf("wan refused %s\n", werr);
 	printf("wan bytes   sent %s, received %s\n", fmt_bytes(lh_jv_num(wan, "tx_bytes", -1), a, sizeof(a)),
 	       fmt_bytes(lh_jv_num(wan, "rx_bytes", -1), b, sizeof(b)));
 	printf("wan faults  %s frames resent, ", cell(wan, "resent", a, sizeof(a)));

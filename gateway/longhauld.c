@@ -60,6 +60,15 @@ static void read_test_env(struct gw *gw)
 		snprintf(gw->test_die_at, sizeof(gw->test_die_at), "%s", v);
 		log_warnx("TEST-ONLY fault injection active: LH_TEST_DIE_AT=%s (this gateway dies there, as a crash)", v);
 	}
+	if ((v = getenv("LH_TEST_WAN_VERSION")) && *v) {
+		char *end;
+		gw->test_wan_version = (uint32_t)strtoul(v, &end, 10);
+		gw->test_wan_version_min = *end == ':' ? (uint32_t)strtoul(end + 1, NULL, 10) : 0;
+		uint32_t lo, hi;
+		wan_version_range(gw, &lo, &hi);
+		log_warnx("TEST-ONLY: LH_TEST_WAN_VERSION=%s: our HELLO claims WAN protocol %u..%u (we speak %u..%u)",
+			  v, lo, hi, WAN_PROTO_VERSION_MIN, WAN_PROTO_VERSION);
+	}
 	if ((v = getenv("LH_TEST_NO_PRIO")) && *v && strcmp(v, "0")) {
 		gw->test_no_prio = 1;
 		gw->notsent_lowat = 0;

@@ -92,6 +92,8 @@ static int cmd_status(void *ctx, const struct lh_json_req *req, struct lh_jbuf *
 	lh_json_uint(b, "resent", gw->st.resent);
 	lh_json_uint(b, "streams_lost", gw->st.links_lost);
 	lh_json_uint(b, "tls_refused", gw->st.tls_refused);
+	lh_json_uint(b, "version", wan_session_version(gw));
+	lh_json_str(b, "last_error", wan_last_error(gw));
 	lh_json_obj_end(b);
 	lh_json_uint(b, "migrations_active", mig_count_active(gw));
 	lh_json_uint(b, "migrations_ok", gw->st.migs_ok);

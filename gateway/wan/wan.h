@@ -1,5 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* WAN session internals shared by wan_link.c (one TLS stream) and wan_session.c (seq, replay, reorder). */
+/*
+ * WAN transport internals: wan_session.c (seq, replay, reorder, ack, the tick), wan_link.c (one stream without
+ * I/O: queues, HELLO, keepalive) and the stream I/O below them (wan_io.c and wan_dial.c: sockets and TLS; in
+ * tests, a fake link: tests/unit/gateway_wan).
+ */
 #ifndef LH_GATEWAY_WAN_H
 #define LH_GATEWAY_WAN_H
 
@@ -14,7 +18,9 @@
 
 #define WAN_MAX_LINKS 64
 #define WAN_LINK_QMAX (4u << 20)        /* bytes queued per stream before it counts as full */
+#ifndef WAN_RING                        /* (the transport's fuzzer builds with a small one, to reach its edges) */
 #define WAN_RING 16384                  /* reorder window / replay count per space */
+#endif
 #define WAN_ACK_EVERY 64
 #define WAN_ACK_BYTES (2u << 20)
 #define WAN_WINDOW_KIB (32u * 1024)     /* per-channel credit window */
@@ -68,6 +74,7 @@ struct wan_link {
 	uint64_t written;
 	struct wan_hello peer_hello;
 	int hello_sent;
+	uint32_t version;               /* WAN protocol this stream speaks (HELLO: the lower of both sides' highest) */
 	char peer[64];
 };
 
@@ -115,21 +122,54 @@ struct wan_session {
 	size_t replay_max;
 	ev_tstamp last_ack_tx;
 	uint64_t ack_sent[3];
+	uint32_t version;                 /* WAN protocol the session speaks, from its first stream's HELLO; 0 before */
+	uint64_t incarnation;             /* random, this session object's (HELLO): the peer tells a restart by it */
+	uint64_t peer_incarnation;        /* the peer's, from the first stream up; 0 = unknown (older peer) */
 };
 
-/* wan_link.c */
+/*
+ * The stream I/O: what wan_link.c and wan_session.c need from below. The daemon's is sockets and TLS
+ * (wan_io.c, wan_dial.c); a test may provide its own (tests/unit/gateway_wan/fake_link.c), so nothing
+ * above this line touches a socket.
+ */
+/* Messages were queued on l: write what can be written now (wan_link_cur, wan_link_wrote). */
+void wan_link_kick(struct wan_link *l);
+/* l is being closed (wan_link_close): release its socket and TLS state; the peer sees the stream end. */
+void wan_link_io_close(struct wan_link *l);
+/* Bytes of l the kernel holds not yet sent (they go before anything queued now). */
+size_t wan_link_unsent(const struct wan_link *l);
+/* Client: start a stream for slot idx of gw->sess (sets gw->sess->links[idx], or a later redial_at[idx]). */
+void wan_dial(struct gw *gw, unsigned idx);
+/* Test-only fault injection: every stream of the session dies at once (abrupt, both directions). */
+void wan_kill_all_links(struct gw *gw, const char *reason);
+/* wan_io.c: a stream over a connected (or connecting) TCP socket; NULL (fd closed) on failure. */
 struct wan_link *wan_link_new(struct gw *gw, int fd, int is_client, int idx, int connecting);
+
+/* wan_link.c: one stream, for the I/O below and the session above */
+void wan_link_init(struct wan_link *l, struct gw *gw, int is_client, int idx, enum wan_link_state st);
+void wan_link_set_state(struct wan_link *l, enum wan_link_state s, const char *why);
+/* The TLS handshake is done: the HELLO exchange starts (the client sends its HELLO). */
+void wan_link_secured(struct wan_link *l);
+/* The message being written, else the next one (urgent and link messages first, bulk once up); NULL: none. */
+struct wan_out *wan_link_cur(struct wan_link *l);
+/* n more bytes of wan_link_cur(l) were written. */
+void wan_link_wrote(struct wan_link *l, size_t n);
+/* A message header arrived: 0, or -1 when it is bad (the stream is closed with the field named). */
+int wan_link_rx_hdr(struct wan_link *l, const uint8_t raw[WAN_HDR_LEN], struct wan_hdr *h);
+/* A whole message arrived (m->h set; m is taken): 0, or -1 when the stream was closed. */
+int wan_link_rx(struct wan_link *l, struct rx_msg *m);
+/* A stream was refused (TLS or HELLO): logged once per distinct reason, kept for the status. */
+void wan_link_refused(struct wan_link *l, const char *reason);
 void wan_link_close(struct wan_link *l, const char *reason);
 void wan_link_queue(struct wan_link *l, struct wan_out *o, int urgent);
-void wan_link_kick(struct wan_link *l);
 struct wan_out *wan_out_new(int type, uint8_t space, uint64_t seq, const void *p1, size_t n1,
 			    const void *p2, size_t n2);
 void wan_out_put(struct wan_out *o);
 void wan_link_send_hello(struct wan_link *l);
 void wan_link_tick(struct wan_link *l, ev_tstamp now);
 void wan_link_reap(struct gw *gw);
-/* Test-only fault injection: every stream of the session dies at once (abrupt, both directions). */
-void wan_kill_all_links(struct gw *gw, const char *reason);
+/* The WAN protocol versions this gateway speaks (WAN_PROTO_VERSION_MIN..WAN_PROTO_VERSION, or the test override). */
+void wan_version_range(const struct gw *gw, uint32_t *lo, uint32_t *hi);
 
 /* wan_session.c, called by wan_link.c */
 void wan_sess_link_hello(struct wan_link *l);            /* HELLO received and checked */

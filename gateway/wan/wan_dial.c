@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* WAN session life: listener and accept (server), dialing and redialing streams (client), the tick. */
+/* WAN sockets: listener and accept (server), dialing a stream (client); start and stop. */
 #include <errno.h>
 #include <netdb.h>
 #include <stdio.h>
@@ -76,7 +76,7 @@ static int listen_on(struct gw *gw)
 }
 
 /* Starts a non-blocking connect for stream slot idx of the client session. */
-static void dial(struct gw *gw, unsigned idx)
+void wan_dial(struct gw *gw, unsigned idx)
 {
 	const struct lh_endpoint *ep = &gw->cfg.wan.peer;
 	struct sockaddr_storage ss;
@@ -149,67 +149,4 @@ void wan_stop(struct gw *gw, const char *reason)
 		gw->wan_listen_fd = -1;
 	}
 	wan_link_reap(gw);
-}
-
-void wan_tick(struct gw *gw)
-{
-	struct wan_session *s = gw->sess;
-	ev_tstamp now = ev_now(gw->loop);
-
-	wan_link_reap(gw);
-	for (struct wan_link *l = gw->pending, *n; l; l = n) {
-		n = l->next_pending;
-		if (now - l->last_rx > WAN_DEAD_AFTER)
-			wan_link_close(l, "no HELLO within 10 s");
-	}
-	if (!s)
-		return;
-	for (unsigned i = 0; i < s->nlinks && gw->sess == s; i++) {
-		if (s->links[i])
-			wan_link_tick(s->links[i], now);
-		else if (s->is_client && !gw->draining && now >= s->redial_at[i])
-			dial(gw, i);
-	}
-	if (gw->sess != s)
-		return;
-	if (s->state == WS_DOWN && (s->tx[1].replay.n || gw->wan_ev->busy(gw->wan_ev->ctx)) &&
-	    now - s->down_since > WAN_LOSS_BUDGET) {
-		wan_session_fail(gw, "WAN loss beyond budget (no stream for 30 s)");
-		return;
-	}
-	/*
-	 * Link pressure (for the codec's auto level), every 100 ms, from how full
-	 * the streams' send queues are and how much CPU there is to spare
-	 * (cpu_pressure.h). Smoothed so the level does not flap.
-	 */
-	if (gw->ticks % 10 == 0) {
-		size_t q = 0;
-		unsigned up = 0;
-		for (unsigned i = 0; i < s->nlinks; i++)
-			if (s->links[i] && s->links[i]->state == WL_UP) {
-				q += s->links[i]->queued;
-				up++;
-			}
-		double fill = up ? (double)q / ((double)up * WAN_LINK_QMAX) : 1.0;
-		struct cpu_load load;
-		cpu_meter_sample(&s->cpu, now, &load);
-		s->pressure = 0.7 * s->pressure + 0.3 * cpu_pressure_target(fill, &load, s->pressure);
-	}
-	/* acknowledge what was applied but not yet acknowledged, at least every 20 ms */
-	if ((s->rx[1].next - 1 != s->ack_sent[1] || s->rx[2].next - 1 != s->ack_sent[2]) &&
-	    now - s->last_ack_tx >= 0.02) {
-		uint8_t p[16];
-		uint64_t b = s->rx[1].next - 1, u = s->rx[2].next - 1;
-		s->ack_sent[1] = b;
-		s->ack_sent[2] = u;
-		s->last_ack_tx = now;
-		s->rx[1].since_ack = s->rx[2].since_ack = 0;
-		s->rx[1].bytes_since_ack = s->rx[2].bytes_since_ack = 0;
-		wan_send(gw, WAN_ACK, p, wan_enc_ack(p, b, u), NULL, 0);
-	}
-}
-
-double wan_link_pressure(const struct gw *gw)
-{
-	return gw->sess ? gw->sess->pressure : 50;
 }

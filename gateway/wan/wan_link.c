@@ -1,15 +1,14 @@
 /* SPDX-License-Identifier: MIT */
-/* One WAN stream: non-blocking TCP + TLS 1.3 on libev, HELLO exchange, whole-message send and receive. */
+/*
+ * One WAN stream without its I/O: state, send queues (urgent and link messages before bulk, whole messages),
+ * HELLO exchange and checks, keepalive. The bytes move in wan_io.c (TLS), or in a test's fake link.
+ */
 #include <errno.h>
-#include <openssl/err.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include "gateway/base/log.h"
 #include "gateway/wan/wan.h"
-#include "gateway/wan/wan_tls.h"
 
 static const char *const link_state_names[] = {
 	[WL_CONNECTING] = "connecting", [WL_HANDSHAKE] = "handshake", [WL_HELLO] = "hello",
@@ -94,7 +93,7 @@ void wan_out_put(struct wan_out *o)
 		free(o);
 }
 
-static void link_set_state(struct wan_link *l, enum wan_link_state s, const char *why)
+void wan_link_set_state(struct wan_link *l, enum wan_link_state s, const char *why)
 {
 	if (l->state == s)
 		return;
@@ -103,15 +102,29 @@ static void link_set_state(struct wan_link *l, enum wan_link_state s, const char
 	l->state = s;
 }
 
-static void link_watch(struct wan_link *l, int events)
+/*
+ * A refused stream: the reason is kept for the status (wan_last_error) and logged as a warning once per
+ * distinct reason (a peer refused for the same reason at every redial would flood the log), at debug after.
+ */
+static void note_refusal(struct wan_link *l, const char *reason)
 {
-	if (events == l->io_events)
-		return;
-	ev_io_stop(l->gw->loop, &l->io);
-	ev_io_set(&l->io, l->fd, events);
-	l->io_events = events;
-	if (events)
-		ev_io_start(l->gw->loop, &l->io);
+	struct gw *gw = l->gw;
+	int again = strcmp(gw->wan_last_error, reason) == 0;
+
+	snprintf(gw->wan_last_error, sizeof(gw->wan_last_error), "%s", reason);
+	if (again)
+		log_debug("wan: %s stream %d (%s) refused again: %s", l->is_client ? "outgoing" : "incoming", l->idx,
+			  l->peer, reason);
+	else
+		log_warnx("wan: %s stream %d (%s) refused: %s", l->is_client ? "outgoing" : "incoming", l->idx,
+			  l->peer, reason);
+}
+
+void wan_link_refused(struct wan_link *l, const char *reason)
+{
+	if (l->state != WL_HELLO && l->state != WL_DEAD)
+		note_refusal(l, reason); /* wan_link_close notes a refusal in HELLO */
+	wan_link_close(l, reason);
 }
 
 void wan_link_close(struct wan_link *l, const char *reason)
@@ -125,12 +138,12 @@ void wan_link_close(struct wan_link *l, const char *reason)
 	if (l->state == WL_UP)
 		log_info("wan: stream %d (%s) closed: %s", l->idx, l->peer, reason);
 	else if (l->state == WL_HELLO)
-		log_warnx("wan: stream %d (%s) refused: %s", l->idx, l->peer, reason);
+		note_refusal(l, reason);
 	else
 		log_debug("wan: stream %d (%s) closed in %s: %s", l->idx, l->peer,
 			  link_state_names[l->state], reason);
-	link_set_state(l, WL_DEAD, reason);
-	ev_io_stop(gw->loop, &l->io);
+	wan_link_set_state(l, WL_DEAD, reason);
+	wan_link_io_close(l);
 	/* requeue our unacknowledged messages on the other streams first */
 	wan_sess_link_lost(l);
 	for (struct wan_link **pp = &gw->pending; *pp; pp = &(*pp)->next_pending)
@@ -145,14 +158,8 @@ void wan_link_close(struct wan_link *l, const char *reason)
 		wan_out_put(o);
 	ptrq_free(&l->q_urgent);
 	ptrq_free(&l->q_bulk);
-	if (l->ssl)
-		SSL_free(l->ssl);
-	if (l->fd >= 0)
-		close(l->fd);
 	free(l->body);
 	l->body = NULL;
-	l->ssl = NULL;
-	l->fd = -1;
 	/* freed by wan_tick: callers up the stack may still look at l->state */
 	l->next_pending = gw->dead_links;
 	gw->dead_links = l;
@@ -196,69 +203,47 @@ void wan_link_send_hello(struct wan_link *l)
 	wan_link_kick(l);
 }
 
-/* Writes queued messages until the socket is full. 0, or -1 when the link was closed. */
-static int link_write(struct wan_link *l)
+struct wan_out *wan_link_cur(struct wan_link *l)
 {
-	struct gw *gw = l->gw;
-	char why[300];
-
-	for (;;) {
-		if (!l->cur) {
-			l->cur = ptrq_pop(&l->q_urgent);
-			if (l->cur)
-				l->uqueued -= l->uqueued < l->cur->len ? l->uqueued : l->cur->len;
-			if (!l->cur && l->state == WL_UP)
-				l->cur = ptrq_pop(&l->q_bulk);
-			l->cur_off = 0;
-			if (!l->cur)
-				break;
-		}
-		ERR_clear_error();
-		int n = SSL_write(l->ssl, l->cur->data + l->cur_off, (int)(l->cur->len - l->cur_off));
-		if (n <= 0) {
-			int e = SSL_get_error(l->ssl, n);
-			if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ) {
-				link_watch(l, EV_READ | EV_WRITE);
-				return 0;
-			}
-			wan_tls_failure(l->ssl, n, why, sizeof(why));
-			wan_link_close(l, why);
-			return -1;
-		}
-		l->cur_off += (size_t)n;
-		l->written += (size_t)n;
-		gw->st.wan_tx_bytes += (size_t)n;
-		if (l->cur_off == l->cur->len) {
-			l->queued -= l->cur->len;
-			wan_out_put(l->cur);
-			l->cur = NULL;
-		}
-		if (gw->test_kill_all && gw->st.wan_tx_bytes >= gw->test_kill_all_after && l->state == WL_UP) {
-			gw->test_kill_all = 0;
-			log_warnx("wan: TEST fault injection: killing all WAN streams after %llu bytes",
-				  (unsigned long long)gw->st.wan_tx_bytes);
-			wan_kill_all_links(gw, "test: LH_TEST_KILL_ALL_STREAMS");
-			return -1;
-		}
-		if (gw->test_kill_stream == l->idx && l->written >= gw->test_kill_after && l->state == WL_UP) {
-			gw->test_kill_stream = -1;
-			log_warnx("wan: TEST fault injection: killing stream %d after %llu bytes", l->idx,
-				  (unsigned long long)l->written);
-			shutdown(l->fd, SHUT_RDWR);
-			wan_link_close(l, "test: LH_TEST_KILL_STREAM");
-			return -1;
-		}
+	if (!l->cur) {
+		l->cur = ptrq_pop(&l->q_urgent);
+		if (l->cur)
+			l->uqueued -= l->uqueued < l->cur->len ? l->uqueued : l->cur->len;
+		if (!l->cur && l->state == WL_UP)
+			l->cur = ptrq_pop(&l->q_bulk);
+		l->cur_off = 0;
 	}
-	link_watch(l, EV_READ);
-	if (l->state == WL_UP)
-		wan_sess_link_writable(l);
-	return 0;
+	return l->cur;
 }
 
+void wan_link_wrote(struct wan_link *l, size_t n)
+{
+	l->cur_off += n;
+	l->written += n;
+	l->gw->st.wan_tx_bytes += n;
+	if (l->cur_off == l->cur->len) {
+		l->queued -= l->cur->len;
+		wan_out_put(l->cur);
+		l->cur = NULL;
+	}
+}
+
+void wan_version_range(const struct gw *gw, uint32_t *lo, uint32_t *hi)
+{
+	*hi = gw->test_wan_version ? gw->test_wan_version : WAN_PROTO_VERSION;
+	*lo = gw->test_wan_version_min ? gw->test_wan_version_min
+				      : (*hi < WAN_PROTO_VERSION_MIN ? *hi : WAN_PROTO_VERSION_MIN);
+}
+
+/*
+ * The peer's HELLO, before the session sees it. Versions: each side sends the range it speaks; the ranges
+ * must overlap (else both refuse, naming both), and the stream speaks the lower of the two highest.
+ */
 static int link_hello_rx(struct wan_link *l, struct rx_msg *m)
 {
 	char err[200];
 	struct wan_msg wm;
+	uint32_t lo, hi;
 	int r = -1;
 
 	if (m->h.type != WAN_HELLO) {
@@ -269,9 +254,17 @@ static int link_hello_rx(struct wan_link *l, struct rx_msg *m)
 		wan_link_close(l, err);
 		goto out;
 	}
-	if (wm.u.hello.version != WAN_PROTO_VERSION) {
-		snprintf(err, sizeof(err), "peer speaks protocol version %u, we speak %u", wm.u.hello.version,
-			 WAN_PROTO_VERSION);
+	wan_version_range(l->gw, &lo, &hi);
+	if (wm.u.hello.version < lo || wm.u.hello.version_min > hi) {
+		char peer[32];
+		if (wm.u.hello.version_min == wm.u.hello.version)
+			snprintf(peer, sizeof(peer), "%u", wm.u.hello.version);
+		else
+			snprintf(peer, sizeof(peer), "%u..%u", wm.u.hello.version_min, wm.u.hello.version);
+		snprintf(err, sizeof(err), "peer speaks WAN protocol %s, we speak %u..%u", peer, lo, hi);
+		/* the server answers first, so the client learns both ranges and says why as well */
+		if (!l->is_client)
+			wan_link_send_hello(l);
 		wan_link_close(l, err);
 		goto out;
 	}
@@ -286,161 +279,40 @@ static int link_hello_rx(struct wan_link *l, struct rx_msg *m)
 		goto out;
 	}
 	l->peer_hello = wm.u.hello;
+	l->version = wm.u.hello.version < hi ? wm.u.hello.version : hi; /* both sides pick the same */
 	r = 0;
 out:
 	free(m);
 	return r;
 }
 
-/* Reads whole messages until the socket is empty. 0, or -1 when the link was closed. */
-static int link_read(struct wan_link *l)
+int wan_link_rx_hdr(struct wan_link *l, const uint8_t raw[WAN_HDR_LEN], struct wan_hdr *h)
 {
-	struct gw *gw = l->gw;
-	char why[300];
-	size_t budget = 32u << 20;
-
-	/*
-	 * After the budget, stop at a TLS record boundary: without read-ahead,
-	 * OpenSSL holds no more than the current record, so whatever is left sits
-	 * in the socket and the (level-triggered) watcher brings us back after
-	 * the other watchers had their turn.
-	 */
-	while (budget || SSL_pending(l->ssl) > 0 || l->hdr_got || l->body) {
-		uint8_t *dst;
-		size_t want;
-		if (l->hdr_got < WAN_HDR_LEN) {
-			dst = l->hdr + l->hdr_got;
-			want = WAN_HDR_LEN - l->hdr_got;
-		} else {
-			dst = l->body + sizeof(struct rx_msg) + l->body_got;
-			want = l->h.len - l->body_got;
-		}
-		int n = want ? SSL_read(l->ssl, dst, (int)want) : 0;
-		if (want && n <= 0) {
-			int e = SSL_get_error(l->ssl, n);
-			if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
-				return 0;
-			if (e == SSL_ERROR_ZERO_RETURN)
-				snprintf(why, sizeof(why), "peer closed the stream");
-			else
-				wan_tls_failure(l->ssl, n, why, sizeof(why));
-			wan_link_close(l, why);
-			return -1;
-		}
-		l->last_rx = ev_now(gw->loop);
-		gw->st.wan_rx_bytes += (size_t)n;
-		budget = budget > (size_t)n ? budget - (size_t)n : 0;
-		if (l->hdr_got < WAN_HDR_LEN) {
-			l->hdr_got += (size_t)n;
-			if (l->hdr_got < WAN_HDR_LEN)
-				continue;
-			if (wan_hdr_get(l->hdr, &l->h, why, sizeof(why)) < 0) {
-				wan_link_close(l, why);
-				return -1;
-			}
-			l->body = malloc(sizeof(struct rx_msg) + l->h.len);
-			if (!l->body) {
-				wan_link_close(l, "out of memory receiving a message");
-				return -1;
-			}
-			l->body_got = 0;
-			if (l->h.len)
-				continue;
-		} else {
-			l->body_got += (size_t)n;
-			if (l->body_got < l->h.len)
-				continue;
-		}
-		/* one whole message */
-		struct rx_msg *m = (struct rx_msg *)l->body;
-		m->h = l->h;
-		l->body = NULL;
-		l->hdr_got = 0;
-		if (l->state == WL_HELLO) {
-			if (link_hello_rx(l, m) < 0)
-				return -1;
-			wan_sess_link_hello(l);
-			if (l->state == WL_DEAD)
-				return -1;
-		} else {
-			wan_sess_link_msg(l, m);
-			if (l->state == WL_DEAD)
-				return -1;
-		}
+	char why[200];
+	if (wan_hdr_get(raw, h, why, sizeof(why)) < 0) {
+		wan_link_close(l, why);
+		return -1;
 	}
 	return 0;
 }
 
-static void link_handshake(struct wan_link *l)
+int wan_link_rx(struct wan_link *l, struct rx_msg *m)
 {
-	char why[300], cn[128];
-	ERR_clear_error();
-	int r = SSL_do_handshake(l->ssl);
-	if (r != 1) {
-		int e = SSL_get_error(l->ssl, r);
-		if (e == SSL_ERROR_WANT_READ) {
-			link_watch(l, EV_READ);
-			return;
-		}
-		if (e == SSL_ERROR_WANT_WRITE) {
-			link_watch(l, EV_READ | EV_WRITE);
-			return;
-		}
-		wan_tls_failure(l->ssl, r, why, sizeof(why));
-		l->gw->st.tls_refused++;
-		log_warnx("wan: %s stream %d with %s refused: %s", l->is_client ? "outgoing" : "incoming",
-			  l->idx, l->peer, why);
-		wan_link_close(l, why);
-		return;
+	if (l->state == WL_HELLO) {
+		if (link_hello_rx(l, m) < 0)
+			return -1;
+		wan_sess_link_hello(l);
+	} else {
+		wan_sess_link_msg(l, m);
 	}
-	wan_tls_peer_cn(l->ssl, cn, sizeof(cn));
-	log_debug("wan: stream %d with %s: TLS up (%s, %s), peer %s", l->idx, l->peer,
-		  SSL_get_version(l->ssl), SSL_get_cipher(l->ssl), cn);
-	link_set_state(l, WL_HELLO, "handshake done");
+	return l->state == WL_DEAD ? -1 : 0;
+}
+
+void wan_link_secured(struct wan_link *l)
+{
+	wan_link_set_state(l, WL_HELLO, "handshake done");
 	if (l->is_client)
 		wan_link_send_hello(l);
-	else
-		link_watch(l, EV_READ);
-}
-
-static void wan_link_io_cb(struct ev_loop *loop, ev_io *w, int revents)
-{
-	struct wan_link *l = w->data;
-	(void)loop;
-
-	if (l->state == WL_CONNECTING) {
-		int err = 0;
-		socklen_t el = sizeof(err);
-		if (getsockopt(l->fd, SOL_SOCKET, SO_ERROR, &err, &el) < 0 || err) {
-			char why[128];
-			snprintf(why, sizeof(why), "connect: %s", strerror(err ? err : errno));
-			wan_link_close(l, why);
-			return;
-		}
-		link_set_state(l, WL_HANDSHAKE, "connected");
-	}
-	if (l->state == WL_HANDSHAKE) {
-		link_handshake(l);
-		if (l->state != WL_HELLO)
-			return;
-	}
-	if ((revents & EV_READ) && link_read(l) < 0)
-		return;
-	link_write(l);
-}
-
-void wan_kill_all_links(struct gw *gw, const char *reason)
-{
-	struct wan_session *s = gw->sess;
-	if (!s)
-		return;
-	/* every socket first, so no message requeued by one close is written to a stream about to die */
-	for (unsigned i = 0; i < s->nlinks; i++)
-		if (s->links[i] && s->links[i]->fd >= 0)
-			shutdown(s->links[i]->fd, SHUT_RDWR);
-	for (unsigned i = 0; i < s->nlinks && gw->sess == s; i++)
-		if (s->links[i])
-			wan_link_close(s->links[i], reason);
 }
 
 void wan_link_reap(struct gw *gw)
@@ -450,14 +322,6 @@ void wan_link_reap(struct gw *gw)
 		gw->dead_links = l->next_pending;
 		free(l);
 	}
-}
-
-void wan_link_kick(struct wan_link *l)
-{
-	if (l->state == WL_UP || l->state == WL_HELLO)
-		link_write(l);
-	else if (l->state == WL_HANDSHAKE)
-		link_watch(l, EV_READ | EV_WRITE);
 }
 
 void wan_link_tick(struct wan_link *l, ev_tstamp now)
@@ -480,32 +344,13 @@ void wan_link_tick(struct wan_link *l, ev_tstamp now)
 	}
 }
 
-struct wan_link *wan_link_new(struct gw *gw, int fd, int is_client, int idx, int connecting)
+void wan_link_init(struct wan_link *l, struct gw *gw, int is_client, int idx, enum wan_link_state st)
 {
-	struct wan_link *l = calloc(1, sizeof(*l));
-	if (!l) {
-		close(fd);
-		return NULL;
-	}
 	l->gw = gw;
-	l->fd = fd;
+	l->fd = -1;
 	l->is_client = is_client;
 	l->idx = idx;
-	l->state = connecting ? WL_CONNECTING : WL_HANDSHAKE;
+	l->state = st;
 	l->last_rx = l->last_ping = ev_now(gw->loop);
 	snprintf(l->peer, sizeof(l->peer), "%s", is_client ? gw->cfg.wan.peer_name : "incoming");
-	wan_sock_tune(fd, &gw->cfg, idx, gw->notsent_lowat);
-	l->ssl = wan_tls_new(gw->ssl, fd, is_client, gw->cfg.wan.peer_name);
-	if (!l->ssl) {
-		close(fd);
-		free(l);
-		return NULL;
-	}
-	ev_io_init(&l->io, wan_link_io_cb, fd, 0);
-	l->io.data = l;
-	if (connecting)
-		link_watch(l, EV_WRITE);
-	else
-		link_watch(l, EV_READ | EV_WRITE);
-	return l;
 }

@@ -104,7 +104,9 @@ size_t wan_enc_hello(uint8_t *out, const struct wan_hello *h)
 	put64(out + 28, h->rx_next[WAN_SPACE_URGENT]);
 	put32(out + 36, h->window_kib);
 	put32(out + 40, h->flags);
-	return 44;
+	put32(out + 44, h->version_min);
+	put64(out + 48, h->incarnation);
+	return WAN_HELLO_LEN;
 }
 
 size_t wan_enc_ack(uint8_t *out, uint64_t bulk, uint64_t urgent)
@@ -325,6 +327,14 @@ int wan_msg_decode(int type, const uint8_t *p, size_t len, struct wan_msg *m, ch
 		m->u.hello.rx_next[WAN_SPACE_URGENT] = get64(p + 28);
 		m->u.hello.window_kib = get32(p + 36);
 		m->u.hello.flags = get32(p + 40);
+		/* a gateway of the first release sends no version_min: it speaks only its version */
+		m->u.hello.version_min = len >= 48 ? get32(p + 44) : m->u.hello.version;
+		m->u.hello.incarnation = len >= 56 ? get64(p + 48) : 0;
+		if (m->u.hello.version_min > m->u.hello.version) {
+			snprintf(err, errlen, "HELLO: version_min %u above version %u", m->u.hello.version_min,
+				 m->u.hello.version);
+			return -EPROTO;
+		}
 		break;
 	case WAN_ACK:
 		m->u.ack.seq[WAN_SPACE_BULK] = get64(p);

@@ -10,7 +10,9 @@
 
 #define WAN_HDR_LEN 16
 #define WAN_MSG_MAX ((1u << 20) + 65536) /* payload limit = LH_WAN_FRAME_MAX */
+/* The WAN protocol versions this release speaks (HELLO; WAN-PROTOCOL.md). */
 #define WAN_PROTO_VERSION 1
+#define WAN_PROTO_VERSION_MIN 1
 
 enum wan_space { WAN_SPACE_LINK = 0, WAN_SPACE_BULK = 1, WAN_SPACE_URGENT = 2 };
 
@@ -36,14 +38,17 @@ void wan_hdr_put(uint8_t out[WAN_HDR_LEN], const struct wan_hdr *h);
 int wan_hdr_get(const uint8_t in[WAN_HDR_LEN], struct wan_hdr *h, char *err, size_t errlen);
 
 struct wan_hello {
-	uint32_t version;
+	uint32_t version;     /* highest WAN protocol version the sender speaks */
 	uint64_t session;
 	uint16_t stream_index, streams;
 	uint32_t store_mb;
 	uint64_t rx_next[3]; /* indexed by space; [0] unused */
 	uint32_t window_kib;
 	uint32_t flags;     /* WAN_HELLO_NEW_SESSION, WAN_HELLO_CODEC_TRANSFORMS, WAN_HELLO_OUTCOMES */
+	uint32_t version_min; /* lowest version it speaks; optional on the wire (absent: = version) */
+	uint64_t incarnation; /* random per session object at the sender: another one = it lost the state; optional (0) */
 };
+#define WAN_HELLO_LEN 56      /* what we send; 44 (first release) and 48 are accepted */
 
 /* Server's HELLO: it created the session for this HELLO (it knew no state for the id). */
 #define WAN_HELLO_NEW_SESSION 1u

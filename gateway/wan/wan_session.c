@@ -1,15 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* WAN session: N streams, per-space sequence numbers, replay buffer, reorder window, acks. */
+/* WAN session: N streams, per-space sequence numbers, replay buffer, reorder window, acks, the tick. */
 #include <errno.h>
-#include <fcntl.h>
-#include <netdb.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <linux/sockios.h>
-#include <sys/ioctl.h>
 #include <sys/random.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include "gateway/base/log.h"
 #include "gateway/wan/wan.h"
@@ -41,6 +36,8 @@ int wan_ready(const struct gw *gw) { return wan_links_up(gw) > 0; }
 uint64_t wan_session_id(const struct gw *gw) { return gw->sess ? gw->sess->id : 0; }
 int wan_session_is_client(const struct gw *gw) { return gw->sess && gw->sess->is_client; }
 uint32_t wan_peer_flags(const struct gw *gw) { return gw->sess ? gw->sess->peer_flags : 0; }
+uint32_t wan_session_version(const struct gw *gw) { return gw->sess ? gw->sess->version : 0; }
+const char *wan_last_error(const struct gw *gw) { return gw->wan_last_error; }
 
 uint64_t wan_peer_window(const struct gw *gw)
 {
@@ -80,6 +77,8 @@ static struct wan_session *sess_new(struct gw *gw, uint64_t id, int is_client)
 	s->down_since = ev_now(gw->loop);
 	s->nlinks = is_client ? gw->cfg.wan.streams : 0;
 	s->replay_max = (size_t)(gw->cfg.wan.max_replay_mb ? gw->cfg.wan.max_replay_mb : 256) << 20;
+	while (!s->incarnation && getrandom(&s->incarnation, sizeof(s->incarnation), 0) != sizeof(s->incarnation))
+		;
 	for (int i = 1; i < 3; i++) {
 		s->tx[i].next_seq = 1;
 		s->rx[i].next = 1;
@@ -168,11 +167,8 @@ static struct wan_link *pick_link_urgent(struct wan_session *s)
 		struct wan_link *l = s->links[(s->rr + k) % s->nlinks];
 		if (!l || l->state != WL_UP)
 			continue;
-		int unsent = 0;
 		/* what the kernel holds not yet sent goes first too (at most TCP_NOTSENT_LOWAT) */
-		if (ioctl(l->fd, SIOCOUTQNSD, &unsent) < 0)
-			unsent = 0;
-		size_t wait = l->uqueued + (l->cur ? l->cur->len - l->cur_off : 0) + (size_t)unsent;
+		size_t wait = l->uqueued + (l->cur ? l->cur->len - l->cur_off : 0) + wan_link_unsent(l);
 		if (!best || wait < best_wait) {
 			best = l;
 			best_wait = wait;
@@ -331,7 +327,7 @@ void wan_sess_fill_hello(struct gw *gw, struct wan_hello *h, int idx)
 {
 	struct wan_session *s = gw->sess;
 	memset(h, 0, sizeof(*h));
-	h->version = WAN_PROTO_VERSION;
+	wan_version_range(gw, &h->version_min, &h->version);
 	h->session = s ? s->id : 0;
 	h->stream_index = (uint16_t)idx;
 	h->streams = (uint16_t)(s ? s->nlinks : 0);
@@ -340,6 +336,7 @@ void wan_sess_fill_hello(struct gw *gw, struct wan_hello *h, int idx)
 	h->rx_next[WAN_SPACE_URGENT] = s ? s->rx[WAN_SPACE_URGENT].next : 1;
 	h->window_kib = WAN_WINDOW_KIB;
 	h->flags = (s && s->hello_new ? WAN_HELLO_NEW_SESSION : 0) | WAN_HELLO_CODEC_TRANSFORMS | WAN_HELLO_OUTCOMES;
+	h->incarnation = s ? s->incarnation : 0;
 }
 
 static void link_up(struct wan_session *s, struct wan_link *l)
@@ -347,9 +344,16 @@ static void link_up(struct wan_session *s, struct wan_link *l)
 	struct gw *gw = s->gw;
 	l->state = WL_UP;
 	gw->st.links_up++;
+	gw->wan_last_error[0] = 0;
+	if (!s->version) {
+		s->version = l->version;
+		log_info("wan: session %016llx speaks WAN protocol %u", (unsigned long long)s->id, s->version);
+	}
 	log_info("wan: stream %d up (session %016llx, %u of %u up)", l->idx, (unsigned long long)s->id,
 		 wan_links_up(gw), s->nlinks);
 	s->peer_window_kib = l->peer_hello.window_kib;
+	if (!s->peer_incarnation)
+		s->peer_incarnation = l->peer_hello.incarnation;
 	/* the peer's receive position is an acknowledgement */
 	sess_acked(s, WAN_SPACE_BULK, l->peer_hello.rx_next[WAN_SPACE_BULK] - 1);
 	sess_acked(s, WAN_SPACE_URGENT, l->peer_hello.rx_next[WAN_SPACE_URGENT] - 1);
@@ -372,6 +376,12 @@ void wan_sess_link_hello(struct wan_link *l)
 			wan_link_close(l, "peer answered with another session id");
 			return;
 		}
+		if (s->version && l->version != s->version) {
+			char why[120];
+			snprintf(why, sizeof(why), "stream speaks WAN protocol %u, its session %u", l->version, s->version);
+			wan_link_close(l, why);
+			return;
+		}
 		/*
 		 * NEW_SESSION comes on the first stream the peer attached, and the
 		 * streams' HELLOs reach us in any order: at session start, frames may
@@ -384,6 +394,15 @@ void wan_sess_link_hello(struct wan_link *l)
 		    (s->tx[1].next_seq > 1 || s->rx[1].next > 1 || s->tx[2].next_seq > 1 || s->rx[2].next > 1)) {
 			/* the peer lost our session's state: both codecs must start fresh */
 			wan_session_fail(gw, "peer lost the session state (restart or session failure)");
+			return;
+		}
+		/*
+		 * The same, told for sure: the peer answers from another session object than before (its HELLO
+		 * with NEW_SESSION may have been lost with the stream that carried it, and the next answer has
+		 * no NEW: without this, both sides would go on with sequence spaces that do not match).
+		 */
+		if (h->incarnation && s->peer_incarnation && h->incarnation != s->peer_incarnation) {
+			wan_session_fail(gw, "peer lost the session state (it answers from a new session)");
 			return;
 		}
 		link_up(s, l);
@@ -408,6 +427,12 @@ void wan_sess_link_hello(struct wan_link *l)
 		created = 1;
 	}
 	s = gw->sess;
+	if (s->version && l->version != s->version) {
+		char why[120];
+		snprintf(why, sizeof(why), "stream speaks WAN protocol %u, its session %u", l->version, s->version);
+		wan_link_close(l, why);
+		return;
+	}
 	for (struct wan_link **pp = &gw->pending; *pp; pp = &(*pp)->next_pending)
 		if (*pp == l) {
 			*pp = l->next_pending;
@@ -597,4 +622,67 @@ void wan_sess_link_msg(struct wan_link *l, struct rx_msg *m)
 		wan_link_close(l, "protocol: HELLO after the stream is up");
 		break;
 	}
+}
+
+void wan_tick(struct gw *gw)
+{
+	struct wan_session *s = gw->sess;
+	ev_tstamp now = ev_now(gw->loop);
+
+	wan_link_reap(gw);
+	for (struct wan_link *l = gw->pending, *n; l; l = n) {
+		n = l->next_pending;
+		if (now - l->last_rx > WAN_DEAD_AFTER)
+			wan_link_close(l, "no HELLO within 10 s");
+	}
+	if (!s)
+		return;
+	for (unsigned i = 0; i < s->nlinks && gw->sess == s; i++) {
+		if (s->links[i])
+			wan_link_tick(s->links[i], now);
+		else if (s->is_client && !gw->draining && now >= s->redial_at[i])
+			wan_dial(gw, i);
+	}
+	if (gw->sess != s)
+		return;
+	if (s->state == WS_DOWN && (s->tx[1].replay.n || gw->wan_ev->busy(gw->wan_ev->ctx)) &&
+	    now - s->down_since > WAN_LOSS_BUDGET) {
+		wan_session_fail(gw, "WAN loss beyond budget (no stream for 30 s)");
+		return;
+	}
+	/*
+	 * Link pressure (for the codec's auto level), every 100 ms, from how full
+	 * the streams' send queues are and how much CPU there is to spare
+	 * (cpu_pressure.h). Smoothed so the level does not flap.
+	 */
+	if (gw->ticks % 10 == 0) {
+		size_t q = 0;
+		unsigned up = 0;
+		for (unsigned i = 0; i < s->nlinks; i++)
+			if (s->links[i] && s->links[i]->state == WL_UP) {
+				q += s->links[i]->queued;
+				up++;
+			}
+		double fill = up ? (double)q / ((double)up * WAN_LINK_QMAX) : 1.0;
+		struct cpu_load load;
+		cpu_meter_sample(&s->cpu, now, &load);
+		s->pressure = 0.7 * s->pressure + 0.3 * cpu_pressure_target(fill, &load, s->pressure);
+	}
+	/* acknowledge what was applied but not yet acknowledged, at least every 20 ms */
+	if ((s->rx[1].next - 1 != s->ack_sent[1] || s->rx[2].next - 1 != s->ack_sent[2]) &&
+	    now - s->last_ack_tx >= 0.02) {
+		uint8_t p[16];
+		uint64_t b = s->rx[1].next - 1, u = s->rx[2].next - 1;
+		s->ack_sent[1] = b;
+		s->ack_sent[2] = u;
+		s->last_ack_tx = now;
+		s->rx[1].since_ack = s->rx[2].since_ack = 0;
+		s->rx[1].bytes_since_ack = s->rx[2].bytes_since_ack = 0;
+		wan_send(gw, WAN_ACK, p, wan_enc_ack(p, b, u), NULL, 0);
+	}
+}
+
+double wan_link_pressure(const struct gw *gw)
+{
+	return gw->sess ? gw->sess->pressure : 50;
 }

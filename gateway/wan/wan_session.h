@@ -80,6 +80,11 @@ uint64_t wan_session_id(const struct gw *gw);
 int wan_session_is_client(const struct gw *gw);
 /* The peer's HELLO flags on the last stream that came up (WAN_HELLO_*, without NEW_SESSION); 0 without one. */
 uint32_t wan_peer_flags(const struct gw *gw);
+/* The WAN protocol version the session speaks (the lower of both sides' highest; gate newer message fields
+ * on it), 0 before its first stream is up. */
+uint32_t wan_session_version(const struct gw *gw);
+/* Why the last stream was refused (TLS, HELLO: certificate, version, store_mb ...); "" once a stream is up. */
+const char *wan_last_error(const struct gw *gw);
 unsigned wan_links_up(const struct gw *gw);
 /* The streams' smoothed load 0..100 (send queues and spare CPU, base/cpu_pressure.h), every 100 ms. */
 double wan_link_pressure(const struct gw *gw);

@@ -30,7 +30,7 @@ foreach(case IN ITEMS
 		FIXTURES_REQUIRED captures LABELS integration TIMEOUT 180)
 endforeach()
 
-foreach(case IN ITEMS refuse daemon opaque unparsable peer_restart)
+foreach(case IN ITEMS refuse daemon opaque unparsable peer_restart version)
 	add_test(NAME gateway_loopback_${case}
 		COMMAND Python3::Interpreter ${LH_GW_TESTS}/loopback-test ${case} --longhauld $<TARGET_FILE:longhauld>)
 	set_tests_properties(gateway_loopback_${case} PROPERTIES LABELS integration TIMEOUT 120)

@@ -30,7 +30,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			uint8_t re[WAN_MOPEN_MAX];
 			size_t rl = 0;
 			switch (h.type) {
-			case WAN_HELLO: rl = wan_enc_hello(re, &m.u.hello); break;
+			case WAN_HELLO:
+				/* version_min (from 48 bytes) and incarnation (from 56) are optional on input */
+				rl = wan_enc_hello(re, &m.u.hello);
+				if (n < 48 && m.u.hello.version_min != m.u.hello.version)
+					__builtin_trap();
+				if (n < 56 && m.u.hello.incarnation)
+					__builtin_trap();
+				rl = n >= 56 ? rl : n >= 48 ? 48 : 44;
+				break;
 			case WAN_ACK: rl = wan_enc_ack(re, m.u.ack.seq[1], m.u.ack.seq[2]); break;
 			case WAN_CREDIT: rl = wan_enc_credit(re, m.u.credit.mig, m.u.credit.chan, m.u.credit.limit); break;
 			case WAN_CHANNEL_OPEN: rl = wan_enc_copen(re, &m.u.copen); break;
