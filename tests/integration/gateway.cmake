@@ -49,6 +49,20 @@ foreach(mode IN ITEMS plain multifd postcopy preempt killstream killall badcert 
 		ENVIRONMENT "LH_WANEM=$<TARGET_FILE:lh-wanem>")
 endforeach()
 
+# Whatever fails, the guest runs at exactly one site (real QEMU, lab "gwv"): the destination gateway dies at its
+# QEMU's recorded SHUT 0 or right after releasing the end of stream, and restarts (the source holds in doubt and
+# asks); either gateway killed mid-precopy. Both QEMUs' STOP/RESUME events are followed from start to end.
+foreach(mode IN ITEMS die-recorded die-released kill-src kill-dst)
+	string(REPLACE "-" "_" name "gateway_verdict_${mode}")
+	add_test(NAME ${name}
+		COMMAND Python3::Interpreter ${LH_GW_TESTS}/verdict-lab-test ${mode}
+			--longhauld $<TARGET_FILE:longhauld> --longhaulctl $<TARGET_FILE:longhaulctl>
+			--wan-lab ${PROJECT_SOURCE_DIR}/netem-scripts/wan-lab --guest-dir ${CMAKE_BINARY_DIR}/guest)
+	set_tests_properties(${name} PROPERTIES
+		FIXTURES_REQUIRED guest RESOURCE_LOCK "qemu_guest;wanlab_gwv" LABELS integration TIMEOUT 400
+		ENVIRONMENT "LH_WANEM=$<TARGET_FILE:lh-wanem>")
+endforeach()
+
 # Page-request latency through the pair under bulk load, synthetic hypervisor (no QEMU), with and without the
 # priority lane: 100 ms RTT, 0.1 % loss, 100 Mbit/s. Locks qemu_guest too: it measures time on a shared CPU.
 add_test(NAME gateway_lab_prio
