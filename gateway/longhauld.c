@@ -14,6 +14,7 @@
 #include "gateway/control/audit.h"
 #include "gateway/mig/l2.h"
 #include "gateway/control/daemon.h"
+#include "gateway/base/fdhold.h"
 #include "gateway/base/log.h"
 #include "gateway/mig/migration.h"
 #include "gateway/mig/outcome.h"
@@ -132,6 +133,17 @@ static int open_state(struct gw *gw)
 		return -1;
 	}
 	log_info("state in %s: %zu recorded outcomes", dir, outcome_count(gw->outcomes));
+	/* the holder: longhaul-holder beside this binary */
+	char exe[4096];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 32);
+	if (n > 0) {
+		exe[n] = 0;
+		char *slash = strrchr(exe, '/');
+		snprintf(slash ? slash + 1 : exe, sizeof(exe) - (size_t)(slash ? slash + 1 - exe : 0), "longhaul-holder");
+	}
+	if (n <= 0 || !(gw->fdhold = fdhold_open(dir, exe, err, sizeof(err))))
+		log_warnx("fd holder: %s: the source QEMU's sockets are not kept if this daemon crashes after a "
+			  "migration's end of stream left", n <= 0 ? "cannot find this binary" : err);
 	return 0;
 }
 
@@ -215,6 +227,7 @@ int main(int argc, char **argv)
 			fatalx("%s", err);
 	if (open_state(&gw) < 0)
 		return 1;
+	mig_adopt_held(&gw); /* sockets kept through a crash or restart: in doubt, until the peer or an operator says */
 	gw_l2_open(&gw); /* before the WAN: a migration may arrive with the first stream */
 	if (wan_start(&gw) < 0)
 		fatalx("cannot start the WAN side");
@@ -246,6 +259,7 @@ int main(int argc, char **argv)
 	if (gw.audit)
 		lh_audit_close(gw.audit, "exiting"); /* after the last migration-end record */
 	outcome_close(gw.outcomes, "exiting");
+	fdhold_close(gw.fdhold, "exiting"); /* what it keeps stays kept: a restart takes it back */
 	SSL_CTX_free(gw.ssl);
 	lh_config_free(&gw.cfg);
 	log_info("longhauld stopped");

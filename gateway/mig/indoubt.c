@@ -101,6 +101,18 @@ static int dst_await(struct mig *m, const char *why)
 	return 1;
 }
 
+void doubt_adopted(struct mig *m)
+{
+	m->doubt_since = ev_now(m->gw->loop);
+	m->doubt_asked = 0;
+	m->doubt_answer = -1;
+	snprintf(m->doubt_note, sizeof(m->doubt_note),
+		 "taken back from the fd holder after a restart of this gateway: asking the destination gateway");
+	mig_set_state(m, MS_INDOUBT, "adopted from the fd holder after a restart");
+	for (unsigned i = 0; i < m->nch; i++)
+		chan_update_io(m->ch[i]);
+}
+
 int doubt_session_lost(struct mig *m, const char *why)
 {
 	if (m->state == MS_DONE || m->state == MS_FAILED || m->state == MS_INDOUBT)

@@ -16,6 +16,8 @@
  * still answers: keep its connections, record the answer: 1. 0: not released (the caller fails it).
  */
 int doubt_session_lost(struct mig *m, const char *why);
+/* Source: a migration taken back from the fd holder after a restart starts in doubt. */
+void doubt_adopted(struct mig *m);
 /* Source, every tick: asks the destination gateway for the outcome of in-doubt migrations. */
 void doubt_tick(struct mig *m);
 /* A session came up: in-doubt migrations ask at once. */

@@ -7,6 +7,7 @@
 
 #include "gateway/base/log.h"
 #include "gateway/mig/mig_internal.h"
+#include "gateway/mig/src_hold.h"
 #include "gateway/wan/wan_session.h"
 
 #define CUT_WAIT_S 10.0            /* longest wait at main's EOF for the multifd channels' SYNC packets */
@@ -128,6 +129,7 @@ void src_cut_at_eof(struct chan *mc)
 	}
 	src_add_stats(m, &st);
 	mig_set_state(m, MS_CUT, "main channel reached EOF: segments cut for verification");
+	shold_keep(m); /* from now on the destination may release the EOF: a crash of ours must not free QEMU */
 	if (m->ping_n)
 		log_info("%s: WAN round trip of urgent messages while streaming (PING/PONG): %u samples, mean %.1f ms, "
 			 "max %.1f ms", tag, m->ping_n, m->ping_sum / m->ping_n, m->ping_max);

@@ -10,6 +10,7 @@
 #include "gateway/mig/l2.h"
 #include "gateway/base/log.h"
 #include "gateway/mig/mig_internal.h"
+#include "gateway/mig/src_hold.h"
 #include "gateway/mig/route.h"
 #include "gateway/wan/wan_session.h"
 
@@ -607,6 +608,8 @@ void src_rx_msg(struct gw *gw, const struct wan_msg *wm)
 			c->rev_eof = 1;
 		if (c->kind == LH_CHAN_MAIN && src_rp_refused(c, wm->u.rdata.data, wm->u.rdata.len))
 			return;
+		if (c->kind == LH_CHAN_MAIN)
+			shold_note_rp(m);
 		if (wm->u.rdata.len && c->kind == LH_CHAN_MAIN && !m->rq_since)
 			for (unsigned i = 0; i < m->nch; i++)
 				if (m->ch[i]->kind == LH_CHAN_PREEMPT && m->ch[i]->state == CS_OPEN)
@@ -642,6 +645,8 @@ void src_tick(struct mig *m)
 	struct gw *gw = m->gw;
 	if (m->state == MS_FAILED || m->state == MS_DONE || m->state == MS_INDOUBT || !gw->sess)
 		return;
+	if (m->state == MS_CUT)
+		mig_test_die_at(gw, "eof-sent"); /* a tick after main's EOF went to the encoder and the WAN */
 	/* an open batch waits at most one tick (10 ms); the worker's frames go out at the next
 	 * pump once done (this one's, a LAN read's or a WAN write's), without stalling the loop */
 	lh_wan_enc_close_batch(cpipe_encoder(gw));

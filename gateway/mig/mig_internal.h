@@ -133,6 +133,7 @@ struct mig {
 	unsigned doubt_asks;
 	int doubt_answer;       /* source: the last OUTCOME answer (enum wan_outcome_code), -1 none yet */
 	char doubt_note[200];   /* source: what is known, for status */
+	int held;               /* source: the fd holder keeps its sockets (src_hold.c) */
 	uint64_t progress_mark;  /* bytes moved at progress_at (stall detection) */
 	/* postcopy with a preempt channel, page-request round trips: destination: return-path read -> first
 	 * preempt bytes after it (whole WAN round trip); source: return-path bytes in -> preempt bytes out */

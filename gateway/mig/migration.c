@@ -13,6 +13,7 @@
 #include "gateway/base/log.h"
 #include "gateway/mig/mig_internal.h"
 #include "gateway/mig/route.h"
+#include "gateway/mig/src_hold.h"
 #include "gateway/wan/wan_session.h"
 
 #define MIG_KEEP_S 120.0   /* finished migrations stay listed this long */
@@ -179,6 +180,7 @@ void mig_set_state(struct mig *m, enum mig_state s, const char *why)
 		 state_names[m->state], state_names[s], why);
 	m->state = s;
 	if (s == MS_DONE || s == MS_FAILED) {
+		shold_drop(m); /* decided: the sockets may close now */
 		m->t_end = ev_now(m->gw->loop);
 		if (s == MS_DONE)
 			m->gw->st.migs_ok++;
@@ -379,6 +381,7 @@ void mig_fail(struct mig *m, enum mig_fail_reason code, const char *reason, int 
 		  mig_fail_reason_name(code), reason,
 		  m->dir == MIG_IN ? " (destination connections reset; source keeps the guest)"
 				   : " (no cutover: the guest stays at this site)");
+	shold_drop(m); /* before the resets below: a socket the holder still keeps would not reset */
 	/* the guest cannot run at this destination: its QEMU's connections are reset before the EOF, or it refused */
 	if (m->dir == MIG_IN && (!(m->gate_open || m->ungated) || code == MFR_DEST_REFUSED) &&
 	    outcome_lookup(gw->outcomes, m->uid) != OUTCOME_REFUSED)

@@ -41,6 +41,9 @@ const char *mig_fail_reason_name(enum mig_fail_reason r);
  * round trips); creates the pipe. Before wan_start. 0 or -ENOMEM.
  */
 int mig_attach(struct gw *gw);
+/* At start (after mig_attach, before wan_start): what the fd holder kept through a crash or restart comes back
+ * as in-doubt migrations (base/FDHOLD.md). */
+void mig_adopt_held(struct gw *gw);
 /* The migration uid both gateways compute (mig/OUTCOMES.md): unique across sessions and restarts. */
 uint64_t mig_uid(uint64_t session, uint32_t id, int source_is_client);
 /* What the pipe hands up (the handlers mig_attach registers, also called directly by tests). */

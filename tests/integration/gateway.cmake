@@ -19,7 +19,8 @@ foreach(case IN ITEMS
 		"refused:refused:rp-10.0"
 		"section_abort:section_abort:multifd-10.0"
 		"indoubt_recorded:indoubt:rp-10.0:--die-at:recorded"
-		"indoubt_released:indoubt:rp-10.0:--die-at:released")
+		"indoubt_released:indoubt:rp-10.0:--die-at:released"
+		"srccrash:srccrash:rp-10.0")
 	string(REPLACE ":" ";" case "${case}")
 	list(GET case 0 name)
 	list(SUBLIST case 1 -1 args)

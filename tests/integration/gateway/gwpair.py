@@ -149,15 +149,27 @@ class Gateway:
                 out[k] = float(v)
         return out
 
-    def stop(self, sig=signal.SIGINT, timeout=5.0):
-        if not self.proc or self.proc.poll() is not None:
-            return
-        self.proc.send_signal(sig)
+    def stop(self, sig=signal.SIGINT, timeout=5.0, holder=True):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if holder:
+            self.stop_holder()
+
+    def stop_holder(self):
+        """The fd holder our longhauld started (base/FDHOLD.md) keeps what it holds for minutes after a
+        daemon is gone: a test that is over ends it, by the pid it wrote."""
+        pidfile = os.path.join(self.workdir, self.name + ".state", "holder.sock.pid")
         try:
-            self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+            with open(pidfile) as f:
+                pid = int(f.read().strip())
+            os.kill(pid, signal.SIGTERM)
+        except (OSError, ValueError):
+            pass
         self.logf.close()
 
     def __enter__(self):
