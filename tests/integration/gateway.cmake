@@ -52,8 +52,9 @@ endforeach()
 
 # Whatever fails, the guest runs at exactly one site (real QEMU, lab "gwv"): the destination gateway dies at its
 # QEMU's recorded SHUT 0 or right after releasing the end of stream, and restarts (the source holds in doubt and
-# asks); either gateway killed mid-precopy. Both QEMUs' STOP/RESUME events are followed from start to end.
-foreach(mode IN ITEMS die-recorded die-released kill-src kill-dst)
+# asks); the source gateway dies right after the end of stream left (the fd holder keeps its QEMU's sockets);
+# either gateway killed mid-precopy. Both QEMUs' STOP/RESUME events are followed from start to end.
+foreach(mode IN ITEMS die-recorded die-released die-src-eof kill-src kill-dst)
 	string(REPLACE "-" "_" name "gateway_verdict_${mode}")
 	add_test(NAME ${name}
 		COMMAND Python3::Interpreter ${LH_GW_TESTS}/verdict-lab-test ${mode}
