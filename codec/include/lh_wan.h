@@ -158,6 +158,23 @@ int lh_wan_enc_end(lh_wan_enc *e, uint32_t stream_id, lh_wan_stats *stats);
 /* The stream was cut short: queues an ABORT frame; the decoder drops the stream. */
 int lh_wan_enc_abort(lh_wan_enc *e, uint32_t stream_id, lh_wan_stats *stats);
 
+/*
+ * Codec epochs (FORMAT.md "Epochs"): both ends start over at a point they agree
+ * on, after the decoder met an error, without ending the session. Starts epoch
+ * `epoch` (greater than the current one, which starts at 0): every open stream
+ * is dropped without an END or ABORT frame, and the store, its indexes, both
+ * zstd streams, the open batch and every frame not pulled yet are discarded (a
+ * frame the worker thread compresses is dropped too). Parameters, the trace and
+ * ready callbacks and the session counters (stats) stay. The next frame is a
+ * HELLO that names the epoch; the store is allocated again then (at the next
+ * lh_wan_enc_open or lh_wan_enc_begin). The caller opens again whatever stream
+ * it still wants to encode. 0; LH_E_PARAM when epoch is not greater; LH_E_NOMEM
+ * (the encoder is unchanged). Clears a sticky error.
+ */
+int lh_wan_enc_reset(lh_wan_enc *e, uint32_t epoch);
+/* The current epoch (0 until the first reset). */
+uint32_t lh_wan_enc_epoch(const lh_wan_enc *e);
+
 /* Bytes of complete frames waiting to be pulled. */
 size_t lh_wan_enc_pending(const lh_wan_enc *e);
 /* Size of the next frame (0 when none). */
@@ -228,7 +245,8 @@ int lh_wan_dec_set_param(lh_wan_dec *d, lh_wan_param p, int64_t v);
  * and returns their number (<= LH_WAN_FRAME_RAW_MAX); other frames return 0.
  * An END frame returns 0 only when the stream's length and XXH3-128 match
  * (LH_E_CHECKSUM otherwise). info (may be NULL) says what the frame was.
- * Errors are sticky: the store may be half-updated, the session is over.
+ * Errors are sticky: the store may be half-updated; nothing decodes until
+ * lh_wan_dec_reset starts a new epoch (with the encoder's lh_wan_enc_reset).
  */
 long lh_wan_dec_frame(lh_wan_dec *d, const void *frame, size_t len, void *dst, size_t cap,
 		      lh_wan_frame_info *info);
@@ -251,6 +269,22 @@ long lh_wan_dec_frame(lh_wan_dec *d, const void *frame, size_t len, void *dst, s
  */
 #define LH_WAN_DEC_AHEAD_MAX 4
 int lh_wan_dec_announce(lh_wan_dec *d, const void *frame, size_t len);
+
+/*
+ * Starts epoch `epoch` (greater than the current one, which starts at 0) after
+ * an error, or whenever the encoder did: every open stream is dropped without
+ * its checksum, the store, both zstd streams and the frames announced ahead are
+ * discarded, and the sticky error is cleared. Parameters and the session
+ * counters stay. The decoder then wants the HELLO of exactly this epoch
+ * (lh_wan_enc_reset's); any other frame before it, or a HELLO of another epoch,
+ * is an error: a frame sent before the reset never decodes against the new
+ * store. The caller drops what it had announced (the frames are not in the
+ * queue any more). 0; LH_E_PARAM when epoch is not greater; LH_E_NOMEM (the
+ * decoder is unchanged).
+ */
+int lh_wan_dec_reset(lh_wan_dec *d, uint32_t epoch);
+/* The current epoch (0 until the first reset). */
+uint32_t lh_wan_dec_epoch(const lh_wan_dec *d);
 
 const lh_wan_error *lh_wan_dec_error(const lh_wan_dec *d);
 /* bytes_in = frame bytes, bytes_out = stream bytes; every delta counts as
