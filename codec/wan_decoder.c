@@ -138,6 +138,14 @@ const lh_wan_error *lh_wan_dec_error(const lh_wan_dec *d) { return &d->err; }
 const lh_wan_stats *lh_wan_dec_stats(const lh_wan_dec *d) { return &d->stats; }
 uint32_t lh_wan_dec_open_streams(const lh_wan_dec *d) { return d->nstreams; }
 
+uint32_t lh_wan_dec_stream_ids(const lh_wan_dec *d, uint32_t *ids, uint32_t max)
+{
+	uint32_t n = d->nstreams < max ? d->nstreams : max;
+	for (uint32_t i = 0; i < n; i++)
+		ids[i] = d->streams[i]->id;
+	return n;
+}
+
 static dec_stream *find_stream(lh_wan_dec *d, uint32_t id, uint32_t *idx)
 {
 	for (uint32_t i = 0; i < d->nstreams; i++)

@@ -232,6 +232,10 @@ enum {
  * that is not a frame (bad magic, version, type, or a size over the limits).
  */
 long lh_wan_frame_size(const void *buf, size_t len);
+/* What a frame's header says, without decoding it (for a carrier that inspects or drops frames): type and
+ * stream_id, and for OPEN the vm_id; the rest of info is zeroed. 0, or negative lh_err for a header that is
+ * not a frame. The body is not checked. */
+int lh_wan_frame_peek(const void *buf, size_t len, lh_wan_frame_info *info);
 /* Stream bytes a frame will produce (its header's raw length), or negative lh_err. */
 long lh_wan_frame_raw_len(const void *buf, size_t len);
 
@@ -292,5 +296,8 @@ const lh_wan_error *lh_wan_dec_error(const lh_wan_dec *d);
 const lh_wan_stats *lh_wan_dec_stats(const lh_wan_dec *d);
 /* Streams open (OPEN seen, no END/ABORT yet). */
 uint32_t lh_wan_dec_open_streams(const lh_wan_dec *d);
+/* Their ids (at most max, in no order); the number written. After an error: those still open (an END that
+ * failed its checksum has closed its stream; lh_wan_dec_error names it). */
+uint32_t lh_wan_dec_stream_ids(const lh_wan_dec *d, uint32_t *ids, uint32_t max);
 
 #endif

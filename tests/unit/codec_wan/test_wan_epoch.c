@@ -94,6 +94,15 @@ static void test_epoch_reset(void)
 	CHECK(decode_range(d, &f0, off0, 0, bad, outs) == 0);
 	CHECK(outs[1].len == l1 && !memcmp(outs[1].b, s1, l1));
 	CHECK(lh_wan_dec_open_streams(d) == 1); /* VM 2's stream, open at the error */
+	uint32_t ids[4] = { 0 };
+	CHECK(lh_wan_dec_stream_ids(d, ids, 4) == 1 && ids[0] == 2);
+	lh_wan_frame_info pk;
+	CHECK(lh_wan_frame_peek(f0.b + off0[bad], (size_t)frame_len(&f0, off0[bad]), &pk) == 0 &&
+	      pk.type == LH_WAN_FRAME_DATA && pk.stream_id == 2 && pk.vm_id == 0);
+	for (size_t i = 0; i < n0; i++)
+		if (f0.b[off0[i] + 3] == LH_FT_OPEN && lh_be32(f0.b + off0[i] + 4) == 2)
+			CHECK(lh_wan_frame_peek(f0.b + off0[i], (size_t)frame_len(&f0, off0[i]), &pk) == 0 &&
+			      pk.type == LH_WAN_FRAME_OPEN && pk.vm_id == 200);
 	long bl = frame_len(&f0, off0[bad]);
 	uint8_t *badf = malloc((size_t)bl);
 	memcpy(badf, f0.b + off0[bad], (size_t)bl);
