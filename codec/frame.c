@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* WAN frame header: write, parse, bounds, frame sizes (layout in FORMAT.md); used by encoder and decoder. */
 #include "be.h"
+#include <string.h>
 #include "frame.h"
 #include "wan_hash.h"
 
@@ -53,6 +54,23 @@ long lh_wan_frame_size(const void *buf, size_t len)
 	if ((r = lh_frame_hdr_parse(buf, &h)) < 0)
 		return r;
 	return (long)LH_WAN_FRAME_HDR + h.body_len;
+}
+
+int lh_wan_frame_peek(const void *buf, size_t len, lh_wan_frame_info *info)
+{
+	const uint8_t *f = buf;
+	lh_frame_hdr h;
+	int r;
+	if (len < LH_WAN_FRAME_HDR)
+		return -LH_E_TRUNCATED;
+	if ((r = lh_frame_hdr_parse(buf, &h)) < 0)
+		return r;
+	memset(info, 0, sizeof(*info));
+	info->type = h.type;
+	info->stream_id = h.stream_id;
+	if (h.type == LH_FT_OPEN && h.body_len >= 4 && len >= LH_WAN_FRAME_HDR + 4)
+		info->vm_id = lh_be32(f + LH_WAN_FRAME_HDR);
+	return 0;
 }
 
 long lh_wan_frame_raw_len(const void *buf, size_t len)

@@ -82,11 +82,13 @@ static inline uint64_t lh_rec_at_distance(const lh_rec_pred *p, int64_t dpages, 
 #define LH_HELLO_F_PTRREL 0x2  /* HELLO flag: DATA frames may carry PAGEZP and PAGEBP */
 #define LH_HELLO_F_RECHDR 0x4  /* HELLO flag: DATA frames may carry HDR, ZREC and LH_OP_F_HDR */
 #define LH_HELLO_F_OPSZ 0x8    /* HELLO flag: DATA frames may carry their ops in Z (LH_DATA_F_OPSZ) */
+#define LH_HELLO_F_EPOCH 0x10  /* HELLO flag: the body ends with be32 epoch (> 0): a codec epoch after a reset */
 #define LH_WAN_ZSTD_WINDOW_LOG 22 /* encoder window: 4 MiB of history */
 #define LH_WAN_ZSTD_WINDOW_LOG_MAX 23 /* the decoder refuses larger windows (memory bound) */
 #define LH_WAN_ZSTD_B_WINDOW_LOG 21 /* B stream: 2 MiB of history; the decoder refuses more */
 
 #define LH_HELLO_BODY 12
+#define LH_HELLO_BODY_EPOCH 16 /* with LH_HELLO_F_EPOCH */
 #define LH_END_BODY 24
 #define LH_OPEN_BODY_MIN 6
 

@@ -46,6 +46,7 @@ struct lh_wan_dec {
 	bool ahead_broken;      /* the thread's: a Z section failed, the Z stream is unusable */
 	bool ahead_b_broken;    /* the thread's: a B section failed */
 	uint64_t nframes;
+	uint32_t epoch;         /* lh_wan_dec_reset: the epoch its HELLO must name (0: the session's first) */
 	lh_wan_stats stats;
 	lh_wan_error err;
 };
@@ -109,9 +110,41 @@ int lh_wan_dec_set_param(lh_wan_dec *d, lh_wan_param p, int64_t v)
 	return 0;
 }
 
+int lh_wan_dec_reset(lh_wan_dec *d, uint32_t epoch)
+{
+	if (epoch <= d->epoch)
+		return -LH_E_PARAM;
+	lh_wan_dec *n = lh_wan_dec_create();
+	if (!n)
+		return -LH_E_NOMEM; /* d is unchanged */
+	n->max_store_mb = d->max_store_mb;
+	n->store_commit = d->store_commit;
+	n->epoch = epoch;
+	n->stats = d->stats; /* counters run over the whole session */
+	n->nframes = d->nframes;
+	/* the look-ahead thread works on d itself: it ends before d's state moves */
+	lh_ahead_free(d->ahead);
+	d->ahead = NULL;
+	lh_wan_dec old = *d;
+	*d = *n;
+	*n = old;
+	lh_wan_dec_free(n); /* the old epoch's streams, store and zstd streams */
+	return 0;
+}
+
+uint32_t lh_wan_dec_epoch(const lh_wan_dec *d) { return d->epoch; }
+
 const lh_wan_error *lh_wan_dec_error(const lh_wan_dec *d) { return &d->err; }
 const lh_wan_stats *lh_wan_dec_stats(const lh_wan_dec *d) { return &d->stats; }
 uint32_t lh_wan_dec_open_streams(const lh_wan_dec *d) { return d->nstreams; }
+
+uint32_t lh_wan_dec_stream_ids(const lh_wan_dec *d, uint32_t *ids, uint32_t max)
+{
+	uint32_t n = d->nstreams < max ? d->nstreams : max;
+	for (uint32_t i = 0; i < n; i++)
+		ids[i] = d->streams[i]->id;
+	return n;
+}
 
 static dec_stream *find_stream(lh_wan_dec *d, uint32_t id, uint32_t *idx)
 {
@@ -135,13 +168,22 @@ static int do_hello(lh_wan_dec *d, const lh_frame_hdr *h, const uint8_t *b)
 {
 	if (d->have_hello)
 		return fail(d, -LH_E_CORRUPT, 0, "second HELLO frame");
-	if (h->body_len != LH_HELLO_BODY)
-		return fail(d, -LH_E_BAD_LENGTH, 0, "HELLO body of %u bytes, want %u", h->body_len, LH_HELLO_BODY);
-	uint32_t ps = lh_be32(b), slots = lh_be32(b + 4), flags = lh_be32(b + 8);
+	uint32_t flags = h->body_len >= LH_HELLO_BODY ? lh_be32(b + 8) : 0;
+	uint32_t want = (flags & LH_HELLO_F_EPOCH) ? LH_HELLO_BODY_EPOCH : LH_HELLO_BODY;
+	if (h->body_len != want)
+		return fail(d, -LH_E_BAD_LENGTH, 0, "HELLO body of %u bytes, want %u", h->body_len, want);
+	uint32_t ps = lh_be32(b), slots = lh_be32(b + 4);
 	if (ps != PS)
 		return fail(d, -LH_E_UNSUPPORTED, 0, "HELLO page size %u, only %u is supported", ps, PS);
-	if (flags & ~(uint32_t)(LH_HELLO_F_BSTREAM | LH_HELLO_F_PTRREL | LH_HELLO_F_RECHDR | LH_HELLO_F_OPSZ))
+	if (flags & ~(uint32_t)(LH_HELLO_F_BSTREAM | LH_HELLO_F_PTRREL | LH_HELLO_F_RECHDR | LH_HELLO_F_OPSZ |
+				LH_HELLO_F_EPOCH))
 		return fail(d, -LH_E_UNSUPPORTED, 0, "HELLO flags 0x%x unknown", flags);
+	/* a frame of another epoch (one sent before a reset, or a stale HELLO) never reaches the store */
+	uint32_t epoch = (flags & LH_HELLO_F_EPOCH) ? lh_be32(b + 12) : 0;
+	if ((flags & LH_HELLO_F_EPOCH) && epoch == 0)
+		return fail(d, -LH_E_CORRUPT, 0, "HELLO with the epoch flag names epoch 0");
+	if (epoch != d->epoch)
+		return fail(d, -LH_E_STATE, 0, "HELLO of codec epoch %u; the decoder is in epoch %u", epoch, d->epoch);
 	d->allow.b = flags & LH_HELLO_F_BSTREAM;
 	d->allow.ptr = flags & LH_HELLO_F_PTRREL;
 	d->allow.rec = flags & LH_HELLO_F_RECHDR;

@@ -151,6 +151,7 @@ struct lh_wan_enc {
 	int64_t threads;            /* LH_WAN_P_THREADS */
 	bool resemblance, delta_prev, store_commit, ptr_rel, rec_hdr, ops_z;
 	bool started;               /* HELLO queued, store allocated, params frozen */
+	uint32_t epoch;             /* lh_wan_enc_reset: named in the HELLO (0: the session's first, unnamed) */
 	enc_boost boost;            /* auto level: what the literal share affords (wan_batch.c) */
 
 	lh_pagestore st;

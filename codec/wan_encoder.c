@@ -130,6 +130,42 @@ void lh_wan_enc_set_trace(lh_wan_enc *e, lh_wan_trace_fn fn, void *opaque)
 	e->trace_opaque = opaque;
 }
 
+int lh_wan_enc_reset(lh_wan_enc *e, uint32_t epoch)
+{
+	if (epoch <= e->epoch)
+		return -LH_E_PARAM;
+	lh_wan_enc *n = lh_wan_enc_create(); /* rings only: the store comes at the next start */
+	if (!n)
+		return -LH_E_NOMEM; /* e is unchanged */
+	n->store_mb = e->store_mb;
+	n->level = e->level;
+	n->pressure = e->pressure;
+	n->frame_raw = e->frame_raw;
+	n->threads = e->threads;
+	n->resemblance = e->resemblance;
+	n->delta_prev = e->delta_prev;
+	n->store_commit = e->store_commit;
+	n->ptr_rel = e->ptr_rel;
+	n->rec_hdr = e->rec_hdr;
+	n->ops_z = e->ops_z;
+	n->trace = e->trace;
+	n->trace_opaque = e->trace_opaque;
+	n->ready = e->ready;
+	n->ready_opaque = e->ready_opaque;
+	n->epoch = epoch;
+	/* the worker thread works on e itself: it ends (its frame in flight dropped) before e's state moves */
+	lh_worker_stop(e->worker);
+	e->worker = NULL;
+	n->stats = e->stats; /* counters run over the whole session */
+	lh_wan_enc old = *e;
+	*e = *n;
+	*n = old;
+	lh_wan_enc_free(n); /* the old epoch's streams, store, indexes, zstd streams and queued frames */
+	return 0;
+}
+
+uint32_t lh_wan_enc_epoch(const lh_wan_enc *e) { return e->epoch; }
+
 const lh_wan_stats *lh_wan_enc_stats(const lh_wan_enc *e) { return &e->stats; }
 const lh_wan_error *lh_wan_enc_error(const lh_wan_enc *e) { return &e->err; }
 
@@ -156,7 +192,7 @@ int lh_wan_enc_stream_stats(const lh_wan_enc *e, uint32_t stream_id, lh_wan_stat
 /* First stream: the store is allocated and the HELLO frame queued; parameters freeze. */
 static int start_session(lh_wan_enc *e)
 {
-	uint8_t body[LH_HELLO_BODY];
+	uint8_t body[LH_HELLO_BODY_EPOCH];
 	uint32_t slots = (uint32_t)(e->store_mb * ((1 << 20) / PS));
 	int r;
 
@@ -167,9 +203,11 @@ static int start_session(lh_wan_enc *e)
 		lh_lastver_commit(&e->lv);
 	}
 	uint32_t flags = LH_HELLO_F_BSTREAM | (e->ptr_rel ? LH_HELLO_F_PTRREL : 0) | (e->rec_hdr ? LH_HELLO_F_RECHDR : 0) |
-			 (e->ops_z ? LH_HELLO_F_OPSZ : 0);
-	lh_put32(lh_put32(lh_put32(body, PS), slots), flags);
-	if ((r = lh__queue_frame(e, NULL, LH_FT_HELLO, 0, body, sizeof(body))) < 0)
+			 (e->ops_z ? LH_HELLO_F_OPSZ : 0) | (e->epoch ? LH_HELLO_F_EPOCH : 0);
+	uint8_t *end = lh_put32(lh_put32(lh_put32(body, PS), slots), flags);
+	if (e->epoch)
+		end = lh_put32(end, e->epoch);
+	if ((r = lh__queue_frame(e, NULL, LH_FT_HELLO, 0, body, (uint32_t)(end - body))) < 0)
 		return lh__enc_fail(e, r, 0, 0, "queueing HELLO");
 	e->started = true;
 	lh__worker_start(e);

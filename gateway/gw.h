@@ -39,6 +39,9 @@ struct gw_stats {
 	uint64_t migs_ok, migs_failed;
 	uint64_t migs_failed_by[GW_FAIL_REASONS];   /* by enum mig_fail_reason (migration.h) */
 	uint64_t cutovers, cutover_errors, announce_frames; /* L2 cutovers run, with a failed step, frames sent */
+	/* codec epochs (WAN-PROTOCOL.md "Codec epochs"): our decoder reset after an error / our encoder on the
+	 * peer's CODEC_RESET; WAN_FRAMEs dropped between a decoder error and the sender's CODEC_EPOCH */
+	uint64_t codec_resets_dec, codec_resets_enc, codec_frames_dropped;
 };
 
 /*
@@ -85,6 +88,9 @@ struct gw {
 	struct cdata_pend *cdata_pend; /* priority-lane bytes that arrived before their channel's CHANNEL_OPEN */
 	/* test-only fault injection (WAN-PROTOCOL.md), from the environment */
 	uint64_t test_corrupt_frame;
+	uint32_t test_corrupt_mig;     /* LH_TEST_CORRUPT_FRAME_MIG=MIG:N: the N-th DATA frame of migration MIG */
+	uint64_t test_corrupt_mig_n;
+	int test_no_codec_epoch;       /* LH_TEST_NO_CODEC_EPOCH: no WAN_HELLO_CODEC_EPOCH (an older peer's behaviour) */
 	int test_kill_stream;
 	uint64_t test_kill_after;
 	int test_kill_all;             /* LH_TEST_KILL_ALL_STREAMS: once, after this many bytes on the WAN */

@@ -41,6 +41,17 @@ static void read_test_env(struct gw *gw)
 		gw->test_corrupt_frame = strtoull(v, NULL, 10);
 		log_warnx("TEST-ONLY fault injection active: LH_TEST_CORRUPT_FRAME=%s", v);
 	}
+	if ((v = getenv("LH_TEST_CORRUPT_FRAME_MIG")) && *v) {
+		char *end;
+		gw->test_corrupt_mig = (uint32_t)strtoul(v, &end, 10);
+		gw->test_corrupt_mig_n = *end == ':' ? strtoull(end + 1, NULL, 10) : 0;
+		log_warnx("TEST-ONLY fault injection active: LH_TEST_CORRUPT_FRAME_MIG=%s", v);
+	}
+	if ((v = getenv("LH_TEST_NO_CODEC_EPOCH")) && *v && strcmp(v, "0")) {
+		gw->test_no_codec_epoch = 1;
+		log_warnx("TEST-ONLY: LH_TEST_NO_CODEC_EPOCH=%s: no codec epochs (a decoder error fails the session, as with "
+			  "an older peer)", v);
+	}
 	if ((v = getenv("LH_TEST_KILL_STREAM")) && *v) {
 		char *end;
 		gw->test_kill_stream = (int)strtol(v, &end, 10);

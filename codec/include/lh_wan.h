@@ -158,6 +158,23 @@ int lh_wan_enc_end(lh_wan_enc *e, uint32_t stream_id, lh_wan_stats *stats);
 /* The stream was cut short: queues an ABORT frame; the decoder drops the stream. */
 int lh_wan_enc_abort(lh_wan_enc *e, uint32_t stream_id, lh_wan_stats *stats);
 
+/*
+ * Codec epochs (FORMAT.md "Epochs"): both ends start over at a point they agree
+ * on, after the decoder met an error, without ending the session. Starts epoch
+ * `epoch` (greater than the current one, which starts at 0): every open stream
+ * is dropped without an END or ABORT frame, and the store, its indexes, both
+ * zstd streams, the open batch and every frame not pulled yet are discarded (a
+ * frame the worker thread compresses is dropped too). Parameters, the trace and
+ * ready callbacks and the session counters (stats) stay. The next frame is a
+ * HELLO that names the epoch; the store is allocated again then (at the next
+ * lh_wan_enc_open or lh_wan_enc_begin). The caller opens again whatever stream
+ * it still wants to encode. 0; LH_E_PARAM when epoch is not greater; LH_E_NOMEM
+ * (the encoder is unchanged). Clears a sticky error.
+ */
+int lh_wan_enc_reset(lh_wan_enc *e, uint32_t epoch);
+/* The current epoch (0 until the first reset). */
+uint32_t lh_wan_enc_epoch(const lh_wan_enc *e);
+
 /* Bytes of complete frames waiting to be pulled. */
 size_t lh_wan_enc_pending(const lh_wan_enc *e);
 /* Size of the next frame (0 when none). */
@@ -215,6 +232,10 @@ enum {
  * that is not a frame (bad magic, version, type, or a size over the limits).
  */
 long lh_wan_frame_size(const void *buf, size_t len);
+/* What a frame's header says, without decoding it (for a carrier that inspects or drops frames): type and
+ * stream_id, and for OPEN the vm_id; the rest of info is zeroed. 0, or negative lh_err for a header that is
+ * not a frame. The body is not checked. */
+int lh_wan_frame_peek(const void *buf, size_t len, lh_wan_frame_info *info);
 /* Stream bytes a frame will produce (its header's raw length), or negative lh_err. */
 long lh_wan_frame_raw_len(const void *buf, size_t len);
 
@@ -228,7 +249,8 @@ int lh_wan_dec_set_param(lh_wan_dec *d, lh_wan_param p, int64_t v);
  * and returns their number (<= LH_WAN_FRAME_RAW_MAX); other frames return 0.
  * An END frame returns 0 only when the stream's length and XXH3-128 match
  * (LH_E_CHECKSUM otherwise). info (may be NULL) says what the frame was.
- * Errors are sticky: the store may be half-updated, the session is over.
+ * Errors are sticky: the store may be half-updated; nothing decodes until
+ * lh_wan_dec_reset starts a new epoch (with the encoder's lh_wan_enc_reset).
  */
 long lh_wan_dec_frame(lh_wan_dec *d, const void *frame, size_t len, void *dst, size_t cap,
 		      lh_wan_frame_info *info);
@@ -252,11 +274,30 @@ long lh_wan_dec_frame(lh_wan_dec *d, const void *frame, size_t len, void *dst, s
 #define LH_WAN_DEC_AHEAD_MAX 4
 int lh_wan_dec_announce(lh_wan_dec *d, const void *frame, size_t len);
 
+/*
+ * Starts epoch `epoch` (greater than the current one, which starts at 0) after
+ * an error, or whenever the encoder did: every open stream is dropped without
+ * its checksum, the store, both zstd streams and the frames announced ahead are
+ * discarded, and the sticky error is cleared. Parameters and the session
+ * counters stay. The decoder then wants the HELLO of exactly this epoch
+ * (lh_wan_enc_reset's); any other frame before it, or a HELLO of another epoch,
+ * is an error: a frame sent before the reset never decodes against the new
+ * store. The caller drops what it had announced (the frames are not in the
+ * queue any more). 0; LH_E_PARAM when epoch is not greater; LH_E_NOMEM (the
+ * decoder is unchanged).
+ */
+int lh_wan_dec_reset(lh_wan_dec *d, uint32_t epoch);
+/* The current epoch (0 until the first reset). */
+uint32_t lh_wan_dec_epoch(const lh_wan_dec *d);
+
 const lh_wan_error *lh_wan_dec_error(const lh_wan_dec *d);
 /* bytes_in = frame bytes, bytes_out = stream bytes; every delta counts as
  * DELTA_PREV (the wire does not say how the sender found the base). */
 const lh_wan_stats *lh_wan_dec_stats(const lh_wan_dec *d);
 /* Streams open (OPEN seen, no END/ABORT yet). */
 uint32_t lh_wan_dec_open_streams(const lh_wan_dec *d);
+/* Their ids (at most max, in no order); the number written. After an error: those still open (an END that
+ * failed its checksum has closed its stream; lh_wan_dec_error names it). */
+uint32_t lh_wan_dec_stream_ids(const lh_wan_dec *d, uint32_t *ids, uint32_t max);
 
 #endif

@@ -95,6 +95,16 @@ static int cmd_status(void *ctx, const struct lh_json_req *req, struct lh_jbuf *
 	lh_json_uint(b, "version", wan_session_version(gw));
 	lh_json_str(b, "last_error", wan_last_error(gw));
 	lh_json_obj_end(b);
+	uint32_t rx_epoch, rx_want, tx_epoch;
+	cpipe_epochs(gw, &rx_epoch, &rx_want, &tx_epoch);
+	lh_json_obj_begin(b, "codec");
+	lh_json_uint(b, "rx_epoch", rx_epoch);
+	lh_json_uint(b, "rx_epoch_awaited", rx_want);
+	lh_json_uint(b, "tx_epoch", tx_epoch);
+	lh_json_uint(b, "epoch_resets", gw->st.codec_resets_dec);
+	lh_json_uint(b, "epoch_resets_peer", gw->st.codec_resets_enc);
+	lh_json_uint(b, "frames_dropped", gw->st.codec_frames_dropped);
+	lh_json_obj_end(b);
 	lh_json_uint(b, "migrations_active", mig_count_active(gw));
 	lh_json_uint(b, "migrations_ok", gw->st.migs_ok);
 	lh_json_uint(b, "migrations_failed", gw->st.migs_failed);

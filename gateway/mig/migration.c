@@ -675,6 +675,11 @@ static void pipe_link_up(void *ctx)
 static void pipe_room(void *ctx) { mig_kick_sources(ctx); }
 static void pipe_rtt(void *ctx, double ms) { mig_link_rtt(ctx, ms); }
 static int pipe_busy(void *ctx) { return mig_count_active(ctx) > 0; }
+static void pipe_codec_lost(void *ctx, const uint32_t *sids, unsigned n, const char *reason)
+{
+	mig_codec_lost(ctx, sids, n, reason);
+}
+static void pipe_codec_reset(void *ctx, const char *reason) { mig_codec_reset(ctx, reason); }
 
 int mig_attach(struct gw *gw)
 {
@@ -687,6 +692,8 @@ int mig_attach(struct gw *gw)
 		.room = pipe_room,
 		.rtt = pipe_rtt,
 		.busy = pipe_busy,
+		.codec_lost = pipe_codec_lost,
+		.codec_reset = pipe_codec_reset,
 	};
 	return cpipe_init(gw, &ev);
 }

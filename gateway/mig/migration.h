@@ -51,6 +51,13 @@ void mig_rx_frame(struct gw *gw, const lh_wan_frame_info *info, const uint8_t *d
 void mig_rx_msg(struct gw *gw, const struct wan_msg *m);
 /* The WAN session ended: every migration fails (destination connections reset). */
 void mig_session_lost(struct gw *gw, const char *reason);
+/*
+ * Codec epochs (mig/epoch.c, WAN-PROTOCOL.md "Codec epochs"). Destination: the codec streams in sids lost
+ * bytes at a decoder error; their migrations fail (integrity) unless the EOF was released. Source: the peer's
+ * decoder failed; migrations with a codec stream open fail (integrity) unless their EOF left.
+ */
+void mig_codec_lost(struct gw *gw, const uint32_t *sids, unsigned n, const char *reason);
+void mig_codec_reset(struct gw *gw, const char *reason);
 /* A PONG came back after ms: counted for every outgoing migration running now (logged at its EOF cut). */
 void mig_link_rtt(struct gw *gw, double ms);
 /* A stream came up: send every incoming channel's current credit again (a lost CREDIT is never resent). */

@@ -31,6 +31,20 @@ struct cpipe_events {
 	void (*rtt)(void *ctx, double ms);
 	/* Migrations are running (the transport's loss budget applies). */
 	int (*busy)(void *ctx);
+	/*
+	 * Codec epochs (WAN-PROTOCOL.md "Codec epochs"), receiver: a WAN frame did not decode, our decoder started
+	 * a new epoch, and the codec streams in stream_ids lost bytes: first those open at the error (their bytes
+	 * went through the page store the bad frame may have damaged, and their END can no longer be checked),
+	 * then, one by one, any stream a frame was dropped for before the sender's marker. Once per stream and
+	 * reset. reason names the error. Streams not named here (ended before the error, or opened after the
+	 * marker) are intact.
+	 */
+	void (*codec_lost)(void *ctx, const uint32_t *stream_ids, unsigned n, const char *reason);
+	/*
+	 * Sender: the peer's decoder failed (reason); right after this returns our encoder starts a new epoch and
+	 * every codec stream open now is gone, unended: nothing of it will be verified at the peer.
+	 */
+	void (*codec_reset)(void *ctx, const char *reason);
 };
 
 /* Creates the pipe and registers it with the transport (before wan_start). 0 or -ENOMEM. */
@@ -51,6 +65,9 @@ void cpipe_drain(struct gw *gw);
  * ([codec] store_commit), so the first migration does not pay for it. No-op without a session.
  */
 void cpipe_prepare_encoder(struct gw *gw);
+/* Codec epochs of the session (0 before any reset): our decoder's, the one it asked for and waits for the
+ * sender's marker of (0: none), our encoder's. All 0 without a session. */
+void cpipe_epochs(const struct gw *gw, uint32_t *rx, uint32_t *rx_want, uint32_t *tx);
 /* Housekeeping (every 10 ms): the link pressure into the codec's auto level, frames out. */
 void cpipe_tick(struct gw *gw);
 

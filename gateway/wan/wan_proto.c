@@ -13,7 +13,8 @@ static const char *const type_names[] = {
 	[WAN_CHANNEL_CLOSE] = "CHANNEL_CLOSE", [WAN_RETURN_DATA] = "RETURN_DATA",
 	[WAN_CHANNEL_RESET] = "CHANNEL_RESET", [WAN_MIGRATION_RESULT] = "MIGRATION_RESULT",
 	[WAN_PING] = "PING", [WAN_PONG] = "PONG", [WAN_CHANNEL_DATA] = "CHANNEL_DATA",
-	[WAN_OUTCOME_QUERY] = "OUTCOME_QUERY", [WAN_OUTCOME] = "OUTCOME",
+	[WAN_OUTCOME_QUERY] = "OUTCOME_QUERY", [WAN_OUTCOME] = "OUTCOME", [WAN_CODEC_RESET] = "CODEC_RESET",
+	[WAN_CODEC_EPOCH] = "CODEC_EPOCH",
 };
 
 const char *wan_type_name(int type)
@@ -27,9 +28,10 @@ int wan_type_space(int type)
 {
 	switch (type) {
 	case WAN_FRAME: case WAN_MIGRATION_OPEN: case WAN_CHANNEL_OPEN: case WAN_CHANNEL_CLOSE:
+	case WAN_CODEC_EPOCH:
 		return WAN_SPACE_BULK;
 	case WAN_RETURN_DATA: case WAN_CHANNEL_RESET: case WAN_MIGRATION_RESULT: case WAN_CHANNEL_DATA:
-	case WAN_OUTCOME_QUERY: case WAN_OUTCOME:
+	case WAN_OUTCOME_QUERY: case WAN_OUTCOME: case WAN_CODEC_RESET:
 		return WAN_SPACE_URGENT;
 	default:
 		return WAN_SPACE_LINK;
@@ -255,6 +257,19 @@ size_t wan_enc_outcome(uint8_t *out, uint64_t uid, uint8_t outcome, const char *
 	return 9 + put_str8(out + 9, reason);
 }
 
+size_t wan_enc_codec_reset(uint8_t *out, uint32_t epoch, uint64_t bad_seq, const char *reason)
+{
+	put32(out, epoch);
+	put64(out + 4, bad_seq);
+	return 12 + put_str8(out + 12, reason);
+}
+
+size_t wan_enc_codec_epoch(uint8_t *out, uint32_t epoch)
+{
+	put32(out, epoch);
+	return 4;
+}
+
 size_t wan_enc_ping(uint8_t *out, uint64_t nonce)
 {
 	put64(out, nonce);
@@ -301,6 +316,7 @@ int wan_msg_decode(int type, const uint8_t *p, size_t len, struct wan_msg *m, ch
 		[WAN_CHANNEL_OPEN] = 14, [WAN_CHANNEL_CLOSE] = 7, [WAN_RETURN_DATA] = 7,
 		[WAN_CHANNEL_RESET] = 6, [WAN_MIGRATION_RESULT] = 5, [WAN_PING] = 8, [WAN_PONG] = 8,
 		[WAN_CHANNEL_DATA] = WAN_CDATA_FIXED, [WAN_OUTCOME_QUERY] = 8, [WAN_OUTCOME] = 9,
+		[WAN_CODEC_RESET] = 13, [WAN_CODEC_EPOCH] = 4,
 	};
 	size_t off;
 
@@ -414,6 +430,28 @@ int wan_msg_decode(int type, const uint8_t *p, size_t len, struct wan_msg *m, ch
 		}
 		if (get_str8(p, len, &off, m->u.outcome.reason) || off != len) {
 			snprintf(err, errlen, "OUTCOME: reason runs past the payload, contains NUL, or is followed by bytes");
+			return -EPROTO;
+		}
+		break;
+	case WAN_CODEC_RESET:
+		m->u.creset.epoch = get32(p);
+		m->u.creset.bad_seq = get64(p + 4);
+		off = 12;
+		if (get_str8(p, len, &off, m->u.creset.reason) || off != len) {
+			snprintf(err, errlen, "CODEC_RESET: reason runs past the payload, contains NUL, or is followed by bytes");
+			return -EPROTO;
+		}
+		if (m->u.creset.epoch == 0 || m->u.creset.bad_seq == 0) {
+			snprintf(err, errlen, "CODEC_RESET: epoch %u, bad seq %llu (both must be > 0)", m->u.creset.epoch,
+				 (unsigned long long)m->u.creset.bad_seq);
+			return -EPROTO;
+		}
+		break;
+	case WAN_CODEC_EPOCH:
+		m->u.cepoch.epoch = get32(p);
+		if (len != 4 || m->u.cepoch.epoch == 0) {
+			snprintf(err, errlen, "CODEC_EPOCH: payload %zu bytes (must be 4), epoch %u (must be > 0)", len,
+				 m->u.cepoch.epoch);
 			return -EPROTO;
 		}
 		break;

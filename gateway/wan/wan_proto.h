@@ -20,8 +20,8 @@ enum wan_type {
 	WAN_HELLO = 1, WAN_FRAME = 2, WAN_ACK = 3, WAN_CREDIT = 4, WAN_MIGRATION_OPEN = 5,
 	WAN_CHANNEL_OPEN = 6, WAN_CHANNEL_CLOSE = 7, WAN_RETURN_DATA = 8, WAN_CHANNEL_RESET = 9,
 	WAN_MIGRATION_RESULT = 10, WAN_PING = 11, WAN_PONG = 12, WAN_CHANNEL_DATA = 13,
-	WAN_OUTCOME_QUERY = 14, WAN_OUTCOME = 15,
-	WAN_TYPE__MAX = 15,
+	WAN_OUTCOME_QUERY = 14, WAN_OUTCOME = 15, WAN_CODEC_RESET = 16, WAN_CODEC_EPOCH = 17,
+	WAN_TYPE__MAX = 17,
 };
 
 struct wan_hdr {
@@ -56,6 +56,9 @@ struct wan_hello {
 #define WAN_HELLO_CODEC_TRANSFORMS 2u
 /* this gateway answers OUTCOME_QUERY (types 14 and 15): older peers neither set it nor get those messages */
 #define WAN_HELLO_OUTCOMES 4u
+/* this gateway takes CODEC_RESET and CODEC_EPOCH (types 16 and 17, "Codec epochs"): a decoder error then costs
+ * the streams it can affect, not the session. Older peers neither set it nor get those messages. */
+#define WAN_HELLO_CODEC_EPOCH 8u
 
 struct wan_chan_open {
 	uint32_t mig;
@@ -105,6 +108,14 @@ struct wan_outcome {
 	char reason[256];
 };
 
+/* CODEC_RESET: the receiver's decoder failed at bulk seq bad_seq; it starts codec epoch `epoch` and drops every
+ * WAN_FRAME until the sender's CODEC_EPOCH with that epoch. */
+struct wan_codec_reset {
+	uint32_t epoch;
+	uint64_t bad_seq;
+	char reason[256];
+};
+
 struct wan_result {
 	uint32_t mig;
 	uint8_t ok;
@@ -129,6 +140,8 @@ struct wan_msg {
 		struct wan_result result;
 		struct { uint64_t uid; } oquery;
 		struct wan_outcome outcome;
+		struct wan_codec_reset creset;
+		struct { uint32_t epoch; } cepoch;
 		struct { uint64_t nonce; } ping;
 	} u;
 };
@@ -160,6 +173,8 @@ size_t wan_enc_result(uint8_t *out, uint32_t mig, uint8_t ok, const char *reason
 size_t wan_enc_ping(uint8_t *out, uint64_t nonce);
 size_t wan_enc_oquery(uint8_t *out, uint64_t uid);
 size_t wan_enc_outcome(uint8_t *out, uint64_t uid, uint8_t outcome, const char *reason);
+size_t wan_enc_codec_reset(uint8_t *out, uint32_t epoch, uint64_t bad_seq, const char *reason);
+size_t wan_enc_codec_epoch(uint8_t *out, uint32_t epoch);
 /* Fixed part of CHANNEL_DATA (WAN_CDATA_FIXED bytes); data bytes follow it. */
 size_t wan_enc_cdata_hdr(uint8_t *out, uint32_t mig, uint16_t chan, uint16_t segment, uint8_t flags);
 /* A whole CHANNEL_DATA END payload (WAN_CDATA_END_LEN bytes). */

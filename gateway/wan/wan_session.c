@@ -335,7 +335,8 @@ void wan_sess_fill_hello(struct gw *gw, struct wan_hello *h, int idx)
 	h->rx_next[WAN_SPACE_BULK] = s ? s->rx[WAN_SPACE_BULK].next : 1;
 	h->rx_next[WAN_SPACE_URGENT] = s ? s->rx[WAN_SPACE_URGENT].next : 1;
 	h->window_kib = WAN_WINDOW_KIB;
-	h->flags = (s && s->hello_new ? WAN_HELLO_NEW_SESSION : 0) | WAN_HELLO_CODEC_TRANSFORMS | WAN_HELLO_OUTCOMES;
+	h->flags = (s && s->hello_new ? WAN_HELLO_NEW_SESSION : 0) | WAN_HELLO_CODEC_TRANSFORMS | WAN_HELLO_OUTCOMES |
+		   (gw->test_no_codec_epoch ? 0 : WAN_HELLO_CODEC_EPOCH);
 	h->incarnation = s ? s->incarnation : 0;
 }
 

@@ -43,6 +43,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			case WAN_CREDIT: rl = wan_enc_credit(re, m.u.credit.mig, m.u.credit.chan, m.u.credit.limit); break;
 			case WAN_CHANNEL_OPEN: rl = wan_enc_copen(re, &m.u.copen); break;
 			case WAN_PING: case WAN_PONG: rl = wan_enc_ping(re, m.u.ping.nonce); break;
+			case WAN_CODEC_RESET:
+				rl = wan_enc_codec_reset(re, m.u.creset.epoch, m.u.creset.bad_seq, m.u.creset.reason);
+				if (rl != n)
+					__builtin_trap();
+				break;
+			case WAN_CODEC_EPOCH: rl = wan_enc_codec_epoch(re, m.u.cepoch.epoch); break;
 			case WAN_MIGRATION_OPEN:
 				/* the identity tail is optional on input; re-encoded it is always there (6 bytes when empty) */
 				rl = wan_enc_mopen(re, &m.u.mopen);

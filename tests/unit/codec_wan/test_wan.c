@@ -336,7 +336,7 @@ static void test_bad_frames(void)
 		free_outs(outs);
 		v.len = 0;
 		uint8_t hello[12];
-		lh_put32(lh_put32(lh_put32(hello, 4096), 16), 0x10);
+		lh_put32(lh_put32(lh_put32(hello, 4096), 16), 0x20); /* 0x10 is the epoch flag */
 		hand_frame(&v, LH_FT_HELLO, 0, hello, 12, 0);
 		CHECK(decode_all(&v, outs, NULL) == -LH_E_UNSUPPORTED);
 		free_outs(outs);
@@ -592,6 +592,7 @@ static void test_binary_pages(void)
 
 void test_wan_transforms(void); /* test_wan_transforms.c */
 void test_wan_foreign(void);    /* test_wan_foreign.c */
+void test_wan_epoch(void);      /* test_wan_epoch.c */
 
 int main(void)
 {
@@ -613,6 +614,7 @@ int main(void)
 	test_binary_pages();
 	test_wan_transforms();
 	test_wan_foreign();
+	test_wan_epoch();
 	if (lh_test_failures) {
 		fprintf(stderr, "codec_wan: %d checks failed\n", lh_test_failures);
 		return 1;
