@@ -27,6 +27,7 @@ struct outcome_store;
 struct fdhold;
 
 #define GW_FAIL_REASONS 16 /* room for enum mig_fail_reason */
+#define GW_MIG_STATES 16   /* room for each migration role's states (mig/states.h) */
 
 /* Session-wide counters (metrics, status). */
 struct gw_stats {
@@ -38,6 +39,7 @@ struct gw_stats {
 	uint64_t links_up, links_lost, tls_refused;
 	uint64_t migs_ok, migs_failed;
 	uint64_t migs_failed_by[GW_FAIL_REASONS];   /* by enum mig_fail_reason (migration.h) */
+	uint64_t mig_states_entered[2][GW_MIG_STATES]; /* [source, destination][state entered] (mig/states.h) */
 	uint64_t cutovers, cutover_errors, announce_frames; /* L2 cutovers run, with a failed step, frames sent */
 	/* codec epochs (WAN-PROTOCOL.md "Codec epochs"): our decoder reset after an error / our encoder on the
 	 * peer's CODEC_RESET; WAN_FRAMEs dropped between a decoder error and the sender's CODEC_EPOCH */

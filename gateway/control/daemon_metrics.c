@@ -55,6 +55,24 @@ static const struct gw_metric_def defs[] = {
 static struct lh_metric *fams[NDEFS];
 /* longhaul_migrations_failed_total{reason="dest-refused"|...}: every reason, so a rate over one exists at 0 */
 static struct lh_metric *failed_fam;
+/* longhaul_migration_states_entered_total{direction,state}, longhaul_migrations_by_state{direction,state}:
+ * each role's machine (mig/STATES.md), every state, so that a rate over one exists at 0 */
+static struct lh_metric *entered_fam, *by_state_fam;
+
+static void collect_states(const struct gw *gw)
+{
+	static const char *const dir[2] = { "out", "in" };
+	const char *name;
+	for (int role = 0; role < 2; role++)
+		for (unsigned i = 0; i < GW_MIG_STATES && (name = mig_state_name_at(role, i)); i++) {
+			const char *labels[2] = { dir[role], name };
+			struct lh_series *s = lh_metric_series(entered_fam, labels);
+			if (s)
+				lh_series_set(s, (double)gw->st.mig_states_entered[role][i]);
+			if ((s = lh_metric_series(by_state_fam, labels)))
+				lh_series_set(s, mig_count_in_state(gw, role, i));
+		}
+}
 
 static void collect_failed(const struct gw *gw)
 {
@@ -87,6 +105,7 @@ static void collect(void *ctx)
 		lh_metric_set(fams[i], v);
 	}
 	collect_failed(gw);
+	collect_states(gw);
 }
 
 int daemon_metrics_open(struct gw *gw)
@@ -105,6 +124,15 @@ int daemon_metrics_open(struct gw *gw)
 	if (!(failed_fam = lh_metrics_family(gw->metrics, LH_METRIC_COUNTER, "longhaul_migrations_failed_total",
 					     "migrations failed, by reason (status JSON reason_code)", reason_label, 1))) {
 		log_warnx("metrics: cannot declare longhaul_migrations_failed_total");
+		return -1;
+	}
+	static const char *const state_labels[] = { "direction", "state" };
+	if (!(entered_fam = lh_metrics_family(gw->metrics, LH_METRIC_COUNTER, "longhaul_migration_states_entered_total",
+					      "migration state machine: states entered, by role (direction) and state "
+					      "(status JSON phase)", state_labels, 2)) ||
+	    !(by_state_fam = lh_metrics_family(gw->metrics, LH_METRIC_GAUGE, "longhaul_migrations_by_state",
+					       "migrations listed now, by role (direction) and state", state_labels, 2))) {
+		log_warnx("metrics: cannot declare the migration state families");
 		return -1;
 	}
 	lh_metrics_set_collector(gw->metrics, collect, gw);

@@ -16,7 +16,8 @@
 #include <stdio.h>
 
 #include "gateway/base/log.h"
-#include "gateway/mig/mig_internal.h"
+#include "gateway/mig/dst.h"
+#include "gateway/mig/src.h"
 
 /* Destination: the codec streams in sids lost bytes (the pipe's codec_lost). */
 void mig_codec_lost(struct gw *gw, const uint32_t *sids, unsigned n, const char *reason)
@@ -27,27 +28,30 @@ void mig_codec_lost(struct gw *gw, const uint32_t *sids, unsigned n, const char 
 		if (!sids[k])
 			continue;
 		for (struct mig *m = gw->migs; m; m = m->next) {
-			if (m->dir != MIG_IN || m->state == MS_FAILED || m->state == MS_DONE)
+			if (m->role != &dst_role || !mig_live(m))
 				continue;
+			struct dst_mig *dm = DM(m);
 			for (unsigned i = 0; i < m->nch; i++) {
-				struct chan *c = m->ch[i];
-				if (c->prio || (c->stream0 != sids[k] && c->stream_id != sids[k]))
+				struct dst_chan *dc = dst_ch(dm, i);
+				if (dc->c.prio || (dc->stream0 != sids[k] && dc->c.stream_id != sids[k]))
 					continue;
-				if (m->gate_open || m->ungated) {
+				if (dst_eof_released(dm)) {
 					/* the end of stream went to QEMU already: it decides, as after a lost session */
 					log_warnx("migration in#%u (%s): channel %u (%s): codec stream %u lost bytes after the "
-						  "EOF was released (%s); not reset: the destination QEMU's answer decides", m->id,
-						  m->route, c->idx, lh_channel_name(c->kind), sids[k], reason);
+						  "EOF was released (%s); not reset: the destination QEMU's answer decides",
+						  m->id, m->route, dc->c.idx, lh_channel_name(dc->c.kind), sids[k], reason);
 					break;
 				}
 				/* the reason leads with what ties this migration to the bad frame (why is cut at 200) */
 				snprintf(why, sizeof(why), "channel %u (%s): its codec stream %u was open and shares the "
-					 "page store with a bad frame: %s", c->idx, lh_channel_name(c->kind), sids[k], reason);
+					 "page store with a bad frame: %s", dc->c.idx, lh_channel_name(dc->c.kind), sids[k],
+					 reason);
 				mig_fail(m, MFR_INTEGRITY, why, 1);
 				break;
 			}
 		}
 	}
+	mig_settle(gw);
 }
 
 /* Source: the peer's decoder failed; our encoder starts a new epoch when this returns (the pipe's codec_reset). */
@@ -56,7 +60,10 @@ void mig_codec_reset(struct gw *gw, const char *reason)
 	char why[400];
 
 	for (struct mig *m = gw->migs; m; m = m->next) {
-		if (m->dir != MIG_OUT || (m->state != MS_OPEN && m->state != MS_CUT))
+		if (m->role != &src_role)
+			continue;
+		struct src_mig *sm = SM(m);
+		if (sm->state != SRC_STREAMING && sm->state != SRC_POSTCOPY && sm->state != SRC_VERIFYING)
 			continue;
 		struct chan *open = NULL;
 		for (unsigned i = 0; i < m->nch && !open; i++)
@@ -64,8 +71,9 @@ void mig_codec_reset(struct gw *gw, const char *reason)
 				open = m->ch[i];
 		if (!open)
 			continue; /* every segment ended before: verified at the peer, or its verdict comes */
-		if (m->state == MS_OPEN) {
-			/* the EOF never left: the destination never gets it, the source keeps the guest */
+		if (sm->state != SRC_VERIFYING) {
+			/* the EOF never left: the destination never gets it, the source keeps the guest (postcopy:
+			 * mig_fail pauses it) */
 			snprintf(why, sizeof(why), "channel %u (%s): its codec stream %u was open when the peer's decoder "
 				 "failed: %s", open->idx, lh_channel_name(open->kind), open->stream_id, reason);
 			mig_fail(m, MFR_INTEGRITY, why, 1);
@@ -82,4 +90,5 @@ void mig_codec_reset(struct gw *gw, const char *reason)
 		log_warnx("migration out#%u (%s): codec epoch reset after main's EOF left (%s): its open segments end "
 			  "unverified; the destination gateway's verdict decides", m->id, m->route, reason);
 	}
+	mig_settle(gw);
 }

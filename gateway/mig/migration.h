@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Migrations and their channels, on both gateways: state machine, integrity gate, stats, WAN dispatch. */
+/* Migrations and their channels, on both gateways: the layer's entry points (migration.c); mig/STATES.md. */
 #ifndef LH_GATEWAY_MIGRATION_H
 #define LH_GATEWAY_MIGRATION_H
 
@@ -84,6 +84,10 @@ unsigned mig_count_active(const struct gw *gw);
 int mig_resolve(struct gw *gw, const char *name, int accepted, const char *who, char *err, size_t errlen);
 /* Migrations in doubt now: the session was lost after the EOF left, nothing decided yet. */
 unsigned mig_count_in_doubt(const struct gw *gw);
+/* Metrics: the name of state i of a role's machine (role 0 source, 1 destination; mig/STATES.md), NULL past
+ * the last; how many migrations of that role are in it now. Entered counts: gw->st.mig_states_entered. */
+const char *mig_state_name_at(int role, unsigned i);
+unsigned mig_count_in_state(const struct gw *gw, int role, unsigned i);
 /* Fails every migration of a route (route removed). */
 void mig_fail_route(struct gw *gw, const struct route *r, const char *reason);
 

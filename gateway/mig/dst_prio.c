@@ -1,85 +1,16 @@
 /* SPDX-License-Identifier: MIT */
-/* Priority lane (WAN-PROTOCOL.md): postcopy-preempt bytes as CHANNEL_DATA in the urgent space, both sides. */
-#include <errno.h>
+/* Destination role: the priority lane's receiver (WAN-PROTOCOL.md): CHANNEL_DATA, kept until its channel opens. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "gateway/base/log.h"
-#include "gateway/mig/mig_internal.h"
+#include "gateway/mig/dst.h"
 #include "gateway/wan/wan.h"
 #include "gateway/wan/wan_session.h"
 
-#define PRIO_CHUNK (64u << 10)     /* priority-lane bytes per CHANNEL_DATA message */
 #define PEND_MAX_CHANNELS 64       /* priority-lane channels waiting for their CHANNEL_OPEN */
 #define PEND_KEEP_S 300.0          /* ... at most this long (their migration never opened: dropped) */
-
-XXH3_state_t *prio_hash_new(void)
-{
-	XXH3_state_t *st = XXH3_createState();
-	if (st)
-		XXH3_128bits_reset(st);
-	return st;
-}
-
-void prio_hash_digest(XXH3_state_t *st, uint8_t out[16])
-{
-	XXH128_canonical_t c;
-	XXH128_canonicalFromHash(&c, XXH3_128bits_digest(st));
-	memcpy(out, c.digest, 16);
-}
-
-/* ---- source gateway ---- */
-
-/*
- * Priority lane (WAN-PROTOCOL.md): a postcopy-preempt channel carries the
- * pages a stalled vCPU waits for, so its bytes go raw as CHANNEL_DATA in the
- * urgent space, ahead of every queued codec frame, and never wait for the
- * bulk order. Each segment is hashed here (XXH3-128) and ended by an END
- * message, so the receiver's integrity gate covers these bytes too.
- */
-long prio_send(struct chan *c, const uint8_t *p, size_t n)
-{
-	struct mig *m = c->m;
-	uint8_t h[WAN_CDATA_FIXED];
-	size_t done = 0;
-	int r;
-
-	if (c->seg_ended) {
-		XXH3_128bits_reset(c->prio_hash);
-		c->prio_bytes = 0;
-		c->segment++;
-		c->seg_ended = 0;
-	}
-	while (done < n) {
-		size_t k = n - done < PRIO_CHUNK ? n - done : PRIO_CHUNK;
-		wan_enc_cdata_hdr(h, m->id, c->idx, c->segment, 0);
-		if ((r = mig_send(m, WAN_CHANNEL_DATA, h, sizeof(h), p + done, k)) < 0)
-			return r == -ENOMEM ? -LH_E_NOMEM : -LH_E_STATE; /* -ENOTCONN: the session went away */
-		XXH3_128bits_update(c->prio_hash, p + done, k);
-		c->prio_bytes += k;
-		m->wan_bytes += WAN_HDR_LEN + sizeof(h) + k;
-		m->raw_bytes += k;
-		done += k;
-	}
-	return (long)done;
-}
-
-/* Ends the priority lane's current segment: its length and XXH3-128 for the receiver to check. */
-int prio_end(struct chan *c)
-{
-	struct mig *m = c->m;
-	uint8_t p[WAN_CDATA_END_LEN], hash[16];
-
-	if (c->seg_ended)
-		return 0;
-	prio_hash_digest(c->prio_hash, hash);
-	c->seg_ended = 1;
-	return mig_send(m, WAN_CHANNEL_DATA, p,
-			wan_enc_cdata_end(p, m->id, c->idx, c->segment, c->prio_bytes, hash), NULL, 0);
-}
-
-/* ---- receiving gateway ---- */
 
 /*
  * Priority-lane bytes (CHANNEL_DATA, urgent space) overtake the bulk space,
@@ -106,6 +37,8 @@ struct cdata_pend {
 
 static void pend_free(struct cdata_pend *p)
 {
+	if (!p)
+		return;
 	for (struct cdata_msg *x = p->head, *n; x; x = n) {
 		n = x->next;
 		free(x);
@@ -114,7 +47,7 @@ static void pend_free(struct cdata_pend *p)
 }
 
 /* Unlinks and returns the waiting bytes of (mig, chan), or NULL. */
-struct cdata_pend *prio_pend_take(struct gw *gw, uint32_t mig, uint16_t chan)
+static struct cdata_pend *pend_take(struct gw *gw, uint32_t mig, uint16_t chan)
 {
 	for (struct cdata_pend **pp = &gw->cdata_pend, *p; (p = *pp); pp = &p->next)
 		if (p->mig == mig && p->chan == chan) {
@@ -124,7 +57,7 @@ struct cdata_pend *prio_pend_take(struct gw *gw, uint32_t mig, uint16_t chan)
 	return NULL;
 }
 
-void prio_pend_add(struct gw *gw, const struct wan_cdata *d)
+static void pend_add(struct gw *gw, const struct wan_cdata *d)
 {
 	struct cdata_pend *p;
 	unsigned n = 0;
@@ -165,15 +98,6 @@ void prio_pend_add(struct gw *gw, const struct wan_cdata *d)
 	p->bytes += d->len;
 }
 
-void prio_pend_apply(struct cdata_pend *p, struct mig *m, struct chan *c)
-{
-	if (!p)
-		return;
-	for (struct cdata_msg *x = p->head; x && c && m->state != MS_FAILED; x = x->next)
-		prio_rx(m, c, &x->d);
-	pend_free(p);
-}
-
 void dst_pend_drop_all(struct gw *gw)
 {
 	struct cdata_pend *p;
@@ -203,16 +127,19 @@ void dst_pend_tick(struct gw *gw)
  * per segment as they pass), a segment END (length + XXH3-128 checked: the
  * integrity gate's evidence for this channel), or FIN.
  */
-void prio_rx(struct mig *m, struct chan *c, const struct wan_cdata *d)
+static void prio_rx(struct dst_chan *dc, const struct wan_cdata *d)
 {
+	struct chan *c = &dc->c;
+	struct dst_mig *dm = DM(c->m);
+	struct mig *m = &dm->m;
 	uint8_t hash[16];
 	char why[200];
 
-	if (m->state == MS_FAILED || m->state == MS_DONE)
+	if (!mig_live(m))
 		return;
 	if (!c->prio) {
 		snprintf(why, sizeof(why), "protocol: CHANNEL_DATA for channel %u, which is not in the priority lane", c->idx);
-		mig_fail(m, MFR_PROTOCOL, why, 1);
+		dst_fail(dm, MFR_PROTOCOL, why, 1);
 		return;
 	}
 	m->wan_bytes += WAN_HDR_LEN + WAN_CDATA_FIXED + d->len;
@@ -220,7 +147,7 @@ void prio_rx(struct mig *m, struct chan *c, const struct wan_cdata *d)
 		if (!c->seg_ended || d->segment != (uint16_t)(c->segment + 1)) {
 			snprintf(why, sizeof(why), "protocol: channel %u: CHANNEL_DATA for segment %u while segment %u is %s",
 				 c->idx, d->segment, c->segment, c->seg_ended ? "ended" : "open");
-			mig_fail(m, MFR_PROTOCOL, why, 1);
+			dst_fail(dm, MFR_PROTOCOL, why, 1);
 			return;
 		}
 		c->segment = d->segment;
@@ -230,7 +157,7 @@ void prio_rx(struct mig *m, struct chan *c, const struct wan_cdata *d)
 	}
 	if (d->flags & WAN_CDATA_END) {
 		if (c->seg_ended) {
-			mig_fail(m, MFR_PROTOCOL, "protocol: a second END for a priority-lane segment", 1);
+			dst_fail(dm, MFR_PROTOCOL, "protocol: a second END for a priority-lane segment", 1);
 			return;
 		}
 		prio_hash_digest(c->prio_hash, hash);
@@ -238,29 +165,81 @@ void prio_rx(struct mig *m, struct chan *c, const struct wan_cdata *d)
 			snprintf(why, sizeof(why), "integrity gate: channel %u (priority lane) segment %u: %llu bytes, sender "
 				 "says %llu, XXH3-128 %s", c->idx, c->segment, (unsigned long long)c->prio_bytes,
 				 (unsigned long long)d->seg_len, memcmp(hash, d->hash, 16) ? "differs" : "matches");
-			mig_fail(m, MFR_INTEGRITY, why, 1);
+			dst_fail(dm, MFR_INTEGRITY, why, 1);
 			return;
 		}
 		c->seg_ended = 1;
-		if (c->segment == 0 && !c->seg0_ok) {
-			c->seg0_ok = 1;
+		if (c->segment == 0 && !dc->seg0_ok) {
+			dc->seg0_ok = 1;
 			log_debug("migration in#%u: channel %u (priority lane) segment 0 verified (%llu bytes)", m->id,
 				  c->idx, (unsigned long long)c->prio_bytes);
-			dst_gate_check(m);
+			dst_gate_check(dm);
 		}
 	} else if (d->len) {
 		if (c->seg_ended) {
-			mig_fail(m, MFR_PROTOCOL, "protocol: priority-lane bytes after their segment's END", 1);
+			dst_fail(dm, MFR_PROTOCOL, "protocol: priority-lane bytes after their segment's END", 1);
 			return;
 		}
 		XXH3_128bits_update(c->prio_hash, d->data, d->len);
 		c->prio_bytes += d->len;
-		if (dst_deliver(c, d->data, d->len) < 0)
+		if (dst_deliver(dc, d->data, d->len) < 0)
 			return;
 	}
-	if ((d->flags & WAN_CDATA_FIN) && !c->fwd_eof && m->state != MS_FAILED) {
+	if ((d->flags & WAN_CDATA_FIN) && !c->fwd_eof) {
 		c->fwd_eof = 1;
 		if (c->state == CS_OPEN)
-			dst_chan_io(c, EV_WRITE);
+			dst_chan_io(dc, EV_WRITE);
 	}
+}
+
+/* Channels are numbered by the source in accept order; they open here in classification order. */
+static struct dst_chan *chan_by_idx(struct dst_mig *dm, unsigned idx)
+{
+	for (unsigned i = 0; i < dm->m.nch; i++)
+		if (dm->m.ch[i]->idx == idx)
+			return dst_ch(dm, i);
+	return NULL;
+}
+
+void dst_prio_rx_msg(struct gw *gw, struct dst_mig *dm, const struct wan_cdata *d)
+{
+	struct dst_chan *dc = dm ? chan_by_idx(dm, d->chan) : NULL;
+
+	if (dm && !mig_live(&dm->m))
+		return;
+	if (!dc)
+		pend_add(gw, d);
+	else
+		prio_rx(dc, d);
+}
+
+void dst_prio_open(struct gw *gw, struct dst_mig *dm, const struct wan_chan_open *co)
+{
+	struct cdata_pend *pend = pend_take(gw, co->mig, co->chan);
+	struct dst_chan *dc;
+
+	if (!dm || !mig_live(&dm->m)) {
+		pend_free(pend);
+		return;
+	}
+	if ((co->segment & ~WAN_SEG_PRIO) || chan_by_idx(dm, co->chan) || !(dc = dst_chan_new(dm, dst_io_cb)) ||
+	    !(dc->c.prio_hash = prio_hash_new())) {
+		pend_free(pend);
+		dst_fail(dm, MFR_PROTOCOL, "protocol: priority-lane CHANNEL_OPEN not for segment 0 of a new channel, "
+			 "or too many channels", 1);
+		return;
+	}
+	dc->c.prio = 1;
+	dc->c.idx = co->chan;
+	dc->c.kind = co->kind <= LH_CHAN_OPAQUE ? (lh_channel_kind)co->kind : LH_CHAN_OPAQUE;
+	dc->c.mf_id = co->mf_id;
+	chan_set_state(&dc->c, CS_WAIT, "opened by the source gateway");
+	dc->credit_sent = WAN_WINDOW_KIB_BYTES;
+	log_info("migration in#%u: channel %u is %s (priority lane%s)", dm->m.id, dc->c.idx, lh_channel_name(dc->c.kind),
+		 pend ? ", bytes arrived ahead of it" : "");
+	dst_connect_next(dm);
+	/* what overtook the CHANNEL_OPEN, in its order */
+	for (struct cdata_msg *x = pend ? pend->head : NULL; x; x = x->next)
+		prio_rx(dc, &x->d);
+	pend_free(pend);
 }

@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: MIT */
+/* Source role: a channel's codec segments (WAN-PROTOCOL.md, "Migrations and channels"): open, feed, end. */
+#include <errno.h>
+#include <stdio.h>
+
+#include "gateway/base/log.h"
+#include "gateway/mig/src.h"
+#include "gateway/pipe/codec_pipe.h"
+#include "gateway/wan/wan_session.h"
+
+static uint32_t next_stream_id(struct gw *gw)
+{
+	if (++gw->next_stream == 0)
+		gw->next_stream = 1;
+	return gw->next_stream;
+}
+
+int src_enc_feed_all(struct gw *gw, uint32_t sid, const uint8_t *p, size_t n)
+{
+	lh_wan_enc *e = cpipe_encoder(gw);
+	while (n) {
+		long r = lh_wan_enc_feed(e, sid, p, n);
+		if (r < 0)
+			return (int)r;
+		p += r;
+		n -= (size_t)r;
+		if (n)
+			cpipe_drain(gw); /* rare: only at the cut or a burst after it */
+	}
+	return 0;
+}
+
+int src_open_segment(struct src_chan *sc, uint16_t seg, lh_channel_kind kind)
+{
+	struct chan *c = &sc->c;
+	struct gw *gw = c->m->gw;
+	struct wan_chan_open co = { .mig = c->m->id, .chan = c->idx, .kind = (uint8_t)kind, .mf_id = c->mf_id,
+				    .segment = seg };
+	uint8_t p[32];
+	char label[64];
+	int r;
+
+	if (c->prio) {
+		/* priority lane: no codec stream; the segment numbers travel in CHANNEL_DATA */
+		co.segment |= WAN_SEG_PRIO;
+		if ((r = mig_send(c->m, WAN_CHANNEL_OPEN, p, wan_enc_copen(p, &co), NULL, 0)) < 0)
+			return r;
+		if (!c->prio_hash && !(c->prio_hash = prio_hash_new()))
+			return -ENOMEM;
+		c->segment = seg;
+		c->seg_ended = 0;
+		return 0;
+	}
+	co.stream_id = next_stream_id(gw);
+	if ((r = mig_send(c->m, WAN_CHANNEL_OPEN, p, wan_enc_copen(p, &co), NULL, 0)) < 0)
+		return r;
+	snprintf(label, sizeof(label), "mig %u chan %u seg %u", c->m->id, c->idx, seg);
+	if ((r = lh_wan_enc_open(cpipe_encoder(gw), co.stream_id, c->m->id, kind, label)) < 0)
+		return r;
+	c->stream_id = co.stream_id;
+	c->segment = seg;
+	c->seg_ended = 0;
+	return 0;
+}
+
+void src_add_stats(struct src_mig *sm, const lh_wan_stats *st)
+{
+	sm->m.wan_bytes += st->bytes_out;
+	sm->m.raw_bytes += st->bytes_in;
+}
+
+long src_feed_plain(struct src_chan *sc, const uint8_t *p, size_t n)
+{
+	struct chan *c = &sc->c;
+	struct gw *gw = c->m->gw;
+	if (c->prio)
+		return prio_send(sc, p, n);
+	if (c->seg_ended && src_open_segment(sc, (uint16_t)(c->segment + 1), LH_CHAN_OPAQUE) < 0)
+		return -LH_E_NOMEM;
+	long took = lh_wan_enc_feed(cpipe_encoder(gw), c->stream_id, p, n);
+	if (took > 0 && sc->mfparser && !c->segment)
+		src_mf_follow(sc, p, (size_t)took);
+	return took;
+}
+
+void src_fwd_finish(struct src_chan *sc)
+{
+	struct chan *c = &sc->c;
+	struct src_mig *sm = SM(c->m);
+	struct mig *m = &sm->m;
+	struct gw *gw = m->gw;
+	uint8_t p[16];
+	lh_wan_stats st;
+
+	if (c->prio) {
+		/* the close travels in the lane too, after the last bytes (CHANNEL_CLOSE is bulk-ordered) */
+		uint8_t h[WAN_CDATA_FIXED];
+		if (prio_end(sc) < 0 || mig_send(m, WAN_CHANNEL_DATA, h,
+						  wan_enc_cdata_hdr(h, m->id, c->idx, c->segment, WAN_CDATA_FIN),
+						  NULL, 0) < 0) {
+			src_fail(sm, MFR_GATEWAY, "cannot end the priority lane", 1);
+			return;
+		}
+	} else {
+		if (!c->seg_ended && c->stream_id && lh_wan_enc_end(cpipe_encoder(gw), c->stream_id, &st) == 0)
+			src_add_stats(sm, &st);
+		c->seg_ended = 1;
+		mig_send(m, WAN_CHANNEL_CLOSE, p, wan_enc_cclose(p, m->id, c->idx, 0), NULL, 0);
+	}
+	log_debug("migration out#%u: channel %u: QEMU closed after %llu bytes", m->id, c->idx,
+		  (unsigned long long)c->fwd_bytes);
+	if (c->rev_eof) {
+		chan_close_fd(c, 0);
+		src_check_done(sm);
+	}
+}
