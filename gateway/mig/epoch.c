@@ -9,7 +9,7 @@
  * source keeps the guest. Streams that ended (verified) before the error, and streams opened after the
  * sender's marker, are intact: migrations with none of their streams lost go on, and new ones start normally.
  *
- * Past the end of stream nothing is reset as if nothing happened (as for a lost session, indoubt.c): a
+ * Past the end of stream nothing is reset as if nothing happened (as for a lost session, src_doubt.c and dst_doubt.c): a
  * destination whose gate released the EOF lets its QEMU decide; a source whose EOF left waits for the
  * destination gateway's verdict (which fails it, with the reason, unless the EOF was released there).
  */
