@@ -66,6 +66,13 @@ static enum wan_outcome_code answer_for(struct gw *gw, uint64_t uid, const char 
 			*reason = m->evidence;
 			return WAN_OUTCOME_ACCEPTED;
 		}
+		if (m->postcopy) {
+			/* the guest runs here since POSTCOPY_RUN: neither SHUT 0 (the source would stop serving its
+			 * pages) nor a refusal (it must not run at the source): postcopy recovery, or an operator */
+			*reason = "postcopy: the guest runs at the destination; recover the migration, do not resume "
+				  "the source";
+			return WAN_OUTCOME_UNKNOWN;
+		}
 		if (ended_badly && o == OUTCOME_UNKNOWN && !dst_eof_released(dm)) {
 			*reason = m->why; /* reset before the EOF: its QEMU cannot run the guest */
 			return WAN_OUTCOME_REFUSED;

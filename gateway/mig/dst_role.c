@@ -51,8 +51,9 @@ void dst_fail(struct dst_mig *dm, enum mig_fail_reason code, const char *reason,
 		  mig_fail_reason_name(code), reason,
 		  m->postcopy ? " (postcopy: destination connections reset; the guest runs here, QEMU pauses)"
 			      : " (destination connections reset; source keeps the guest)");
-	/* the guest cannot run at this destination: its QEMU's connections are reset before the EOF, or it refused */
-	if ((!dst_eof_released(dm) || code == MFR_DEST_REFUSED) &&
+	/* the guest cannot run at this destination: its QEMU's connections are reset before the EOF, or it refused.
+	 * Not after POSTCOPY_RUN: the guest runs here then, whatever happens to the stream. */
+	if (!m->postcopy && (!dst_eof_released(dm) || code == MFR_DEST_REFUSED) &&
 	    outcome_lookup(m->gw->outcomes, m->uid) != OUTCOME_REFUSED)
 		dst_record_outcome(dm, OUTCOME_REFUSED, reason);
 	if (dst_transition(dm, m->postcopy ? DST_EV_PAUSE : DST_EV_FAIL, reason) == 0)

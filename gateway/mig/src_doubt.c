@@ -47,8 +47,9 @@ int src_doubt_session_lost(struct src_mig *sm, const char *why)
 
 	if (!mig_live(m) || sm->state == SRC_INDOUBT)
 		return 1;
-	if (sm->state != SRC_VERIFYING)
-		return 0; /* the EOF never left: the destination resets its QEMU before it, nothing to hold */
+	if (sm->state != SRC_VERIFYING || m->postcopy)
+		return 0; /* the EOF never left: the destination resets its QEMU before it, nothing to hold; or
+			   * postcopy: the caller's failure pauses it (QEMU enters postcopy-paused, never resumes) */
 	if (mc && mc->rp.state == LH_RP_SHUT_SEEN && mc->rp.status == 0) {
 		/* the destination QEMU's SHUT 0 already reached the source QEMU: it completes, B runs the guest */
 		sm->result_seen = 1;
