@@ -24,15 +24,6 @@
 #include "gateway/base/fdhold.h"
 #include "gateway/base/log.h"
 
-struct held {
-	uint64_t uid;
-	char name[FDHOLD_MAX_NAME + 1];
-	int fds[FDHOLD_MAX_FDS];
-	unsigned nfds;
-	uint8_t blob[FDHOLD_MAX_BLOB];
-	size_t blob_len;
-};
-
 struct holder {
 	struct ev_loop *loop;
 	const char *path;
@@ -41,11 +32,11 @@ struct holder {
 	ev_timer tick;
 	ev_tstamp alone_since;  /* no client since (0: one is connected) */
 	double linger;
-	struct held *v[FDHOLD_MAX_ENTRIES];
+	struct fdhold_entry *v[FDHOLD_MAX_ENTRIES];
 	unsigned n;
 };
 
-static void held_free(struct held *e, const char *reason)
+static void held_free(struct fdhold_entry *e, const char *reason)
 {
 	log_info("holder: %s uid %016llx: closing %u held sockets: %s", e->name, (unsigned long long)e->uid, e->nfds,
 		 reason);
@@ -84,33 +75,17 @@ static void client_close(struct holder *h, const char *reason)
 
 static int send_list(struct holder *h)
 {
-	uint8_t buf[FDHOLD_MSG_MAX];
 	for (unsigned i = 0; i < h->n; i++) {
-		struct held *e = h->v[i];
+		struct fdhold_entry *e = h->v[i];
 		struct fdhold_msg m = { .type = FDHOLD_ENTRY, .uid = e->uid, .nfds = (uint8_t)e->nfds, .blob = e->blob,
 					.blob_len = e->blob_len };
 		snprintf(m.name, sizeof(m.name), "%s", e->name);
-		size_t n = fdhold_encode(buf, &m);
-		char cbuf[CMSG_SPACE(sizeof(int) * FDHOLD_MAX_FDS)];
-		struct iovec iov = { .iov_base = buf, .iov_len = n };
-		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
-		if (e->nfds) {
-			memset(cbuf, 0, sizeof(cbuf));
-			mh.msg_control = cbuf;
-			mh.msg_controllen = CMSG_SPACE(sizeof(int) * e->nfds);
-			struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-			c->cmsg_level = SOL_SOCKET;
-			c->cmsg_type = SCM_RIGHTS;
-			c->cmsg_len = CMSG_LEN(sizeof(int) * e->nfds);
-			memcpy(CMSG_DATA(c), e->fds, sizeof(int) * e->nfds);
-		}
 		/* small messages on a local socket with a send timeout: whole, or the client is gone */
-		if (sendmsg(h->cfd, &mh, MSG_NOSIGNAL) != (ssize_t)n)
+		if (fdhold_send(h->cfd, &m, e->fds, e->nfds) < 0)
 			return -1;
 	}
 	struct fdhold_msg end = { .type = FDHOLD_END };
-	size_t n = fdhold_encode(buf, &end);
-	return send(h->cfd, buf, n, MSG_NOSIGNAL) == (ssize_t)n ? 0 : -1;
+	return fdhold_send(h->cfd, &end, NULL, 0);
 }
 
 static void handle(struct holder *h, const struct fdhold_msg *m, int *fds, unsigned nfds)
@@ -118,7 +93,7 @@ static void handle(struct holder *h, const struct fdhold_msg *m, int *fds, unsig
 	int i;
 	switch (m->type) {
 	case FDHOLD_KEEP: {
-		struct held *e = calloc(1, sizeof(*e));
+		struct fdhold_entry *e = calloc(1, sizeof(*e));
 		if (!e || (find(h, m->uid) < 0 && h->n == FDHOLD_MAX_ENTRIES)) {
 			log_warnx("holder: cannot keep uid %016llx: %s", (unsigned long long)m->uid,
 				  e ? "too many entries" : "out of memory");
@@ -163,28 +138,17 @@ static void client_cb(struct ev_loop *loop, ev_io *w, int revents)
 	struct holder *h = w->data;
 	uint8_t buf[FDHOLD_MSG_MAX];
 	int fds[FDHOLD_MAX_FDS];
-	unsigned nfds = FDHOLD_MAX_FDS, more = FDHOLD_MAX_FDS;
+	unsigned nfds = 0;
 	struct fdhold_msg m;
 	char err[160];
-	size_t n = 0;
 	(void)loop;
 	(void)revents;
 
-	int r = fdhold_recv_exact(h->cfd, buf, FDHOLD_HDR, fds, &nfds);
-	if (r == 0 && !(n = fdhold_msg_len(buf)))
-		r = -EPROTO;
-	if (r == 0 && (r = fdhold_recv_exact(h->cfd, buf + FDHOLD_HDR, n - FDHOLD_HDR, fds + nfds, &more)) == 0)
-		nfds += more;
-	if (r == 0 && fdhold_parse(buf, n, &m, err, sizeof(err)) < 0)
-		r = -EPROTO;
-	else if (r == 0 && m.nfds != nfds) {
-		snprintf(err, sizeof(err), "%u fds came with a message that announces %u", nfds, m.nfds);
-		r = -EPROTO;
-	}
+	int r = fdhold_recv(h->cfd, buf, &m, fds, &nfds, err, sizeof(err));
 	if (r < 0) {
 		for (unsigned k = 0; k < nfds; k++)
 			close(fds[k]);
-		client_close(h, r == -EPIPE ? "end of stream" : r == -EPROTO ? err : strerror(-r));
+		client_close(h, r == -EPIPE ? "end of stream" : err);
 		return;
 	}
 	handle(h, &m, fds, nfds);

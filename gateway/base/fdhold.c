@@ -115,8 +115,8 @@ int fdhold_parse(const uint8_t *p, size_t n, struct fdhold_msg *m, char *err, si
 	return 0;
 }
 
-/* One message, with fds as ancillary data on it. 0 or -errno. */
-static int send_msg(int fd, const uint8_t *p, size_t n, const int *fds, unsigned nfds)
+/* One encoded message, with fds as ancillary data on it. 0 or -errno. */
+static int send_raw(int fd, const uint8_t *p, size_t n, const int *fds, unsigned nfds)
 {
 	char cbuf[CMSG_SPACE(sizeof(int) * FDHOLD_MAX_FDS)];
 	struct iovec iov = { .iov_base = (void *)p, .iov_len = n };
@@ -188,6 +188,35 @@ int fdhold_recv_exact(int fd, uint8_t *p, size_t n, int *fds, unsigned *nfds)
 	}
 	*nfds = got;
 	return 0;
+}
+
+int fdhold_send(int fd, const struct fdhold_msg *m, const int *fds, unsigned nfds)
+{
+	uint8_t buf[FDHOLD_MSG_MAX];
+	size_t n = fdhold_encode(buf, m);
+	return send_raw(fd, buf, n, fds, nfds);
+}
+
+int fdhold_recv(int fd, uint8_t *buf, struct fdhold_msg *m, int *fds, unsigned *nfds, char *err, size_t errlen)
+{
+	unsigned got = FDHOLD_MAX_FDS, more = FDHOLD_MAX_FDS;
+	size_t n = 0;
+	int r = fdhold_recv_exact(fd, buf, FDHOLD_HDR, fds, &got);
+
+	if (r == 0 && !(n = fdhold_msg_len(buf))) {
+		snprintf(err, errlen, "length: out of bounds");
+		r = -EPROTO;
+	}
+	if (r == 0 && (r = fdhold_recv_exact(fd, buf + FDHOLD_HDR, n - FDHOLD_HDR, fds + got, &more)) == 0)
+		got += more;
+	if (r == 0 && (r = fdhold_parse(buf, n, m, err, errlen)) == 0 && m->nfds != got) {
+		snprintf(err, errlen, "%u fds came with a message that announces %u", got, m->nfds);
+		r = -EPROTO;
+	}
+	if (r < 0 && r != -EPROTO && r != -EPIPE)
+		snprintf(err, errlen, "%s", strerror(-r));
+	*nfds = got;
+	return r;
 }
 
 static int connect_to(const char *path)
@@ -273,11 +302,9 @@ struct fdhold *fdhold_open(const char *dir, const char *exe, char *err, size_t e
 
 static int send_plain(struct fdhold *h, const struct fdhold_msg *m, const int *fds, unsigned nfds)
 {
-	uint8_t buf[FDHOLD_MSG_MAX];
 	if (!h || h->fd < 0)
 		return -ENOTCONN;
-	size_t n = fdhold_encode(buf, m);
-	int r = send_msg(h->fd, buf, n, fds, nfds);
+	int r = fdhold_send(h->fd, m, fds, nfds);
 	if (r < 0)
 		log_warnx("fd holder %s: cannot send a message: %s", h->path, strerror(-r));
 	return r;
@@ -321,28 +348,19 @@ int fdhold_list(struct fdhold *h, void (*fn)(void *ctx, const struct fdhold_entr
 	}
 	for (unsigned count = 0; count <= FDHOLD_MAX_ENTRIES; count++) {
 		struct fdhold_entry *e = calloc(1, sizeof(*e));
-		unsigned nfds = FDHOLD_MAX_FDS, more = FDHOLD_MAX_FDS;
-		size_t n;
+		unsigned nfds = 0;
 		if (!e) {
 			snprintf(err, errlen, "out of memory");
 			return -ENOMEM;
 		}
-		r = fdhold_recv_exact(h->fd, buf, FDHOLD_HDR, e->fds, &nfds);
-		if (r == 0 && !(n = fdhold_msg_len(buf)))
-			r = -EPROTO;
-		if (r == 0)
-			r = fdhold_recv_exact(h->fd, buf + FDHOLD_HDR, n - FDHOLD_HDR, e->fds + nfds, &more);
-		if (r == 0)
-			nfds += more;
-		if (r == 0 && (r = fdhold_parse(buf, n, &m, err, errlen)) == 0 && m.type == FDHOLD_END && !nfds) {
+		r = fdhold_recv(h->fd, buf, &m, e->fds, &nfds, err, errlen);
+		if (r == 0 && m.type == FDHOLD_END) {
 			free(e);
 			return 0;
 		}
-		if (r == 0 && (m.type != FDHOLD_ENTRY || m.nfds != nfds)) {
-			snprintf(err, errlen, "reply: type %u with %u fds, expected ENTRY or END", m.type, nfds);
+		if (r == 0 && m.type != FDHOLD_ENTRY) {
+			snprintf(err, errlen, "reply: type %u, expected ENTRY or END", m.type);
 			r = -EPROTO;
-		} else if (r < 0 && r != -EPROTO) {
-			snprintf(err, errlen, "reply: %s", strerror(-r));
 		}
 		if (r < 0) {
 			for (unsigned i = 0; i < nfds; i++)

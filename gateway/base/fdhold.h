@@ -78,5 +78,13 @@ size_t fdhold_msg_len(const uint8_t *p);
  * fds; out: how many came). 0, -errno, or -EPIPE at the end of the stream.
  */
 int fdhold_recv_exact(int fd, uint8_t *p, size_t n, int *fds, unsigned *nfds);
+/* Sends one message, its fds as ancillary data on its first byte. 0 or -errno. */
+int fdhold_send(int fd, const struct fdhold_msg *m, const int *fds, unsigned nfds);
+/*
+ * Receives and parses one whole message into buf (FDHOLD_MSG_MAX bytes), with its fds (FDHOLD_MAX_FDS room;
+ * *nfds out: how many came, the caller's to close when it fails). 0; -EPIPE at the end of the stream;
+ * -EPROTO with err filled (a bad message, or fds other than it announces); another -errno.
+ */
+int fdhold_recv(int fd, uint8_t *buf, struct fdhold_msg *m, int *fds, unsigned *nfds, char *err, size_t errlen);
 
 #endif
