@@ -12,11 +12,6 @@
 #include "gateway/mig/indoubt.h"
 #include "gateway/wan/wan_session.h"
 
-static const char *const answer_names[] = {
-	[WAN_OUTCOME_UNKNOWN] = "unknown", [WAN_OUTCOME_ACCEPTED] = "accepted", [WAN_OUTCOME_REFUSED] = "refused",
-	[WAN_OUTCOME_PENDING] = "pending",
-};
-
 /*
  * The session was lost (why). Once the EOF was released, QEMU still answers: what is queued for it still goes
  * out, the channels end (FIN, as the source's close would have said), and the return path is still read:
@@ -96,6 +91,6 @@ void dst_doubt_rx_query(struct gw *gw, uint64_t uid)
 	uint8_t p[300];
 	const char *reason;
 	enum wan_outcome_code a = answer_for(gw, uid, &reason);
-	log_info("outcome query for uid %016" PRIx64 ": %s%s%s", uid, answer_names[a], reason[0] ? ": " : "", reason);
+	log_info("outcome query for uid %016" PRIx64 ": %s%s%s", uid, wan_outcome_name(a), reason[0] ? ": " : "", reason);
 	wan_send(gw, WAN_OUTCOME, p, wan_enc_outcome(p, uid, (uint8_t)a, reason), NULL, 0);
 }

@@ -165,6 +165,11 @@ void chan_watch(struct chan *c, int ev);
 void chan_close_fd(struct chan *c, int reset);
 /* Writes c->out to the socket: bytes written (counted nowhere), or -errno (a write error). 0 once ended. */
 long chan_flush_out(struct chan *c);
+/* The return path relayed so far ends between two messages: one can be appended safely (in-doubt SHUT 0). */
+static inline int mig_rp_at_boundary(const lh_rp_scanner *rp)
+{
+	return rp->state == LH_RP_SCANNING && rp->hlen == 0 && rp->body_left == 0;
+}
 /* The channel carrying QEMU's main stream, NULL when none. */
 struct chan *mig_main_chan(const struct mig *m);
 

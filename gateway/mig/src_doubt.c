@@ -23,16 +23,6 @@
 #include "gateway/mig/src_hold.h"
 #include "gateway/wan/wan_session.h"
 
-static const char *const answer_names[] = {
-	[WAN_OUTCOME_UNKNOWN] = "unknown", [WAN_OUTCOME_ACCEPTED] = "accepted", [WAN_OUTCOME_REFUSED] = "refused",
-	[WAN_OUTCOME_PENDING] = "pending",
-};
-
-/* The return path relayed so far ends between two messages (a message can be appended safely). */
-static int rp_at_boundary(const lh_rp_scanner *rp)
-{
-	return rp->state == LH_RP_SCANNING && rp->hlen == 0 && rp->body_left == 0;
-}
 
 /* The peer gateway answers OUTCOME_QUERY (its HELLO says so). */
 static int peer_answers_queries(struct gw *gw)
@@ -132,7 +122,7 @@ static void settle(struct src_mig *sm, enum mig_outcome o, const char *evidence,
 	if (mc && mc->fd >= 0 && mc->rp.state != LH_RP_SHUT_SEEN) {
 		/* be16 type SHUT, be16 len 4, be32 status 0: what the destination QEMU said, in its own words */
 		static const uint8_t shut0[8] = { 0, LH_RP_MSG_SHUT, 0, 4, 0, 0, 0, 0 };
-		if (!rp_at_boundary(&mc->rp)) {
+		if (!mig_rp_at_boundary(&mc->rp)) {
 			snprintf(sm->doubt_note, sizeof(sm->doubt_note),
 				 "accepted at the destination (%s), but the return path was cut inside a message: the source "
 				 "QEMU cannot be told; decide with longhaulctl resolve after checking QEMU", evidence);
@@ -179,8 +169,8 @@ void src_doubt_rx_outcome(struct gw *gw, const struct wan_outcome *o)
 	struct mig *m = &sm->m;
 	sm->doubt_answer = o->outcome;
 	log_info("migration out#%u (%s) uid %016" PRIx64 ": the destination gateway answers %s%s%s", m->id,
-		 m->route, m->uid, answer_names[o->outcome], o->reason[0] ? ": " : "", o->reason);
-	snprintf(ev, sizeof(ev), "the destination gateway's record: %s", o->reason[0] ? o->reason : answer_names[o->outcome]);
+		 m->route, m->uid, wan_outcome_name(o->outcome), o->reason[0] ? ": " : "", o->reason);
+	snprintf(ev, sizeof(ev), "the destination gateway's record: %s", o->reason[0] ? o->reason : wan_outcome_name(o->outcome));
 	switch (o->outcome) {
 	case WAN_OUTCOME_ACCEPTED:
 		settle(sm, OUTCOME_ACCEPTED, ev, 1);

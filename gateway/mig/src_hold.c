@@ -34,7 +34,7 @@ static size_t note(const struct src_mig *sm, uint8_t *out)
 	if (mc) {
 		const lh_rp_scanner *s = &mc->rp;
 		rp = s->state == LH_RP_SHUT_SEEN ? SHOLD_RP_SHUT : s->state == LH_RP_LOST ? SHOLD_RP_LOST
-			: (s->hlen || s->body_left) ? SHOLD_RP_MID : SHOLD_RP_BOUNDARY;
+			: mig_rp_at_boundary(s) ? SHOLD_RP_BOUNDARY : SHOLD_RP_MID;
 		status = s->status;
 		msgs = (uint32_t)s->messages;
 	}

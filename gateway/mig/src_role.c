@@ -16,11 +16,6 @@
 
 #define LINGER_READ (64u << 10)
 
-static const char *const answer_names[] = {
-	[WAN_OUTCOME_UNKNOWN] = "unknown", [WAN_OUTCOME_ACCEPTED] = "accepted", [WAN_OUTCOME_REFUSED] = "refused",
-	[WAN_OUTCOME_PENDING] = "pending",
-};
-
 int src_transition(struct src_mig *sm, enum src_event ev, const char *why)
 {
 	enum src_state from = sm->state;
@@ -106,7 +101,7 @@ static void json(const struct mig *m, struct lh_jbuf *b)
 	lh_json_obj_begin(b, "doubt");
 	lh_json_double(b, "since_s", ev_now(m->gw->loop) - sm->doubt_since);
 	lh_json_uint(b, "queries", sm->doubt_asks);
-	lh_json_str(b, "answer", sm->doubt_answer < 0 ? "none" : answer_names[sm->doubt_answer]);
+	lh_json_str(b, "answer", sm->doubt_answer < 0 ? "none" : wan_outcome_name(sm->doubt_answer));
 	lh_json_str(b, "note", sm->doubt_note);
 	lh_json_obj_end(b);
 }

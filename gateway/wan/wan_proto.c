@@ -244,6 +244,15 @@ size_t wan_enc_result(uint8_t *out, uint32_t mig, uint8_t ok, const char *reason
 	return n + 2;
 }
 
+const char *wan_outcome_name(unsigned outcome)
+{
+	static const char *const names[] = {
+		[WAN_OUTCOME_UNKNOWN] = "unknown", [WAN_OUTCOME_ACCEPTED] = "accepted",
+		[WAN_OUTCOME_REFUSED] = "refused", [WAN_OUTCOME_PENDING] = "pending",
+	};
+	return outcome <= WAN_OUTCOME_PENDING ? names[outcome] : "invalid";
+}
+
 size_t wan_enc_oquery(uint8_t *out, uint64_t uid)
 {
 	put64(out, uid);

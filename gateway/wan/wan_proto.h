@@ -171,6 +171,8 @@ size_t wan_enc_reset(uint8_t *out, uint32_t mig, uint16_t chan, const char *reas
 /* flags: WAN_RESULT_*; code: why it failed (enum mig_fail_reason, 0 with ok). */
 size_t wan_enc_result(uint8_t *out, uint32_t mig, uint8_t ok, const char *reason, uint8_t flags, uint8_t code);
 size_t wan_enc_ping(uint8_t *out, uint64_t nonce);
+/* "unknown", "accepted", "refused", "pending" (enum wan_outcome_code); "invalid" out of range. */
+const char *wan_outcome_name(unsigned outcome);
 size_t wan_enc_oquery(uint8_t *out, uint64_t uid);
 size_t wan_enc_outcome(uint8_t *out, uint64_t uid, uint8_t outcome, const char *reason);
 size_t wan_enc_codec_reset(uint8_t *out, uint32_t epoch, uint64_t bad_seq, const char *reason);
