@@ -61,6 +61,7 @@ _Static_assert(ENC_BRING >= (1u << LH_WAN_ZSTD_B_WINDOW_LOG) + (ENC_JOBS + 2) * 
 typedef enum {
 	ES_PARSED = 1,   /* bytes go through the stream's parser */
 	ES_PASSTHRU = 2, /* the parser gave up: the rest is literal bytes */
+	ES_STOPPED = 3,  /* the caller's watch stopped the stream: it takes no more bytes (lh_wan_enc_rest) */
 } enc_stream_state;
 
 typedef struct enc_vm {
@@ -81,6 +82,7 @@ typedef struct {
 	size_t pend_len, pend_cap;
 	uint16_t blkmap[ENC_STREAM_BLOCKS]; /* parser block index -> VM block index + 1 */
 	lh_rec_pred rec;            /* record headers: the predictor, moved as the decoder's is */
+	lh_wan_watch watch;         /* the caller's view of the stream's items (item NULL: none) */
 	lh_wan_stats stats;
 } enc_stream;
 

@@ -378,13 +378,28 @@ struct cb_ctx {
 	lh_wan_enc *e;
 	enc_stream *s;
 	int err;
+	int stopped;                /* the caller's watch stopped the stream before this event */
 };
+
+/* Bytes leave the stream (into events or literals): END's length and hash cover exactly these. */
+static void account(lh_wan_enc *e, enc_stream *s, const uint8_t *p, size_t n)
+{
+	XXH3_128bits_update(s->hash, p, n);
+	s->stats.bytes_in += n;
+	e->stats.bytes_in += n;
+}
 
 static int parser_cb(void *opaque, const lh_event *ev)
 {
 	struct cb_ctx *c = opaque;
-	int r = on_event(c->e, c->s, ev);
-	if (r < 0) {
+	int r;
+
+	if (c->s->watch.item && c->s->watch.item(c->s->watch.opaque, ev)) {
+		c->stopped = 1;
+		return 1;
+	}
+	account(c->e, c->s, ev->raw, ev->raw_len);
+	if ((r = on_event(c->e, c->s, ev)) < 0) {
 		c->err = r;
 		return 1;
 	}
@@ -423,8 +438,13 @@ static int keep_pending(lh_wan_enc *e, enc_stream *s, const uint8_t *chunk, size
 	return 0;
 }
 
-/* The parser gave up: what it held back, and everything after, goes as literal bytes. */
-static int fall_back(lh_wan_enc *e, enc_stream *s)
+/*
+ * The parser gave up (the one fallback for a stream it cannot follow): what it
+ * held back, and everything after, goes as literal bytes; or, when the
+ * caller's watch says so (may_stop), the stream stops there and those bytes
+ * are the rest the caller takes back (lh_wan_enc_rest).
+ */
+static int fall_back(lh_wan_enc *e, enc_stream *s, bool may_stop)
 {
 	/* pend ends with the fed bytes no event covered (after finish(), events may
 	 * have covered the start of it) */
@@ -434,25 +454,53 @@ static int fall_back(lh_wan_enc *e, enc_stream *s)
 	if (left > s->pend_len)
 		return lh__enc_fail(e, -LH_E_STATE, s->id, s->emitted, "lost %zu held-back bytes",
 				    left - s->pend_len);
-	s->state = ES_PASSTHRU;
 	s->stats.parse_fallbacks++;
 	e->stats.parse_fallbacks++;
-	if (left > 0 && (r = lh__batch_lit(e, s, s->pend + s->pend_len - left, left)) < 0)
-		return r; /* (left == 0 may come with no pend buffer at all) */
+	if (s->watch.gave_up && s->watch.gave_up(s->watch.opaque, lh_parser_error(s->parser)) && may_stop) {
+		s->state = ES_STOPPED;
+		return 0;
+	}
+	s->state = ES_PASSTHRU;
+	if (left > 0) {
+		/* (left == 0 may come with no pend buffer at all) */
+		const uint8_t *p = s->pend + s->pend_len - left;
+		account(e, s, p, left);
+		if ((r = lh__batch_lit(e, s, p, left)) < 0)
+			return r;
+	}
 	s->emitted += left;
 	s->pend_len = 0;
 	return 0;
 }
 
+/* A stopped stream takes the caller's later bytes into its rest (they were fed after the stop). */
+static int rest_append(lh_wan_enc *e, enc_stream *s, const uint8_t *p, size_t n)
+{
+	if (!n)
+		return 0;
+	if (s->pend_len + n > s->pend_cap) {
+		size_t nc = s->pend_cap ? s->pend_cap : 16384;
+		while (nc < s->pend_len + n)
+			nc *= 2;
+		uint8_t *q = realloc(s->pend, nc);
+		if (!q)
+			return lh__enc_fail(e, -LH_E_NOMEM, s->id, s->fed, "a stopped stream's rest");
+		s->pend = q;
+		s->pend_cap = nc;
+	}
+	memcpy(s->pend + s->pend_len, p, n);
+	s->pend_len += n;
+	s->fed += n;
+	return 0;
+}
+
 static int feed_slice(lh_wan_enc *e, enc_stream *s, const uint8_t *p, size_t n)
 {
-	struct cb_ctx c = { e, s, 0 };
+	struct cb_ctx c = { e, s, 0, 0 };
 	int r;
 
-	XXH3_128bits_update(s->hash, p, n);
-	s->stats.bytes_in += n;
-	e->stats.bytes_in += n;
 	if (s->state == ES_PASSTHRU) {
+		account(e, s, p, n);
 		s->fed += n;
 		s->emitted += n;
 		return lh__batch_lit(e, s, p, n);
@@ -464,8 +512,13 @@ static int feed_slice(lh_wan_enc *e, enc_stream *s, const uint8_t *p, size_t n)
 	int k = keep_pending(e, s, p, n);
 	if (k < 0)
 		return k;
+	if (c.stopped) {
+		/* pend now holds the bytes from the stopping item on */
+		s->state = ES_STOPPED;
+		return 0;
+	}
 	if (r < 0)
-		return fall_back(e, s);
+		return fall_back(e, s, true);
 	return 0;
 }
 
@@ -478,13 +531,19 @@ static long feed(lh_wan_enc *e, uint32_t stream_id, const void *buf, size_t len)
 
 	if (e->err.code < 0 && e->started)
 		return e->err.code;
-	if (!(s = find_stream(e, stream_id, NULL)))
+	if (!(s = find_stream(e, stream_id, NULL)) || s->state == ES_STOPPED)
 		return -LH_E_STATE;
 	while (done < len && lh_wan_enc_pending(e) < ENC_QUEUE_HIGH) {
 		size_t n = len - done < ENC_SLICE ? len - done : ENC_SLICE;
 		if ((r = feed_slice(e, s, p + done, n)) < 0)
 			return r;
 		done += n;
+		if (s->state == ES_STOPPED) {
+			/* every byte of the call is taken: those after the stop wait in the rest */
+			if ((r = rest_append(e, s, p + done, len - done)) < 0)
+				return r;
+			return (long)len;
+		}
 	}
 	return (long)done;
 }
@@ -502,11 +561,9 @@ static int event(lh_wan_enc *e, uint32_t stream_id, const lh_event *ev)
 	int r;
 	if (e->err.code < 0 && e->started)
 		return e->err.code;
-	if (!(s = find_stream(e, stream_id, NULL)))
+	if (!(s = find_stream(e, stream_id, NULL)) || s->state == ES_STOPPED)
 		return -LH_E_STATE;
-	XXH3_128bits_update(s->hash, ev->raw, ev->raw_len);
-	s->stats.bytes_in += ev->raw_len;
-	e->stats.bytes_in += ev->raw_len;
+	account(e, s, ev->raw, ev->raw_len);
 	s->fed += ev->raw_len;
 	s->emitted += ev->raw_len;
 	if ((r = on_event(e, s, ev)) < 0)
@@ -519,6 +576,28 @@ int lh_wan_enc_event(lh_wan_enc *e, uint32_t stream_id, const lh_event *ev)
 	int r = event(e, stream_id, ev);
 	lh_store_fence();
 	return r;
+}
+
+int lh_wan_enc_watch(lh_wan_enc *e, uint32_t stream_id, const lh_wan_watch *w)
+{
+	enc_stream *s = find_stream(e, stream_id, NULL);
+	if (!s || s->fed)
+		return -LH_E_STATE;
+	if (w)
+		s->watch = *w;
+	else
+		memset(&s->watch, 0, sizeof(s->watch));
+	return 0;
+}
+
+int lh_wan_enc_rest(const lh_wan_enc *e, uint32_t stream_id, const uint8_t **p, size_t *n)
+{
+	enc_stream *s = find_stream(e, stream_id, NULL);
+	if (!s || s->state != ES_STOPPED)
+		return -LH_E_STATE;
+	*n = (size_t)(s->fed - s->emitted);
+	*p = *n ? s->pend + s->pend_len - *n : NULL;
+	return 0;
 }
 
 int lh_wan_enc_close_batch(lh_wan_enc *e)
@@ -553,12 +632,14 @@ static int finish(lh_wan_enc *e, uint32_t stream_id, lh_wan_stats *stats, bool a
 	if (!(s = find_stream(e, stream_id, &idx)))
 		return -LH_E_STATE;
 	if (!abort && s->state == ES_PARSED) {
-		struct cb_ctx c = { e, s, 0 };
+		struct cb_ctx c = { e, s, 0, 0 };
 		r = lh_parser_finish(s->parser, parser_cb, &c);
 		if (c.err)
 			return lh__enc_fail(e, c.err, s->id, s->emitted, "encoding: %s", lh_err_name(c.err));
-		/* a stream that stops inside an item is still carried byte for byte */
-		if ((r < 0 || s->emitted != s->fed) && (r = fall_back(e, s)) < 0)
+		if (c.stopped) {
+			s->state = ES_STOPPED; /* the watch stopped it at one of the last items: END before it */
+		} else if ((r < 0 || s->emitted != s->fed) && (r = fall_back(e, s, false)) < 0)
+			/* a stream that stops inside an item is still carried byte for byte */
 			return lh__enc_fail(e, r, s->id, s->emitted, "encoding: %s", lh_err_name(r));
 	}
 	if ((r = lh__batch_close(e)) < 0)

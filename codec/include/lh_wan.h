@@ -145,6 +145,33 @@ long lh_wan_enc_feed(lh_wan_enc *e, uint32_t stream_id, const void *buf, size_t 
  */
 int lh_wan_enc_event(lh_wan_enc *e, uint32_t stream_id, const lh_event *ev);
 
+/*
+ * A caller that must act on what a stream carries (its end of stream, sync
+ * points, a postcopy switch) watches it instead of parsing it a second time:
+ * the stream's own parser (the one feed runs) shows it every item.
+ *  - item(opaque, ev) is called for each event, in order, before the event is
+ *    encoded. It returns 0 to go on, or 1 to stop the stream right before this
+ *    item: the stream then takes no more bytes (feed returns LH_E_STATE), its
+ *    END covers the bytes before the item, and lh_wan_enc_rest gives back the
+ *    bytes fed from that item on.
+ *  - gave_up(opaque, err) is called once when the parser cannot follow the
+ *    stream (the encoder's one fallback). It returns 0 to carry the rest as
+ *    plain literal bytes in this stream, or 1 to stop the stream there (as
+ *    above: lh_wan_enc_rest then begins where the parser gave up). At
+ *    lh_wan_enc_end (a stream that ends inside an item) it cannot stop it.
+ * Neither may call the encoder. Set the watch right after lh_wan_enc_open,
+ * before the first byte; the struct is copied.
+ */
+typedef struct {
+	int (*item)(void *opaque, const lh_event *ev);
+	int (*gave_up)(void *opaque, const lh_parse_error *err);
+	void *opaque;
+} lh_wan_watch;
+int lh_wan_enc_watch(lh_wan_enc *e, uint32_t stream_id, const lh_wan_watch *w);
+/* A stopped stream's bytes from the stop on (valid until its END or ABORT): 0; LH_E_STATE when the stream is
+ * not open or not stopped. */
+int lh_wan_enc_rest(const lh_wan_enc *e, uint32_t stream_id, const uint8_t **p, size_t *n);
+
 /* Closes the open batch into a frame now (call when the input goes idle). With a worker thread,
  * waits until every frame so far is in the queue. */
 int lh_wan_enc_flush(lh_wan_enc *e);

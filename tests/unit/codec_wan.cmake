@@ -5,6 +5,7 @@ add_executable(test_codec_wan
 	${LH_TESTS_DIR}/unit/codec_wan/test_wan_transforms.c
 	${LH_TESTS_DIR}/unit/codec_wan/test_wan_foreign.c
 	${LH_TESTS_DIR}/unit/codec_wan/test_wan_epoch.c
+	${LH_TESTS_DIR}/unit/codec_wan/test_wan_watch.c
 	${LH_TESTS_DIR}/unit/codec_wan/wan_harness.c
 	${LH_TESTS_DIR}/unit/codec_wan/synth.c)
 target_include_directories(test_codec_wan PRIVATE ${LH_TESTS_DIR}/unit/codec_wan)

@@ -593,6 +593,7 @@ static void test_binary_pages(void)
 void test_wan_transforms(void); /* test_wan_transforms.c */
 void test_wan_foreign(void);    /* test_wan_foreign.c */
 void test_wan_epoch(void);      /* test_wan_epoch.c */
+void test_wan_watch(void);      /* test_wan_watch.c */
 
 int main(void)
 {
@@ -615,6 +616,7 @@ int main(void)
 	test_wan_transforms();
 	test_wan_foreign();
 	test_wan_epoch();
+	test_wan_watch();
 	if (lh_test_failures) {
 		fprintf(stderr, "codec_wan: %d checks failed\n", lh_test_failures);
 		return 1;
