@@ -96,8 +96,7 @@ static void collect(void *ctx)
 		else if (defs[i].off == (size_t)-5)
 			v = mig_count_in_doubt(gw);
 		else if (defs[i].off == (size_t)-3 || defs[i].off == (size_t)-4) {
-			const lh_wan_enc *e = cpipe_encoder(gw);
-			const lh_wan_stats *es = e ? lh_wan_enc_stats(e) : NULL;
+			const lh_wan_stats *es = cpipe_enc_stats(gw);
 			v = !es ? 0 : defs[i].off == (size_t)-3 ? es->zstd_level : (double)es->boosted_bytes;
 		}
 		else

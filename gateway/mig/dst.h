@@ -22,7 +22,6 @@ struct dst_chan {
 	int seg0_ok;            /* segment 0 END verified */
 	struct bbuf held;       /* main bytes from EOF on, until the gate opens */
 	uint64_t credit_sent;
-	lh_parser *rxparser;    /* main segment 0: OPEN_RETURN_PATH, POSTCOPY_RUN, EOF-in-segment-0 check */
 	struct pc_watch pc;
 	int saw_orp, checked_orp;
 	int eof_held;           /* main: its gated segment 1 began with QEMU_VM_EOF (the gate's own evidence) */
@@ -74,7 +73,7 @@ int dst_deliver(struct dst_chan *dc, const uint8_t *data, size_t n);
 
 /* dst_gate.c: main's segment 0 bytes through the receiver's parser; bytes of main's gated segment (held);
  * the gate's check (every channel's segment 0 verified, the EOF held): opens it. 0, or -1 failed. */
-int dst_gate_watch(struct dst_chan *mc, const uint8_t *data, size_t n);
+int dst_gate_item(struct dst_chan *dc, const lh_event *ev);
 int dst_gate_hold(struct dst_chan *mc, unsigned seg, const uint8_t *data, size_t n);
 void dst_gate_check(struct dst_mig *dm);
 
@@ -92,6 +91,8 @@ void dst_doubt_rx_query(struct gw *gw, uint64_t uid);
 /* dst_rx.c: what migration.c hands the destination role */
 void dst_rx_msg(struct gw *gw, const struct wan_msg *m);
 void dst_rx_frame(struct gw *gw, const lh_wan_frame_info *info, const uint8_t *data, size_t n, size_t frame_len);
+/* An item of a decoded main stream (the pipe's parser), before its frame: 1 when no longer wanted. */
+int dst_rx_item(struct gw *gw, uint32_t sid, const lh_event *ev);
 /* A stream came up: every incoming channel's current credit again (a lost CREDIT is never resent). */
 void dst_resend_credits(struct gw *gw);
 void dst_tick_all(struct gw *gw);

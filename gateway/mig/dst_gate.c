@@ -8,17 +8,16 @@
 
 #define QEMU_VM_EOF 0x00 /* main's end-of-stream byte, the first of segment 1 (qemu-migration-format.md) */
 
-struct rxp_ctx {
-	struct dst_chan *dc;
-	int eof;
-};
-
-static int rxparser_cb(void *opaque, const lh_event *ev)
+/*
+ * An item of main's segment 0, from the pipe's one parser of that stream (pipe/lan_streams.h), before its
+ * bytes are delivered. 1: no longer wanted (the migration ended, or failed here).
+ */
+int dst_gate_item(struct dst_chan *dc, const lh_event *ev)
 {
-	struct rxp_ctx *x = opaque;
-	struct dst_chan *dc = x->dc;
 	struct dst_mig *dm = DM(dc->c.m);
 
+	if (!mig_live(&dm->m))
+		return 1;
 	if (ev->type == LH_EV_COMMAND && ev->u.command.cmd == LH_CMD_OPEN_RETURN_PATH)
 		dc->saw_orp = 1;
 	if (ev->type == LH_EV_SECTION_HEADER && !dc->checked_orp) {
@@ -33,25 +32,10 @@ static int rxparser_cb(void *opaque, const lh_event *ev)
 		dst_transition(dm, DST_EV_POSTCOPY_RUN, "main carried POSTCOPY_RUN: the guest runs here from now on; "
 			       "the gate is evidence only");
 	}
-	if (ev->type == LH_EV_EOF)
-		x->eof = 1;
-	return 0;
-}
-
-int dst_gate_watch(struct dst_chan *mc, const uint8_t *data, size_t n)
-{
-	struct dst_mig *dm = DM(mc->c.m);
-	struct rxp_ctx x = { .dc = mc };
-
-	if (!mc->rxparser)
-		return 0;
-	if (lh_parser_feed(mc->rxparser, data, n, rxparser_cb, &x) < 0) {
-		log_debug("migration in#%u: receiver parser gave up: %s", dm->m.id, lh_parser_error(mc->rxparser)->detail);
-		lh_parser_free(mc->rxparser);
-		mc->rxparser = NULL;
-	} else if (x.eof) {
+	if (ev->type == LH_EV_EOF) {
+		/* the frame carrying it is not delivered: the migration is no longer live when it is handed on */
 		dst_fail(dm, MFR_INTEGRITY, "integrity gate: EOF inside main's verified segment (sender did not cut)", 1);
-		return -1;
+		return 1;
 	}
 	return 0;
 }

@@ -105,7 +105,6 @@ static void free_mig(struct mig *m)
 		struct dst_chan *dc = dst_ch(dm, i);
 		chan_free(&dc->c);
 		bbuf_free(&dc->held);
-		lh_parser_free(dc->rxparser);
 		free(dc);
 	}
 	mig_release(m);

@@ -64,8 +64,6 @@ static void new_chan(struct gw *gw, const struct wan_chan_open *co)
 	dc->c.stream_id = dc->stream0 = co->stream_id;
 	chan_set_state(&dc->c, CS_WAIT, "opened by the source gateway");
 	dc->credit_sent = WAN_WINDOW_KIB_BYTES;
-	if (dc->c.kind == LH_CHAN_MAIN && (dc->rxparser = lh_parser_create()))
-		lh_parser_set_param(dc->rxparser, LH_P_CHANNEL, LH_CHAN_MAIN);
 	log_info("migration in#%u: channel %u is %s%s", m->id, dc->c.idx, lh_channel_name(dc->c.kind),
 		 dc->c.kind == LH_CHAN_MULTIFD ? " (multifd)" : "");
 	dst_connect_next(dm);
@@ -137,6 +135,15 @@ void dst_rx_msg(struct gw *gw, const struct wan_msg *wm)
 	}
 }
 
+int dst_rx_item(struct gw *gw, uint32_t sid, const lh_event *ev)
+{
+	unsigned seg = 0;
+	struct dst_chan *dc = chan_by_stream(gw, sid, &seg);
+	if (!dc || dc->c.kind != LH_CHAN_MAIN || seg != 0)
+		return 1;
+	return dst_gate_item(dc, ev);
+}
+
 void dst_rx_frame(struct gw *gw, const lh_wan_frame_info *info, const uint8_t *data, size_t n, size_t frame_len)
 {
 	unsigned seg = 0;
@@ -149,8 +156,6 @@ void dst_rx_frame(struct gw *gw, const lh_wan_frame_info *info, const uint8_t *d
 	dm->m.wan_bytes += frame_len + WAN_HDR_LEN;
 	switch (info->type) {
 	case LH_WAN_FRAME_DATA:
-		if (dc->c.kind == LH_CHAN_MAIN && seg == 0 && dst_gate_watch(dc, data, n) < 0)
-			return;
 		if (dc->c.kind == LH_CHAN_MAIN && seg > 0 && !(seg & WAN_SEG_UNGATED) && !dm->gate_open)
 			dst_gate_hold(dc, seg, data, n);
 		else

@@ -201,6 +201,8 @@ static void pipe_frame(void *ctx, const lh_wan_frame_info *info, const uint8_t *
 	mig_rx_frame(ctx, info, data, n, frame_len);
 }
 
+/* (the frame follows at once, and settles whatever this decided) */
+static int pipe_rx_item(void *ctx, uint32_t sid, const lh_event *ev) { return dst_rx_item(ctx, sid, ev); }
 static void pipe_msg(void *ctx, const struct wan_msg *m) { mig_rx_msg(ctx, m); }
 static void pipe_session_lost(void *ctx, const char *reason) { mig_session_lost(ctx, reason); }
 static void pipe_link_up(void *ctx)
@@ -222,6 +224,7 @@ int mig_attach(struct gw *gw)
 	const struct cpipe_events ev = {
 		.ctx = gw,
 		.frame = pipe_frame,
+		.rx_item = pipe_rx_item,
 		.msg = pipe_msg,
 		.session_lost = pipe_session_lost,
 		.link_up = pipe_link_up,

@@ -5,7 +5,7 @@
  *
  *   src_rx.c     WAN messages about outgoing migrations (credit, return path, results), the role's tick
  *   src_doubt.c  a session lost after main's EOF left: hold, ask, settle, resolve
- *   src_lan.c    the source QEMU's connections: accept, classify, read within credit, main's parser, close
+ *   src_lan.c    the source QEMU's connections: accept, classify, read within credit, what main carries, close
  *   src_cut.c    the cut at main's EOF (segments end for the integrity gate), waiting for multifd SYNCs
  *   src_seg.c    a channel's codec segments: open, feed, end, close towards the peer
  *   src_sync.c   multifd SYNC accounting for the cut
@@ -31,15 +31,17 @@ struct src_chan {
 	uint64_t credit_limit;
 	int linger;             /* failed: return-path bytes still go to QEMU, then FIN (src_linger) */
 	ev_tstamp linger_since;
-	lh_parser *parser;      /* main: finds the EOF byte, POSTCOPY_RUN */
-	struct pc_watch pc;
-	uint64_t fed, covered;  /* main: bytes given to the parser / handed on in its events */
-	struct bbuf pend;       /* main: bytes [covered, fed), still inside the parser (for a fallback) */
+	/*
+	 * What the channel's stream carries, from the pipe's one parser of it (the encoder's, watched through
+	 * src_watch_item / src_watch_gave_up while segment 0 is open; WAN-PROTOCOL.md, "Migrations and channels").
+	 */
+	struct pc_watch pc;     /* main: POSTCOPY_RUN */
+	int stopped;            /* the watch stopped segment 0 (at main's EOF, or where the parser gave up) */
+	int at_eof;             /* main: its QEMU_VM_EOF was found (segment 0 ends right before it) */
+	int unparsed;           /* the parser gave up: main goes on without the integrity gate; multifd uncounted */
 	/* multifd: SYNC packets read so far (the EOF cut waits for them, src_sync.c) */
-	lh_parser *mfparser;    /* NULL when not a multifd channel, or not followed (mf_lost) */
 	uint32_t mf_syncs;      /* SYNC packets read whole */
 	uint32_t mf_sync_pages; /* pages still due in the SYNC packet being read (7.2 SYNCs carry pages) */
-	int mf_lost;
 };
 
 struct src_mig {
@@ -94,16 +96,15 @@ void src_update_io(struct src_chan *sc);
 long prio_send(struct src_chan *sc, const uint8_t *p, size_t n);
 int prio_end(struct src_chan *sc);
 
-/* src_sync.c: follow a multifd channel's bytes (SYNC count); every multifd channel has its SYNCs. */
-void src_mf_follow(struct src_chan *sc, const uint8_t *p, size_t n);
+/* src_sync.c: an item of a multifd channel's segment 0 (SYNC count); every multifd channel has its SYNCs. */
+void src_mf_item(struct src_chan *sc, const lh_event *ev);
 int src_cut_ready(struct src_mig *sm);
 
-/* src_seg.c */
-int src_enc_feed_all(struct gw *gw, uint32_t sid, const uint8_t *p, size_t n);
+/* src_seg.c. Segment 0 of main and of a multifd channel is watched (src_watch_item, src_watch_gave_up). */
 int src_open_segment(struct src_chan *sc, uint16_t seg, lh_channel_kind kind);
 void src_add_stats(struct src_mig *sm, const lh_wan_stats *st);
-/* Feeds n bytes of a non-main channel (or main after a parser-less fallback). Returns bytes taken. */
-long src_feed_plain(struct src_chan *sc, const uint8_t *p, size_t n);
+/* Feeds n bytes of the channel into its current segment (a new one once that ended). Returns bytes taken. */
+long src_feed(struct src_chan *sc, const uint8_t *p, size_t n);
 /* After QEMU closed the channel and its last bytes were encoded: end the segment, tell the peer. */
 void src_fwd_finish(struct src_chan *sc);
 
@@ -115,6 +116,9 @@ int src_cut_tick(struct src_mig *sm);
 
 /* src_lan.c */
 void src_chan_io(struct src_chan *sc, int revents);
+/* The watch of a channel's segment 0 (lh_wan_watch; ctx is the src_chan). */
+int src_watch_item(void *ctx, const lh_event *ev);
+int src_watch_gave_up(void *ctx, const lh_parse_error *err);
 /* A silent channel of a migration with main: classify it as preempt now. */
 void src_classify_silent(struct src_chan *sc);
 /* A channel of a migration taken back from the fd holder: its kept socket, on the role's watcher. */

@@ -8,6 +8,7 @@
 #include "gateway/mig/src.h"
 #include "gateway/mig/src_hold.h"
 #include "gateway/pipe/codec_pipe.h"
+#include "gateway/pipe/lan_streams.h"
 #include "gateway/wan/wan_session.h"
 
 #define CUT_WAIT_S 10.0            /* longest wait at main's EOF for the multifd channels' SYNC packets */
@@ -34,7 +35,7 @@ int src_cut_at_eof(struct src_chan *mc)
 		/* take what the channel already sent: QEMU wrote it before main's EOF */
 		for (int guard = 0; guard < 64; guard++) {
 			if (sc->rlen) {
-				long r = src_feed_plain(sc, sc->rbuf, sc->rlen);
+				long r = src_feed(sc, sc->rbuf, sc->rlen);
 				if (r < 0)
 					break;
 				memmove(sc->rbuf, sc->rbuf + r, sc->rlen - (size_t)r);
@@ -66,12 +67,12 @@ int src_cut_at_eof(struct src_chan *mc)
 			}
 			continue;
 		}
-		if (lh_wan_enc_end(cpipe_encoder(gw), c->stream_id, &st) == 0)
+		if (lstream_end(gw, c->stream_id, &st) == 0)
 			src_add_stats(sm, &st);
 		c->seg_ended = 1;
 	}
 	uint32_t seg0 = mc->c.stream_id;
-	if (src_open_segment(mc, 1, LH_CHAN_OPAQUE) < 0 || lh_wan_enc_end(cpipe_encoder(gw), seg0, &st) < 0) {
+	if (src_open_segment(mc, 1, LH_CHAN_OPAQUE) < 0 || lstream_end(gw, seg0, &st) < 0) {
 		src_fail(sm, MFR_GATEWAY, "cannot cut the main stream at EOF (encoder error)", 1);
 		return -1;
 	}
@@ -89,8 +90,9 @@ int src_cut_at_eof(struct src_chan *mc)
 }
 
 /*
- * The cut was waiting for the multifd channels: make it now (they caught up,
- * or CUT_WAIT_S passed), then send main's held EOF and what followed it.
+ * Make the cut at main's EOF now (every channel is ready at once, or those it
+ * waited for caught up, or CUT_WAIT_S passed), then send main's held EOF and
+ * what followed it. how: why after a wait, NULL when it did not wait.
  */
 int src_cut_release(struct src_mig *sm, const char *how)
 {
@@ -101,11 +103,12 @@ int src_cut_release(struct src_mig *sm, const char *how)
 	sm->cut_wait = 0;
 	if (!mc || !gw->sess)
 		return 0;
-	log_info("migration out#%u (%s): EOF cut after %.0f ms: %s", m->id, m->route,
-		 (ev_now(gw->loop) - sm->cut_wait_since) * 1e3, how);
+	if (how)
+		log_info("migration out#%u (%s): EOF cut after %.0f ms: %s", m->id, m->route,
+			 (ev_now(gw->loop) - sm->cut_wait_since) * 1e3, how);
 	if (src_cut_at_eof(mc) < 0)
 		return -1;
-	if (src_enc_feed_all(gw, mc->c.stream_id, sm->cut_late.p + sm->cut_late.off, sm->cut_late.len) < 0) {
+	if (lstream_feed_all(gw, mc->c.stream_id, sm->cut_late.p + sm->cut_late.off, sm->cut_late.len) < 0) {
 		src_fail(sm, MFR_GATEWAY, "cannot send main's stream end after the cut (encoder error)", 1);
 		return -1;
 	}
@@ -131,7 +134,7 @@ int src_cut_tick(struct src_mig *sm)
 		if (sc->c.state == CS_CLASSIFY)
 			log_warnx("migration out#%u (%s): channel %u sent nothing %.0f s after main's EOF; cutting "
 				  "anyway", m->id, m->route, sc->c.idx, CUT_WAIT_S);
-		else if (sc->c.kind == LH_CHAN_MULTIFD && sc->mfparser && !sc->c.fwd_eof)
+		else if (sc->c.kind == LH_CHAN_MULTIFD && !sc->unparsed && !sc->c.fwd_eof)
 			log_warnx("migration out#%u (%s): multifd channel %u: %u of %u SYNC packets %.0f s after main's "
 				  "EOF; cutting anyway: its later bytes are not covered by the integrity gate", m->id,
 				  m->route, sc->c.idx, sc->mf_syncs, sm->mf_flush ? sm->mf_flush : sm->ram_eos,

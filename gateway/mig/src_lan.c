@@ -12,6 +12,7 @@
 #include "gateway/mig/route.h"
 #include "gateway/mig/src.h"
 #include "gateway/pipe/codec_pipe.h"
+#include "gateway/pipe/lan_streams.h"
 #include "gateway/wan/wan_session.h"
 
 #define SRC_READ_BUDGET (2u << 20) /* bytes per channel per callback: fairness between channels */
@@ -74,70 +75,123 @@ void mig_src_accept(struct gw *gw, struct route *r, int fd, const char *peer)
 	src_update_io(sc);
 }
 
-/* Event callback of main's parser: everything before EOF goes into segment 0 as events. */
-struct feed_ctx {
-	struct src_chan *sc;
-	int err;                /* an encoder error */
-	int stopped;            /* the migration failed (or lost its session): the parser stops */
-};
-
-static int main_event_cb(void *opaque, const lh_event *ev)
+/*
+ * What main's segment 0 carries, item by item, from the stream's one parser
+ * (the encoder's), before each item is encoded: multifd sync points,
+ * POSTCOPY_RUN, and the EOF byte, where segment 0 stops (src_main_stopped
+ * makes the cut). Called inside the encoder: it must not call it.
+ */
+static int main_item(struct src_chan *sc, const lh_event *ev)
 {
-	struct feed_ctx *fx = opaque;
-	struct src_chan *sc = fx->sc;
+	struct src_mig *sm = SM(sc->c.m);
+
+	/* multifd sync points: each FLUSH (8.1+ modern), else each RAM EOS (legacy), is one SYNC per channel */
+	if (ev->type == LH_EV_RAM_MULTIFD_FLUSH)
+		sm->mf_flush++;
+	else if (ev->type == LH_EV_RAM_EOS)
+		sm->ram_eos++;
+	if (pc_watch_event(&sc->pc, ev) && sm->state == SRC_STREAMING) {
+		sm->m.postcopy = 1;
+		src_transition(sm, SRC_EV_POSTCOPY_RUN, "main carried POSTCOPY_RUN: the guest runs at the destination "
+			       "from now on");
+	}
+	if (ev->type == LH_EV_EOF) {
+		sc->at_eof = 1;
+		sc->stopped = 1;
+		return 1;
+	}
+	return 0;
+}
+
+int src_watch_item(void *ctx, const lh_event *ev)
+{
+	struct src_chan *sc = ctx;
+	if (sc->c.kind == LH_CHAN_MAIN)
+		return main_item(sc, ev);
+	src_mf_item(sc, ev);
+	return 0;
+}
+
+/*
+ * The stream's parser gave up (a stream it cannot follow; the encoder's one
+ * fallback). Main stops there: what follows travels as plain bytes in a new
+ * segment, which before the EOF cut is marked ungated (nobody can find the EOF
+ * in it, so holding it back would stall the migration: the migration then runs
+ * without the integrity gate). A multifd channel goes on as plain bytes in the
+ * same segment; the EOF cut no longer waits for its SYNCs.
+ */
+int src_watch_gave_up(void *ctx, const lh_parse_error *pe)
+{
+	struct src_chan *sc = ctx;
+	struct mig *m = sc->c.m;
+
+	sc->unparsed = 1;
+	if (sc->c.kind != LH_CHAN_MAIN) {
+		log_warnx("migration out#%u: multifd channel %u not followed (%s at offset %llu): the rest travels as "
+			  "plain bytes, and the EOF cut cannot wait for its SYNC packets", m->id, sc->c.idx, pe->detail,
+			  (unsigned long long)pe->offset);
+		return 0;
+	}
+	log_warnx("migration out#%u (%s): main channel: parser gave up at offset %llu (%s: %s); the rest travels as "
+		  "plain bytes%s", m->id, m->route, (unsigned long long)pe->offset, lh_err_name(pe->code), pe->detail,
+		  sc->c.segment ? "" : ", WITHOUT the integrity gate");
+	sc->stopped = 1;
+	return 1;
+}
+
+/* Main's bytes from its EOF on wait for the cut (CUT_LATE_MAX). 0, or -1 when failed. */
+static int hold_late(struct src_mig *sm, const uint8_t *p, size_t n)
+{
+	if (sm->cut_late.len + n > CUT_LATE_MAX || bbuf_add(&sm->cut_late, p, n) < 0) {
+		src_fail(sm, MFR_GATEWAY, "main's stream end after the EOF is larger than the gateway holds", 1);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Main's segment 0 stopped (src_watch_item, src_watch_gave_up): at the EOF,
+ * the cut is made now when every channel is ready, or waits (src_cut_tick);
+ * where the parser gave up, the rest goes on in a plain segment. 0, or -1
+ * when the migration failed.
+ */
+static int main_stopped(struct src_chan *sc)
+{
 	struct chan *c = &sc->c;
 	struct src_mig *sm = SM(c->m);
 	struct mig *m = &sm->m;
 	struct gw *gw = m->gw;
-	int r;
+	const uint8_t *rest;
+	size_t n;
+	lh_wan_stats st;
 
-	if (!gw->sess || !mig_live(m)) {
-		fx->stopped = 1;
-		return 1;
+	sc->stopped = 0;
+	if (lstream_rest(gw, c->stream_id, &rest, &n) < 0) {
+		src_fail(sm, MFR_GATEWAY, "main channel: the encoder lost the bytes after its stop", 1);
+		return -1;
 	}
-	if (!c->segment) {
-		/* multifd sync points: each FLUSH (8.1+ modern), else each RAM EOS (legacy), is one SYNC per channel */
-		if (ev->type == LH_EV_RAM_MULTIFD_FLUSH)
-			sm->mf_flush++;
-		else if (ev->type == LH_EV_RAM_EOS)
-			sm->ram_eos++;
-		if (pc_watch_event(&sc->pc, ev) && sm->state == SRC_STREAMING) {
-			m->postcopy = 1;
-			src_transition(sm, SRC_EV_POSTCOPY_RUN, "main carried POSTCOPY_RUN: the guest runs at the "
-				       "destination from now on");
+	if (!sc->at_eof) {
+		uint16_t seg = (uint16_t)((c->segment & ~WAN_SEG_UNGATED) + 1);
+		uint32_t old = c->stream_id;
+		if (!c->segment)
+			seg |= WAN_SEG_UNGATED;
+		/* the rest first into a new segment (it lives in the old stream until that ends) */
+		if (src_open_segment(sc, seg, LH_CHAN_OPAQUE) < 0 || lstream_feed_all(gw, c->stream_id, rest, n) < 0 ||
+		    lstream_end(gw, old, &st) < 0) {
+			src_fail(sm, MFR_GATEWAY, "cannot continue the main channel as plain bytes", 1);
+			return -1;
 		}
-	}
-	if (!c->segment && !sm->cut_wait && ev->type == LH_EV_EOF) {
-		if (src_cut_ready(sm)) {
-			if (src_cut_at_eof(sc) < 0) {
-				fx->stopped = 1;
-				return 1;
-			}
-		} else {
-			sm->cut_wait = 1;
-			sm->cut_wait_since = ev_now(gw->loop);
-			log_info("migration out#%u (%s): main channel at EOF; the cut waits for the multifd channels' "
-				 "SYNC packets (%u each)", m->id, m->route, sm->mf_flush ? sm->mf_flush : sm->ram_eos);
-		}
-	}
-	if (sm->cut_wait) {
-		/* the EOF and what follows wait here until every channel's segment 0 is complete */
-		if (sm->cut_late.len + ev->raw_len > CUT_LATE_MAX || bbuf_add(&sm->cut_late, ev->raw, ev->raw_len) < 0) {
-			fx->err = -LH_E_NOMEM;
-			return 1;
-		}
-		sc->covered += ev->raw_len;
+		src_add_stats(sm, &st);
 		return 0;
 	}
-	if (c->segment)
-		r = src_enc_feed_all(gw, c->stream_id, ev->raw, ev->raw_len);
-	else
-		r = lh_wan_enc_event(cpipe_encoder(gw), c->stream_id, ev);
-	if (r < 0) {
-		fx->err = r;
-		return 1;
-	}
-	sc->covered += ev->raw_len;
+	if (hold_late(sm, rest, n) < 0)
+		return -1;
+	if (src_cut_ready(sm))
+		return src_cut_release(sm, NULL);
+	sm->cut_wait = 1;
+	sm->cut_wait_since = ev_now(gw->loop);
+	log_info("migration out#%u (%s): main channel at EOF; the cut waits for the multifd channels' SYNC packets (%u "
+		 "each)", m->id, m->route, sm->mf_flush ? sm->mf_flush : sm->ram_eos);
 	return 0;
 }
 
@@ -196,16 +250,6 @@ static int classify(struct src_chan *sc, int force)
 	}
 	if (src_open_segment(sc, 0, c->kind) < 0)
 		goto fail;
-	if (c->kind == LH_CHAN_MAIN) {
-		sc->parser = lh_parser_create();
-		if (!sc->parser)
-			goto fail;
-		lh_parser_set_param(sc->parser, LH_P_CHANNEL, LH_CHAN_MAIN);
-	} else if (c->kind == LH_CHAN_MULTIFD) {
-		if (!(sc->mfparser = lh_parser_create()))
-			goto fail;
-		lh_parser_set_param(sc->mfparser, LH_P_CHANNEL, LH_CHAN_MULTIFD);
-	}
 	chan_set_state(c, CS_OPEN, "classified");
 	if (c->kind == LH_CHAN_MULTIFD)
 		log_info("migration out#%u: channel %u is multifd channel %u", m->id, c->idx, c->mf_id);
@@ -216,41 +260,6 @@ static int classify(struct src_chan *sc, int force)
 fail:
 	src_fail(sm, MFR_GATEWAY, "cannot open the channel's codec stream", 1);
 	return -1;
-}
-
-/*
- * Main's parser gave up (a stream it cannot follow): the bytes it already
- * handed on stay in their segment, which ends here; the rest of the channel
- * travels as plain bytes in a new segment. Before the EOF cut that segment is
- * marked ungated: nobody can find the EOF in it, so holding it back would
- * stall the migration. The migration then runs without an integrity gate.
- */
-static int parser_fallback(struct src_chan *sc, int err)
-{
-	struct chan *c = &sc->c;
-	struct src_mig *sm = SM(c->m);
-	struct gw *gw = sm->m.gw;
-	const lh_parse_error *pe = lh_parser_error(sc->parser);
-	uint16_t seg = (uint16_t)((c->segment & ~WAN_SEG_UNGATED) + 1);
-	lh_wan_stats st;
-
-	log_warnx("migration out#%u (%s): main channel: parser gave up at offset %llu (%s: %s); the rest travels as "
-		  "plain bytes%s", sm->m.id, sm->m.route, (unsigned long long)pe->offset, lh_err_name(err), pe->detail,
-		  c->segment ? "" : ", WITHOUT the integrity gate");
-	if (lh_wan_enc_end(cpipe_encoder(gw), c->stream_id, &st) == 0)
-		src_add_stats(sm, &st);
-	if (!c->segment)
-		seg |= WAN_SEG_UNGATED;
-	if (src_open_segment(sc, seg, LH_CHAN_OPAQUE) < 0 ||
-	    src_enc_feed_all(gw, c->stream_id, sc->pend.p + sc->pend.off, sc->pend.len) < 0) {
-		src_fail(sm, MFR_GATEWAY, "cannot continue the main channel as plain bytes", 1);
-		return -1;
-	}
-	sc->covered += sc->pend.len;
-	bbuf_free(&sc->pend);
-	lh_parser_free(sc->parser);
-	sc->parser = NULL;
-	return 0;
 }
 
 /* Pushes buffered bytes into the encoder within the channel's credit. 0, or -1 when failed. */
@@ -265,50 +274,21 @@ static int push(struct src_chan *sc)
 
 	if (!n)
 		return 0;
-	if (sc->parser) {
-		struct feed_ctx fx = { .sc = sc };
-		uint64_t before = sc->covered, old_fed = sc->fed;
-		int r = lh_parser_feed(sc->parser, sc->rbuf, n, main_event_cb, &fx);
-		if (fx.stopped)
+	if (sm->cut_wait && c->kind == LH_CHAN_MAIN) {
+		/* after main's EOF, before the cut */
+		if (hold_late(sm, sc->rbuf, n) < 0)
 			return -1;
-		sc->fed += n;
-		/* keep the bytes the parser holds but has not handed on: [covered, fed) */
-		int kept;
-		if (sc->covered >= old_fed) {
-			bbuf_eat(&sc->pend, sc->pend.len);
-			kept = bbuf_add(&sc->pend, sc->rbuf + (sc->covered - old_fed), (size_t)(sc->fed - sc->covered));
-		} else {
-			bbuf_eat(&sc->pend, (size_t)(sc->covered - before));
-			kept = bbuf_add(&sc->pend, sc->rbuf, n);
-		}
-		if (kept < 0) {
-			src_fail(sm, MFR_GATEWAY, "out of memory keeping the parser's look-ahead", 1);
-			return -1;
-		}
-		if (r < 0 && fx.err >= 0) {
-			if (parser_fallback(sc, r) < 0)
-				return -1;
-			r = 0;
-		}
-		if (r < 0 || fx.err < 0) {
-			const lh_parse_error *pe = lh_parser_error(sc->parser);
-			snprintf(why, sizeof(why), "main channel: %s at offset %llu: %s",
-				 lh_err_name(fx.err < 0 ? fx.err : r), (unsigned long long)pe->offset, pe->detail);
-			src_fail(sm, MFR_GATEWAY, why, 1);
-			return -1;
-		}
 		took = (long)n;
-	} else {
-		took = src_feed_plain(sc, sc->rbuf, n);
-		if (took < 0) {
-			snprintf(why, sizeof(why), "channel %u: encoder: %s", c->idx, lh_err_name((int)took));
-			src_fail(sm, MFR_GATEWAY, why, 1);
-			return -1;
-		}
+	} else if ((took = src_feed(sc, sc->rbuf, n)) < 0) {
+		snprintf(why, sizeof(why), "channel %u: encoder: %s", c->idx, lh_err_name((int)took));
+		src_fail(sm, MFR_GATEWAY, why, 1);
+		return -1;
 	}
 	memmove(sc->rbuf, sc->rbuf + took, sc->rlen - (size_t)took);
 	sc->rlen -= (size_t)took;
 	c->fwd_bytes += (size_t)took;
+	if (sc->stopped && main_stopped(sc) < 0)
+		return -1;
 	return 0;
 }
 
@@ -330,20 +310,10 @@ static int fwd_end(struct src_chan *sc, int err)
 		return -1;
 	}
 	c->fwd_eof = 1;
-	if (sc->parser) {
-		struct feed_ctx fx = { .sc = sc };
-		int r = lh_parser_finish(sc->parser, main_event_cb, &fx);
-		if (fx.stopped)
-			return -1;
-		if (r < 0 && !c->segment) {
-			src_fail(sm, MFR_SOURCE_ABORT,
-				 "source closed main inside an item, before QEMU_VM_EOF (truncated stream)", 1);
-			return -1;
-		}
-		if (!lh_parser_saw_eof(sc->parser)) {
-			src_fail(sm, MFR_SOURCE_ABORT, "source closed main before QEMU_VM_EOF", 1);
-			return -1;
-		}
+	if (c->kind == LH_CHAN_MAIN && !sc->at_eof && !sc->unparsed) {
+		/* at a section boundary or inside an item: either way no end of stream reaches the destination */
+		src_fail(sm, MFR_SOURCE_ABORT, "source closed main before QEMU_VM_EOF", 1);
+		return -1;
 	}
 	if (sm->cut_wait) {
 		if (c->kind == LH_CHAN_MAIN)
@@ -445,7 +415,7 @@ void src_chan_io(struct src_chan *sc, int revents)
 	    src_cut_release(sm, "every multifd channel delivered its SYNC packets") < 0)
 		return;
 	if (got && got < 16384 && gw->sess)
-		lh_wan_enc_flush(cpipe_encoder(gw)); /* light traffic (commands, return-path replies): no batching delay */
+		cpipe_flush(gw); /* light traffic (commands, return-path replies): no batching delay */
 	cpipe_pump(gw);
 	/* budget spent: the socket stays readable (level-triggered), other channels run first */
 	src_update_io(sc);

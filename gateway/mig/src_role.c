@@ -12,6 +12,7 @@
 #include "gateway/mig/src.h"
 #include "gateway/mig/src_hold.h"
 #include "gateway/pipe/codec_pipe.h"
+#include "gateway/pipe/lan_streams.h"
 #include "gateway/wan/wan_session.h"
 
 #define LINGER_READ (64u << 10)
@@ -75,7 +76,7 @@ static void teardown(struct mig *m)
 	for (unsigned i = 0; i < m->nch; i++) {
 		struct src_chan *sc = src_ch(sm, i);
 		if (sc->c.stream_id && !sc->c.seg_ended && gw->sess)
-			lh_wan_enc_abort(cpipe_encoder(gw), sc->c.stream_id, NULL);
+			lstream_abort(gw, sc->c.stream_id);
 		if (sc->linger)
 			continue;
 		if (keeps_return_path(sc)) {
@@ -113,9 +114,6 @@ static void free_mig(struct mig *m)
 		struct src_chan *sc = src_ch(sm, i);
 		chan_free(&sc->c);
 		free(sc->rbuf);
-		bbuf_free(&sc->pend);
-		lh_parser_free(sc->parser);
-		lh_parser_free(sc->mfparser);
 		free(sc);
 	}
 	bbuf_free(&sm->cut_late);

@@ -150,7 +150,7 @@ static void tick(struct src_mig *sm)
 		mig_test_die_at(gw, "eof-sent"); /* a tick after main's EOF went to the encoder and the WAN */
 	/* an open batch waits at most one tick (10 ms); the worker's frames go out at the next
 	 * pump once done (this one's, a LAN read's or a WAN write's), without stalling the loop */
-	lh_wan_enc_close_batch(cpipe_encoder(gw));
+	cpipe_close_batch(gw);
 	int has_main = mig_main_chan(m) != NULL;
 	if (sm->cut_wait && src_cut_tick(sm) < 0)
 		return;

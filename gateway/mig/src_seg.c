@@ -5,7 +5,7 @@
 
 #include "gateway/base/log.h"
 #include "gateway/mig/src.h"
-#include "gateway/pipe/codec_pipe.h"
+#include "gateway/pipe/lan_streams.h"
 #include "gateway/wan/wan_session.h"
 
 static uint32_t next_stream_id(struct gw *gw)
@@ -13,21 +13,6 @@ static uint32_t next_stream_id(struct gw *gw)
 	if (++gw->next_stream == 0)
 		gw->next_stream = 1;
 	return gw->next_stream;
-}
-
-int src_enc_feed_all(struct gw *gw, uint32_t sid, const uint8_t *p, size_t n)
-{
-	lh_wan_enc *e = cpipe_encoder(gw);
-	while (n) {
-		long r = lh_wan_enc_feed(e, sid, p, n);
-		if (r < 0)
-			return (int)r;
-		p += r;
-		n -= (size_t)r;
-		if (n)
-			cpipe_drain(gw); /* rare: only at the cut or a burst after it */
-	}
-	return 0;
 }
 
 int src_open_segment(struct src_chan *sc, uint16_t seg, lh_channel_kind kind)
@@ -55,8 +40,12 @@ int src_open_segment(struct src_chan *sc, uint16_t seg, lh_channel_kind kind)
 	if ((r = mig_send(c->m, WAN_CHANNEL_OPEN, p, wan_enc_copen(p, &co), NULL, 0)) < 0)
 		return r;
 	snprintf(label, sizeof(label), "mig %u chan %u seg %u", c->m->id, c->idx, seg);
-	if ((r = lh_wan_enc_open(cpipe_encoder(gw), co.stream_id, c->m->id, kind, label)) < 0)
+	/* segment 0 of main and of multifd: the role follows what they carry through the stream's one parser */
+	const lh_wan_watch watch = { src_watch_item, src_watch_gave_up, sc };
+	int watched = seg == 0 && (kind == LH_CHAN_MAIN || kind == LH_CHAN_MULTIFD);
+	if ((r = lstream_open(gw, co.stream_id, c->m->id, kind, label, watched ? &watch : NULL)) < 0)
 		return r;
+	sc->stopped = 0;
 	c->stream_id = co.stream_id;
 	c->segment = seg;
 	c->seg_ended = 0;
@@ -69,18 +58,14 @@ void src_add_stats(struct src_mig *sm, const lh_wan_stats *st)
 	sm->m.raw_bytes += st->bytes_in;
 }
 
-long src_feed_plain(struct src_chan *sc, const uint8_t *p, size_t n)
+long src_feed(struct src_chan *sc, const uint8_t *p, size_t n)
 {
 	struct chan *c = &sc->c;
-	struct gw *gw = c->m->gw;
 	if (c->prio)
 		return prio_send(sc, p, n);
 	if (c->seg_ended && src_open_segment(sc, (uint16_t)(c->segment + 1), LH_CHAN_OPAQUE) < 0)
 		return -LH_E_NOMEM;
-	long took = lh_wan_enc_feed(cpipe_encoder(gw), c->stream_id, p, n);
-	if (took > 0 && sc->mfparser && !c->segment)
-		src_mf_follow(sc, p, (size_t)took);
-	return took;
+	return lstream_feed(c->m->gw, c->stream_id, p, n);
 }
 
 void src_fwd_finish(struct src_chan *sc)
@@ -102,7 +87,7 @@ void src_fwd_finish(struct src_chan *sc)
 			return;
 		}
 	} else {
-		if (!c->seg_ended && c->stream_id && lh_wan_enc_end(cpipe_encoder(gw), c->stream_id, &st) == 0)
+		if (!c->seg_ended && c->stream_id && lstream_end(gw, c->stream_id, &st) == 0)
 			src_add_stats(sm, &st);
 		c->seg_ended = 1;
 		mig_send(m, WAN_CHANNEL_CLOSE, p, wan_enc_cclose(p, m->id, c->idx, 0), NULL, 0);

@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: MIT */
 /* Source role: multifd SYNC accounting, so that the EOF cut knows when every channel's segment 0 is whole. */
-#include "gateway/base/log.h"
 #include "gateway/mig/src.h"
 
 /*
@@ -11,11 +10,11 @@
  * 4.4). Written first is not read first, though: the SYNC may still sit in
  * QEMU's socket buffer or on the LAN when main's EOF reaches us. Counting
  * SYNCs tells when a channel's segment 0 holds everything that precedes the
- * EOF.
+ * EOF. The SYNCs are counted from the items of the channel's one parser (the
+ * encoder's, which the role watches: src_watch_item).
  */
-static int mf_event_cb(void *opaque, const lh_event *ev)
+void src_mf_item(struct src_chan *sc, const lh_event *ev)
 {
-	struct src_chan *sc = opaque;
 	if (ev->type == LH_EV_MULTIFD_PACKET && (ev->u.mf_packet.flags & 1)) {
 		/* a 7.2 SYNC may carry pages: it counts once they are read too (compressed payloads: at the header) */
 		sc->mf_sync_pages = (ev->u.mf_packet.flags & 0x3e) ? 0 : ev->u.mf_packet.normal_pages; /* compressed: 0 */
@@ -23,19 +22,6 @@ static int mf_event_cb(void *opaque, const lh_event *ev)
 			sc->mf_syncs++;
 	} else if (ev->type == LH_EV_MULTIFD_PAGE && sc->mf_sync_pages && --sc->mf_sync_pages == 0) {
 		sc->mf_syncs++;
-	}
-	return 0;
-}
-
-void src_mf_follow(struct src_chan *sc, const uint8_t *p, size_t n)
-{
-	if (lh_parser_feed(sc->mfparser, p, n, mf_event_cb, sc) < 0) {
-		log_warnx("migration out#%u: multifd channel %u not followed (%s at offset %llu): the EOF cut cannot wait "
-			  "for its SYNC packets", sc->c.m->id, sc->c.idx, lh_parser_error(sc->mfparser)->detail,
-			  (unsigned long long)lh_parser_error(sc->mfparser)->offset);
-		lh_parser_free(sc->mfparser);
-		sc->mfparser = NULL;
-		sc->mf_lost = 1;
 	}
 }
 
@@ -51,7 +37,7 @@ int src_cut_ready(struct src_mig *sm)
 		 * SRC_SILENT_S (a silent one is postcopy's preempt channel). */
 		if (sc->c.state == CS_CLASSIFY)
 			return 0;
-		if (sc->c.kind == LH_CHAN_MULTIFD && sc->mfparser && !sc->c.fwd_eof && sc->mf_syncs < need)
+		if (sc->c.kind == LH_CHAN_MULTIFD && !sc->unparsed && !sc->c.fwd_eof && sc->mf_syncs < need)
 			return 0;
 	}
 	return 1;

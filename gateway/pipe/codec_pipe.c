@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "gateway/base/log.h"
+#include "gateway/pipe/lan_streams.h"
 #include "gateway/wan/wan_session.h"
 
 struct cpipe {
@@ -16,6 +17,7 @@ struct cpipe {
 	lh_wan_enc *enc;              /* both NULL without a session */
 	lh_wan_dec *dec;
 	uint8_t *decbuf;              /* one decoded frame (LH_WAN_FRAME_RAW_MAX) */
+	struct lstream_rx *rxs;       /* the parsers of decoded main streams */
 	uint64_t frames_pulled;
 	uint64_t worker_frames_seen;  /* the encoder's worker_frames counted into frames_tx_worker */
 	int want_encoder;             /* cpipe_prepare_encoder was called: this gateway sends migrations */
@@ -87,6 +89,7 @@ static void codec_free(struct cpipe *p)
 	p->dec = NULL;
 	p->enc = NULL;
 	p->decbuf = NULL;
+	lstream_rx_clear(p->rxs);
 	p->frames_pulled = p->worker_frames_seen = 0;
 	p->enc_begun = 0;
 	p->rx_epoch = p->rx_want = p->tx_epoch = p->nlost = 0;
@@ -250,6 +253,23 @@ static void pump(struct gw *gw, int force)
 void cpipe_pump(struct gw *gw) { pump(gw, 0); }
 void cpipe_drain(struct gw *gw) { pump(gw, 1); }
 
+void cpipe_flush(struct gw *gw)
+{
+	if (gw->pipe && gw->pipe->enc)
+		lh_wan_enc_flush(gw->pipe->enc);
+}
+
+void cpipe_close_batch(struct gw *gw)
+{
+	if (gw->pipe && gw->pipe->enc)
+		lh_wan_enc_close_batch(gw->pipe->enc);
+}
+
+const lh_wan_stats *cpipe_enc_stats(struct gw *gw)
+{
+	return gw->pipe && gw->pipe->enc ? lh_wan_enc_stats(gw->pipe->enc) : NULL;
+}
+
 int cpipe_can_feed(struct gw *gw)
 {
 	struct cpipe *p = gw->pipe;
@@ -333,6 +353,7 @@ static int codec_error(struct cpipe *p, uint64_t seq, const char *err)
 		wan_session_fail(gw, why);
 		return -1;
 	}
+	lstream_rx_clear(p->rxs); /* the streams open at the error are lost: their parsers with them */
 	p->rx_want = epoch;
 	p->rx_bad_seq = seq;
 	p->rx_reset_at = ev_now(gw->loop);
@@ -401,6 +422,8 @@ static int on_frame(void *ctx, const uint8_t *data, size_t n, uint64_t seq)
 			 e->stream_id, (unsigned long long)e->where, e->detail);
 		return codec_error(p, seq, err);
 	}
+	if (p->ev.rx_item)
+		lstream_rx_frame(p->rxs, &info, p->decbuf, (size_t)r, p->ev.rx_item, p->ev.ctx);
 	p->ev.frame(p->ev.ctx, &info, p->decbuf, (size_t)r, n);
 	return 0;
 }
@@ -528,7 +551,9 @@ static const struct wan_events cpipe_wan_events = {
 int cpipe_init(struct gw *gw, const struct cpipe_events *ev)
 {
 	struct cpipe *p = calloc(1, sizeof(*p));
-	if (!p || !(p->lost = calloc(CPIPE_LOST_MAX, sizeof(*p->lost)))) {
+	if (!p || !(p->lost = calloc(CPIPE_LOST_MAX, sizeof(*p->lost))) || !(p->rxs = lstream_rx_new())) {
+		if (p)
+			free(p->lost);
 		free(p);
 		return -ENOMEM;
 	}
@@ -553,6 +578,7 @@ void cpipe_free(struct gw *gw, const char *reason)
 	ev_async_stop(gw->loop, &p->enc_ready);
 	codec_free(p);
 	gw->pipe = NULL;
+	lstream_rx_free(p->rxs, reason);
 	free(p->lost);
 	free(p);
 }

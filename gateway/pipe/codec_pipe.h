@@ -19,6 +19,9 @@ struct cpipe_events {
 	void *ctx;
 	/* One decoded codec frame (OPEN/DATA/END/ABORT of a stream), in the sender's order. */
 	void (*frame)(void *ctx, const lh_wan_frame_info *info, const uint8_t *data, size_t n, size_t frame_len);
+	/* Optional: an item of a decoded main stream (the pipe's one parser of it), before that frame goes to
+	 * frame(); return 1 to stop watching the stream (lan_streams.h). */
+	int (*rx_item)(void *ctx, uint32_t stream_id, const lh_event *ev);
 	/* A protocol message about migrations, in order (bulk, urgent, or a CREDIT). */
 	void (*msg)(void *ctx, const struct wan_msg *m);
 	/* The session ended (reason): everything carried on it fails. */
@@ -54,6 +57,11 @@ void cpipe_free(struct gw *gw, const char *reason);
 
 /* The session's encoder, NULL without a session. */
 lh_wan_enc *cpipe_encoder(struct gw *gw);
+/* Closes the encoder's open batch into a frame now: and waits for its worker (flush), or not (close_batch). */
+void cpipe_flush(struct gw *gw);
+void cpipe_close_batch(struct gw *gw);
+/* The encoder's session counters, NULL without a session. */
+const lh_wan_stats *cpipe_enc_stats(struct gw *gw);
 /* The encoder may take more stream bytes now (its frame queue is short and the replay buffer has room). */
 int cpipe_can_feed(struct gw *gw);
 /* Moves encoded frames into WAN messages as far as the streams and the replay buffer allow. */
