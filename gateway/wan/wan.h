@@ -25,7 +25,22 @@
 #define WAN_ACK_BYTES (2u << 20)
 #define WAN_WINDOW_KIB (32u * 1024)     /* per-channel credit window */
 #define WAN_WINDOW_KIB_BYTES ((uint64_t)WAN_WINDOW_KIB << 10)
-#define WAN_DEAD_AFTER 10.0             /* s without input before a stream is declared dead */
+/*
+ * Liveness (WAN-PROTOCOL.md "Outages"). Every stream that is up sends a PING every WAN_PROBE_EVERY s, so a
+ * working path always carries input; a stream without input for WAN_DEAD_AFTER s is dead (a black-holed
+ * path), and its unacknowledged messages go out again on the others; unless the peer's kernel acknowledged
+ * our bytes in that time (the path works, the peer daemon is slow: a stalled loop, CPU starvation), which
+ * buys it up to WAN_PEER_HUNG s. The kernel's TCP_USER_TIMEOUT backs this up. A client stream must be up (connect + TLS + HELLO) within WAN_DIAL_DEADLINE s of its dial; a stream slot
+ * is dialed again WAN_REDIAL_S s (+-25 % jitter) after it was lost or failed to come up.
+ */
+#define WAN_PROBE_EVERY 0.5
+#define WAN_DEAD_AFTER 2.0
+#define WAN_PEER_HUNG 10.0              /* s of silence from a peer daemon whose kernel still acknowledges */
+#define WAN_USER_TIMEOUT_MS 3000u
+#define WAN_DIAL_DEADLINE 3.0
+#define WAN_REDIAL_S 1.0
+#define WAN_HELLO_WAIT 10.0             /* s an incoming stream has to say HELLO */
+#define WAN_STALL_GRACE 1.0             /* a tick this late: the loop stalled, input may be waiting unread */
 #define WAN_NOTSENT_LOWAT (128u << 10)  /* unsent bytes the kernel may hold per stream (wan_sock_tune) */
 #define WAN_AHEAD_MAX 4                 /* frames offered ahead of the next one (events.frame_ahead) */
 
@@ -60,6 +75,7 @@ struct wan_link {
 	ev_io io;
 	int io_events;
 	ev_tstamp last_rx, last_ping;
+	ev_tstamp t_open;               /* created (dialed or accepted) */
 	/* receive: header, then payload straight into a message buffer */
 	uint8_t hdr[WAN_HDR_LEN];
 	size_t hdr_got, body_got;
@@ -106,7 +122,7 @@ struct wan_session {
 	unsigned nlinks;                  /* slots; client: cfg streams, server: highest index + 1 */
 	struct wan_link *links[WAN_MAX_LINKS];
 	ev_tstamp redial_at[WAN_MAX_LINKS];
-	ev_tstamp backoff[WAN_MAX_LINKS];
+	ev_tstamp last_tick;            /* the previous wan_tick (a loop stall shows as a gap) */
 	ev_tstamp down_since;
 	struct tx_space tx[3];
 	struct rx_space rx[3];
@@ -137,8 +153,12 @@ void wan_link_kick(struct wan_link *l);
 void wan_link_io_close(struct wan_link *l);
 /* Bytes of l the kernel holds not yet sent (they go before anything queued now). */
 size_t wan_link_unsent(const struct wan_link *l);
+/* Seconds since the peer's TCP last acknowledged anything on l (its kernel, not its daemon), or -1 unknown. */
+double wan_link_ack_age(const struct wan_link *l);
 /* Client: start a stream for slot idx of gw->sess (sets gw->sess->links[idx], or a later redial_at[idx]). */
 void wan_dial(struct gw *gw, unsigned idx);
+/* When a stream slot is dialed again after a loss or a failed dial: WAN_REDIAL_S, jittered. */
+double wan_redial_delay(void);
 /* Test-only fault injection: every stream of the session dies at once (abrupt, both directions). */
 void wan_kill_all_links(struct gw *gw, const char *reason);
 /* wan_io.c: a stream over a connected (or connecting) TCP socket; NULL (fd closed) on failure. */

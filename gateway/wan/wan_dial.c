@@ -93,7 +93,7 @@ void wan_dial(struct gw *gw, unsigned idx)
 		snprintf(port, sizeof(port), "%u", ep->port);
 		if (getaddrinfo(ep->host, port, &hints, &ai) != 0) {
 			log_warnx("wan: cannot resolve peer %s", ep->host);
-			gw->sess->redial_at[idx] = ev_now(gw->loop) + 5.0;
+			gw->sess->redial_at[idx] = ev_now(gw->loop) + wan_redial_delay();
 			return;
 		}
 		memcpy(&ss, ai->ai_addr, ai->ai_addrlen);
@@ -108,12 +108,12 @@ void wan_dial(struct gw *gw, unsigned idx)
 	if (connect(fd, (struct sockaddr *)&ss, sl) < 0 && errno != EINPROGRESS) {
 		log_debug("wan: connect stream %u: %s", idx, strerror(errno));
 		close(fd);
-		gw->sess->redial_at[idx] = ev_now(gw->loop) + 1.0;
+		gw->sess->redial_at[idx] = ev_now(gw->loop) + wan_redial_delay();
 		return;
 	}
 	struct wan_link *l = wan_link_new(gw, fd, 1, (int)idx, 1);
 	if (!l) {
-		gw->sess->redial_at[idx] = ev_now(gw->loop) + 1.0;
+		gw->sess->redial_at[idx] = ev_now(gw->loop) + wan_redial_delay();
 		return;
 	}
 	gw->sess->links[idx] = l;

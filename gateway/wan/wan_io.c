@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* A WAN stream's I/O: non-blocking TCP + TLS 1.3 on libev, whole messages in and out (wan_link.c does the rest). */
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <linux/sockios.h>
 #include <openssl/err.h>
 #include <stdlib.h>
@@ -41,6 +43,15 @@ size_t wan_link_unsent(const struct wan_link *l)
 	if (l->fd < 0 || ioctl(l->fd, SIOCOUTQNSD, &unsent) < 0 || unsent < 0)
 		return 0;
 	return (size_t)unsent;
+}
+
+double wan_link_ack_age(const struct wan_link *l)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+	if (l->fd < 0 || getsockopt(l->fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0 || len < sizeof(ti))
+		return -1;
+	return ti.tcpi_last_ack_recv / 1000.0;
 }
 
 /* Writes queued messages until the socket is full. 0, or -1 when the link was closed. */

@@ -326,13 +326,26 @@ void wan_link_reap(struct gw *gw)
 
 void wan_link_tick(struct wan_link *l, ev_tstamp now)
 {
-	if (l->state != WL_UP)
+	if (l->state == WL_DEAD)
 		return;
-	if (now - l->last_rx > WAN_DEAD_AFTER) {
-		wan_link_close(l, "no input for 10 s (dead peer or path)");
+	if (l->state != WL_UP) {
+		/* a black-holed SYN would otherwise wait for the kernel's retries (over a minute) */
+		if (l->is_client && now - l->t_open > WAN_DIAL_DEADLINE)
+			wan_link_close(l, "not up within 3 s of its dial (connect + TLS + HELLO)");
 		return;
 	}
-	if (now - l->last_ping > 2.0) {
+	if (now - l->last_rx > WAN_DEAD_AFTER) {
+		double ack = wan_link_ack_age(l);
+		if (ack < 0 || ack > WAN_DEAD_AFTER) {
+			wan_link_close(l, "no input for 2 s (dead peer or black-holed path)");
+			return;
+		}
+		if (now - l->last_rx > WAN_PEER_HUNG) {
+			wan_link_close(l, "no input for 10 s although the peer's kernel acknowledges (peer daemon hung)");
+			return;
+		}
+	}
+	if (now - l->last_ping >= WAN_PROBE_EVERY) {
 		uint8_t p[8];
 		struct wan_out *o = wan_out_new(WAN_PING, WAN_SPACE_LINK, 0, p, wan_enc_ping(p, (uint64_t)(ev_time() * 1e3)),
 						NULL, 0);
@@ -351,6 +364,6 @@ void wan_link_init(struct wan_link *l, struct gw *gw, int is_client, int idx, en
 	l->is_client = is_client;
 	l->idx = idx;
 	l->state = st;
-	l->last_rx = l->last_ping = ev_now(gw->loop);
+	l->last_rx = l->last_ping = l->t_open = ev_now(gw->loop);
 	snprintf(l->peer, sizeof(l->peer), "%s", is_client ? gw->cfg.wan.peer_name : "incoming");
 }

@@ -467,12 +467,9 @@ void wan_sess_link_lost(struct wan_link *l)
 		s->links_lost++;
 	if (l->state == WL_DEAD && l->hello_sent)
 		gw->st.links_lost++;
-	/* a stream that never came up (refused, unreachable) backs off up to 30 s; one that was up retries in 1 s */
-	if (l->state == WL_DEAD && l->hello_sent && l->peer_hello.session)
-		s->backoff[l->idx] = 1.0;
-	else
-		s->backoff[l->idx] = s->backoff[l->idx] ? (s->backoff[l->idx] * 2 > 30 ? 30 : s->backoff[l->idx] * 2) : 1.0;
-	s->redial_at[l->idx] = ev_now(gw->loop) + s->backoff[l->idx];
+	/* about every second, jittered so that the streams of both gateways do not dial in lockstep after an
+	 * outage: a session within its outage budget resumes within about a second of the path's return */
+	s->redial_at[l->idx] = ev_now(gw->loop) + wan_redial_delay();
 	update_state(s);
 	requeue(s, l->idx);
 }
@@ -633,11 +630,20 @@ void wan_tick(struct gw *gw)
 	wan_link_reap(gw);
 	for (struct wan_link *l = gw->pending, *n; l; l = n) {
 		n = l->next_pending;
-		if (now - l->last_rx > WAN_DEAD_AFTER)
+		if (now - l->t_open > WAN_HELLO_WAIT)
 			wan_link_close(l, "no HELLO within 10 s");
 	}
 	if (!s)
 		return;
+	if (s->last_tick && now - s->last_tick > WAN_STALL_GRACE) {
+		/* our loop stalled (a long callback, CPU starvation): input may sit unread in the sockets, so the
+		 * silence says nothing about the path */
+		log_info("wan: event loop stalled %.1f s; stream liveness counts from now", now - s->last_tick);
+		for (unsigned i = 0; i < s->nlinks; i++)
+			if (s->links[i])
+				s->links[i]->last_rx = now;
+	}
+	s->last_tick = now;
 	for (unsigned i = 0; i < s->nlinks && gw->sess == s; i++) {
 		if (s->links[i])
 			wan_link_tick(s->links[i], now);
@@ -684,6 +690,11 @@ void wan_tick(struct gw *gw)
 		s->rx[1].bytes_since_ack = s->rx[2].bytes_since_ack = 0;
 		wan_send(gw, WAN_ACK, p, wan_enc_ack(p, b, u), NULL, 0);
 	}
+}
+
+double wan_redial_delay(void)
+{
+	return WAN_REDIAL_S * (0.75 + arc4random_uniform(501) / 1000.0);
 }
 
 double wan_link_pressure(const struct gw *gw)

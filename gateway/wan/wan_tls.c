@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 
 #include "gateway/base/config.h"
+#include "gateway/wan/wan.h"
 #include "gateway/base/log.h"
 
 static void ssl_errstr(char *out, size_t outlen)
@@ -168,8 +169,12 @@ void wan_sock_tune(int fd, const struct lh_config *cfg, int stream_index, unsign
 		per = 256u << 20;
 	snd = cfg->wan.sndbuf ? cfg->wan.sndbuf : (unsigned)per;
 	rcv = cfg->wan.rcvbuf ? cfg->wan.rcvbuf : (unsigned)per;
+	unsigned user_timeout = WAN_USER_TIMEOUT_MS;
 	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0)
 		log_warn("%s: TCP_NODELAY", __func__);
+	/* data (our PINGs at least) unacknowledged this long: the kernel fails the stream, a black hole's backstop */
+	if (setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_timeout, sizeof(user_timeout)) < 0)
+		log_warn("%s: TCP_USER_TIMEOUT", __func__);
 	set_buf(fd, SO_SNDBUFFORCE, SO_SNDBUF, "SO_SNDBUF", snd);
 	set_buf(fd, SO_RCVBUFFORCE, SO_RCVBUF, "SO_RCVBUF", rcv);
 	if (notsent_lowat &&

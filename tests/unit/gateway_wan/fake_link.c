@@ -84,12 +84,19 @@ size_t wan_link_unsent(const struct wan_link *l)
 	return 0;
 }
 
+double wan_link_ack_age(const struct wan_link *l)
+{
+	(void)l;
+	return FW->ack_age;
+}
+
 void wan_dial(struct gw *gw, unsigned idx)
 {
 	struct fworld *w = FW;
 	struct gw *srv = &w->gw[1];
+	w->dials++;
 	if (w->dial_fail) {
-		gw->sess->redial_at[idx] = ev_now(gw->loop) + 1.0;
+		gw->sess->redial_at[idx] = ev_now(gw->loop) + wan_redial_delay();
 		return;
 	}
 	struct fstream *s = calloc(1, sizeof(*s));
@@ -168,6 +175,8 @@ uint64_t fw_pump(struct fworld *w, int shuffle)
 {
 	uint64_t n = 0;
 	int moved;
+	if (w->black_hole)
+		return 0;
 	do {
 		moved = 0;
 		struct fstream *v[WAN_MAX_LINKS * 4];
@@ -425,6 +434,7 @@ void fw_init(struct fworld *w, unsigned nstreams)
 	FW = w;
 	w->now = 1000.0;
 	w->seed = 1;
+	w->ack_age = -1;
 	for (int k = 0; k < 2; k++) {
 		struct gw *gw = &w->gw[k];
 		gw->test_kill_stream = -1;

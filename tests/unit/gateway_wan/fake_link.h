@@ -69,6 +69,9 @@ struct fworld {
 	struct fstream *streams;
 	double now;
 	int dial_fail;         /* wan_dial fails (peer unreachable) */
+	int black_hole;        /* fw_pump delivers nothing: the path drops everything, both ways */
+	uint64_t dials;        /* wan_dial calls */
+	double ack_age;        /* what wan_link_ack_age says (fw_init: -1, unknown) */
 	unsigned seed;
 	uint64_t delivered;
 	int forged;            /* forged sequenced messages or ACKs were injected: counters prove nothing */

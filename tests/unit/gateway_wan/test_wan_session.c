@@ -609,21 +609,25 @@ static void test_before_bulk_and_frame_seqs(void)
 	fw_free(&w);
 }
 
-/* Keepalive: PINGs every 2 s come back as PONGs (rtt); a stream with no input for 10 s is closed, and the
- * client session fails when no stream is up for 30 s while work depends on it. */
+/* Keepalive: every stream PINGs every 0.5 s and the PONGs come back (rtt); a stream with no input for 2 s is
+ * closed, not before; the client session fails when no stream is up for the outage budget while work depends
+ * on it. */
 static void test_keepalive_and_loss_budget(void)
 {
 	struct fworld w;
 	fw_init(&w, 2);
 	bring_up(&w);
-	fw_advance(&w, 2.1);
+	fw_advance(&w, 0.6);
 	fw_pump(&w, 0);
 	CHECK(w.rec[C].rtts >= 2 && w.rec[S].rtts >= 2);
-	/* nothing delivered for 11 s */
-	for (int i = 0; i < 11; i++)
-		fw_advance(&w, 1.0);
+	/* nothing delivered from now on */
+	for (int i = 0; i < 3; i++)
+		fw_advance(&w, 0.6);
+	CHECK(wan_links_up(&w.gw[C]) == 2 && wan_links_up(&w.gw[S]) == 2); /* 1.8 s of silence */
+	fw_advance(&w, 0.4);
 	CHECK(wan_links_up(&w.gw[C]) == 0);
 	CHECK(wan_links_up(&w.gw[S]) == 0);
+	CHECK(w.rec[C].sessions_closed == 0);
 	w.dial_fail = 1;
 	w.rec[C].busy = 1;
 	for (int i = 0; i < 31; i++)
@@ -634,6 +638,23 @@ static void test_keepalive_and_loss_budget(void)
 	fw_free(&w);
 }
 
+/* A slow peer daemon is not a dead path: while its kernel acknowledges our bytes, its silence is tolerated up
+ * to 10 s (a stalled loop); past that the stream is closed as hung. */
+static void test_slow_peer_not_dead(void)
+{
+	struct fworld w;
+	fw_init(&w, 1);
+	bring_up(&w);
+	w.ack_age = 0.1; /* the path works */
+	for (int i = 0; i < 9; i++)
+		fw_advance(&w, 1.0);
+	CHECK(wan_links_up(&w.gw[C]) == 1);
+	fw_advance(&w, 1.0);
+	fw_advance(&w, 0.5);
+	CHECK(wan_links_up(&w.gw[C]) == 0);
+	fw_free(&w);
+}
+
 /* [wan] outage_budget_s: the session fails that many seconds after its last stream went down, not 30. */
 static void test_outage_budget_configured(void)
 {
@@ -641,17 +662,65 @@ static void test_outage_budget_configured(void)
 	fw_init(&w, 2);
 	w.gw[C].cfg.wan.outage_budget_s = 3;
 	bring_up(&w);
-	for (int i = 0; i < 11; i++)
-		fw_advance(&w, 1.0);
-	CHECK(wan_links_up(&w.gw[C]) == 0);
 	w.dial_fail = 1;
+	for (int i = 0; i < 3; i++)
+		fw_advance(&w, 1.0);
+	CHECK(wan_links_up(&w.gw[C]) == 0); /* down since t = 3 */
 	w.rec[C].busy = 1;
-	fw_advance(&w, 2.0);
+	fw_advance(&w, 0.5);
+	fw_advance(&w, 1.0);
+	fw_advance(&w, 1.0);
 	CHECK(w.rec[C].sessions_closed == 0);
-	fw_advance(&w, 1.5);
 	fw_advance(&w, 1.0);
 	CHECK(w.rec[C].sessions_closed == 1);
 	CHECK_HAS(w.rec[C].closed_reason, "no stream for 3 s");
+	fw_free(&w);
+}
+
+/*
+ * An outage within the budget: the path black-holes (nothing arrives either way, dials never finish) for 20 s
+ * while messages are sent. Streams die within 2 s, each dial gives up after 3 s and the slot is dialed again
+ * about a second later; the session survives, and once the path is back it resumes from the acknowledgements:
+ * everything arrives once, in order.
+ */
+static void test_outage_black_hole(void)
+{
+	struct fworld w;
+	fw_init(&w, 2);
+	bring_up(&w);
+	for (int i = 0; i < 10; i++)
+		fw_send_frame(&w, C);
+	fw_pump(&w, 0);
+	w.rec[C].busy = 1;
+	w.black_hole = 1;
+	uint64_t dials = w.dials;
+	send_mix(&w, C, 6);
+	fw_advance(&w, 1.0);
+	CHECK(wan_links_up(&w.gw[C]) == 2);
+	fw_advance(&w, 0.5);
+	fw_advance(&w, 0.6);
+	CHECK(wan_links_up(&w.gw[C]) == 0 && wan_links_up(&w.gw[S]) == 0); /* dead 2.1 s after the last input */
+	for (int i = 0; i < 36; i++) {
+		fw_advance(&w, 0.5);
+		fw_pump(&w, 0);
+		if (i == 20)
+			send_mix(&w, C, 4);
+	}
+	CHECK(wan_links_up(&w.gw[C]) == 0);
+	/* each slot: a dial every ~4 s (3 s deadline + ~1 s) over the ~18 s since the streams died */
+	CHECK(w.dials - dials >= 6 && w.dials - dials <= 14);
+	CHECK(w.rec[C].sessions_closed == 0 && w.gw[S].sess != NULL);
+	w.black_hole = 0;
+	for (int i = 0; i < 4; i++) {
+		fw_advance(&w, 0.4);
+		fw_pump(&w, 0);
+	}
+	CHECK(wan_links_up(&w.gw[C]) == 2);
+	CHECK(w.rec[S].sessions_new == 1 && w.rec[C].sessions_new == 1); /* the same session, resumed */
+	fw_advance(&w, 0.1);
+	fw_pump(&w, 0);
+	check_all_arrived(&w, C, "outage");
+	CHECK(fw_check_invariants(&w, C) == 0);
 	fw_free(&w);
 }
 
@@ -674,5 +743,7 @@ int main(void)
 	test_before_bulk_and_frame_seqs();
 	test_keepalive_and_loss_budget();
 	test_outage_budget_configured();
+	test_outage_black_hole();
+	test_slow_peer_not_dead();
 	return check_report("test_wan_session");
 }
