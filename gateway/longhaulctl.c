@@ -326,6 +326,13 @@ static void print_migrations(const struct lh_jv *root)
 #define ROUTE_COLS 5
 static const char *const route_head[ROUTE_COLS] = { "ROUTE", "URI", "TO", "DYNAMIC", "MIGRATIONS" };
 
+/* The WAN outage so far, when there is one: what an operator must know before anything else. */
+static void print_outage(double down_s, double budget_s)
+{
+	if (down_s > 0)
+		printf("wan: down for %.0f s (budget %.0f s)\n", down_s, budget_s);
+}
+
 static void print_status(const struct lh_jv *r)
 {
 	char a[CELL], b[CELL], c[CELL];
@@ -338,6 +345,7 @@ static void print_status(const struct lh_jv *r)
 	if (lh_jv_num(wan, "version", 0) > 0)
 		printf(", protocol %s", cell(wan, "version", a, sizeof(a)));
 	printf("\n");
+	print_outage(lh_jv_num(wan, "down_s", 0), lh_jv_num(wan, "outage_budget_s", 0));
 	const char *werr = lh_jv_str(wan, "last_error", "");
 	if (werr[0])
 		printf("wan refused %s\n", werr);
@@ -658,6 +666,7 @@ static int cmd_watch(struct ctl *c, int argc, char **argv)
 			char stamp[32];
 			strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S", localtime_r(&now, &tm));
 			printf("%s--- %s\n", n ? "\n" : "", stamp);
+			print_outage(lh_jv_num(c->doc.root, "wan_down_s", 0), lh_jv_num(c->doc.root, "outage_budget_s", 0));
 			print_migrations(c->doc.root);
 		}
 		fflush(stdout);

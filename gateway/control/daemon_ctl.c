@@ -83,6 +83,8 @@ static int cmd_status(void *ctx, const struct lh_json_req *req, struct lh_jbuf *
 	lh_json_str(b, "session", sid);
 	lh_json_uint(b, "streams_up", wan_links_up(gw));
 	lh_json_uint(b, "streams", gw->cfg.wan.streams);
+	lh_json_double(b, "down_s", wan_down_for(gw));
+	lh_json_uint(b, "outage_budget_s", gw->cfg.wan.outage_budget_s);
 	lh_json_uint(b, "tx_bytes", gw->st.wan_tx_bytes);
 	lh_json_uint(b, "rx_bytes", gw->st.wan_rx_bytes);
 	lh_json_uint(b, "frames_tx", gw->st.frames_tx);
@@ -130,7 +132,11 @@ static int cmd_status(void *ctx, const struct lh_json_req *req, struct lh_jbuf *
 
 static int cmd_migrations(void *ctx, const struct lh_json_req *req, struct lh_jbuf *b)
 {
+	struct gw *gw = ctx;
 	(void)req;
+	/* an outage concerns every migration listed: watch shows it above them */
+	lh_json_double(b, "wan_down_s", wan_down_for(gw));
+	lh_json_uint(b, "outage_budget_s", gw->cfg.wan.outage_budget_s);
 	mig_list_json(ctx, b);
 	return 0;
 }

@@ -43,6 +43,8 @@ static const struct gw_metric_def defs[] = {
 	{ LH_METRIC_COUNTER, "longhaul_codec_frames_dropped_total",
 	  "WAN frames dropped between a decoder error and the peer's CODEC_EPOCH marker", ST(codec_frames_dropped) },
 	{ LH_METRIC_GAUGE, "longhaul_wan_streams_up", "WAN streams up", (size_t)-1 },
+	{ LH_METRIC_GAUGE, "longhaul_wan_down_seconds",
+	  "seconds the WAN session has had no stream up (0 when up; it fails past [wan] outage_budget_s)", (size_t)-6 },
 	{ LH_METRIC_GAUGE, "longhaul_migrations_active", "migrations running", (size_t)-2 },
 	{ LH_METRIC_GAUGE, "longhaul_migrations_in_doubt",
 	  "source migrations whose session was lost after the EOF left, not decided yet", (size_t)-5 },
@@ -95,6 +97,8 @@ static void collect(void *ctx)
 			v = mig_count_active(gw);
 		else if (defs[i].off == (size_t)-5)
 			v = mig_count_in_doubt(gw);
+		else if (defs[i].off == (size_t)-6)
+			v = wan_down_for(gw);
 		else if (defs[i].off == (size_t)-3 || defs[i].off == (size_t)-4) {
 			const lh_wan_stats *es = cpipe_enc_stats(gw);
 			v = !es ? 0 : defs[i].off == (size_t)-3 ? es->zstd_level : (double)es->boosted_bytes;

@@ -87,7 +87,8 @@ void mig_tick(struct gw *gw)
 		}
 		if (m->end == MIG_LIVE) {
 			uint64_t b = moved(m);
-			if (b != m->progress_mark || !m->progress_at) {
+			/* an outage within the budget is no stall: the transport decides when it is too long */
+			if (b != m->progress_mark || !m->progress_at || !wan_ready(gw)) {
 				m->progress_mark = b;
 				m->progress_at = now;
 			} else if (now - m->progress_at > MIG_STALL_S) {

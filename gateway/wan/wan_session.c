@@ -33,6 +33,11 @@ unsigned wan_links_up(const struct gw *gw)
 }
 
 int wan_ready(const struct gw *gw) { return wan_links_up(gw) > 0; }
+double wan_down_for(const struct gw *gw)
+{
+	const struct wan_session *s = gw->sess;
+	return s && s->state == WS_DOWN ? ev_now(gw->loop) - s->down_since : 0;
+}
 uint64_t wan_session_id(const struct gw *gw) { return gw->sess ? gw->sess->id : 0; }
 int wan_session_is_client(const struct gw *gw) { return gw->sess && gw->sess->is_client; }
 uint32_t wan_peer_flags(const struct gw *gw) { return gw->sess ? gw->sess->peer_flags : 0; }

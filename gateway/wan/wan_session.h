@@ -86,6 +86,9 @@ uint32_t wan_session_version(const struct gw *gw);
 /* Why the last stream was refused (TLS, HELLO: certificate, version, store_mb ...); "" once a stream is up. */
 const char *wan_last_error(const struct gw *gw);
 unsigned wan_links_up(const struct gw *gw);
+/* Seconds the session has had no stream up (the outage so far; [wan] outage_budget_s applies), 0 when up or
+ * without a session. */
+double wan_down_for(const struct gw *gw);
 /* The streams' smoothed load 0..100 (send queues and spare CPU, base/cpu_pressure.h), every 100 ms. */
 double wan_link_pressure(const struct gw *gw);
 /* Fails the session (decoder error, protocol error): every migration fails, streams close. */

@@ -72,7 +72,7 @@ class Gateway:
             lines.append("listen = " + wan_listen)
         if wan_peer:
             lines.append("peer = " + wan_peer)
-        if outage_budget_s:  # seconds without any WAN stream before the session fails (default 30)
+        if outage_budget_s:  # seconds without any WAN stream before the session fails (default 300)
             lines.append("outage_budget_s = %d" % outage_budget_s)
         if extra_wan:
             lines.append(extra_wan)

@@ -63,7 +63,7 @@ static void test_defaults(void)
 	CHECK(cfg.wan.sndbuf == 0 && cfg.wan.rcvbuf == 0);
 	CHECK(cfg.wan.rtt_ms == 100 && cfg.wan.bdp_mbit == 1000);
 	CHECK(cfg.wan.max_replay_mb == 256);
-	CHECK(cfg.wan.outage_budget_s == 30);
+	CHECK(cfg.wan.outage_budget_s == 300);
 	CHECK(cfg.codec.store_mb == 1024);
 	CHECK(cfg.codec.level == LH_CODEC_LEVEL_AUTO);
 	CHECK(cfg.codec.store_commit == 1);

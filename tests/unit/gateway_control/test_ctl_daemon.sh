@@ -49,7 +49,7 @@ check "status rc 0" test $rc -eq 0
 check "status names the gateway" grep -q '^gateway     site-a (running)$' <<<"$out"
 check "status lists route vm1" grep -Eq '^vm1 +tcp:198\.18\.0\.1:4444 +198\.19\.0\.10:4444 +no +0$' <<<"$out"
 check "no migrations" test "$(ctl migrations)" = "no migrations"
-check "migrations --json" test "$(ctl migrations --json)" = '{"ok":true,"migrations":[]}'
+check "migrations --json" test "$(ctl migrations --json)" = '{"ok":true,"wan_down_s":0,"outage_budget_s":300,"migrations":[]}'
 
 check "migrate add with --listen prints its URI" \
 	test "$(ctl migrate add --name vm2 --to 198.19.0.11:4444 --listen 198.18.0.1:4500 --mac 52:54:00:00:00:02)" = "tcp:198.18.0.1:4500"
