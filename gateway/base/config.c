@@ -75,6 +75,7 @@ static const struct cfg_option options[] = {
 	{ SEC_WAN, "rtt_ms", OPT_UINT, F(wan.rtt_ms), "100", 1, 10000, false, false },
 	{ SEC_WAN, "bdp_mbit", OPT_UINT, F(wan.bdp_mbit), "1000", 1, 400000, false, false },
 	{ SEC_WAN, "max_replay_mb", OPT_UINT, F(wan.max_replay_mb), "256", 1, 65536, false, false },
+	{ SEC_WAN, "outage_budget_s", OPT_UINT, F(wan.outage_budget_s), "30", 1, 3600, false, false },
 	{ SEC_CODEC, "store_mb", OPT_UINT, F(codec.store_mb), "1024", 16, 1048576, false, false },
 	{ SEC_CODEC, "level", OPT_LEVEL, F(codec.level), "auto", -7, 22, false, false },
 	{ SEC_CODEC, "store_commit", OPT_UINT, F(codec.store_commit), "1", 0, 1, false, false },

@@ -80,6 +80,7 @@ struct lh_config {
 		unsigned rtt_ms;            /* hint, default 100 */
 		unsigned bdp_mbit;          /* link rate hint, default 1000 */
 		unsigned max_replay_mb;     /* replay buffer bound, default 256 */
+		unsigned outage_budget_s;   /* s without any stream before the session fails, default 30 */
 	} wan;
 	/* [codec] */
 	struct {

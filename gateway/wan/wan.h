@@ -25,7 +25,6 @@
 #define WAN_ACK_BYTES (2u << 20)
 #define WAN_WINDOW_KIB (32u * 1024)     /* per-channel credit window */
 #define WAN_WINDOW_KIB_BYTES ((uint64_t)WAN_WINDOW_KIB << 10)
-#define WAN_LOSS_BUDGET 30.0            /* s without any stream before the session fails */
 #define WAN_DEAD_AFTER 10.0             /* s without input before a stream is declared dead */
 #define WAN_NOTSENT_LOWAT (128u << 10)  /* unsent bytes the kernel may hold per stream (wan_sock_tune) */
 #define WAN_AHEAD_MAX 4                 /* frames offered ahead of the next one (events.frame_ahead) */

@@ -647,8 +647,11 @@ void wan_tick(struct gw *gw)
 	if (gw->sess != s)
 		return;
 	if (s->state == WS_DOWN && (s->tx[1].replay.n || gw->wan_ev->busy(gw->wan_ev->ctx)) &&
-	    now - s->down_since > WAN_LOSS_BUDGET) {
-		wan_session_fail(gw, "WAN loss beyond budget (no stream for 30 s)");
+	    now - s->down_since > gw->cfg.wan.outage_budget_s) {
+		char why[96];
+		snprintf(why, sizeof(why), "WAN loss beyond budget (no stream for %u s, [wan] outage_budget_s)",
+			 gw->cfg.wan.outage_budget_s);
+		wan_session_fail(gw, why);
 		return;
 	}
 	/*

@@ -50,7 +50,7 @@ def make_certs(dirpath):
 class Gateway:
     def __init__(self, name, workdir, longhauld, certs, cert=None, peer_name=None, wan_listen=None,
                  wan_peer=None, streams=4, routes=(), env=None, netns=None, store_mb=256, extra_wan="",
-                 log_level="debug", metrics=None, extra_conf=""):
+                 log_level="debug", metrics=None, extra_conf="", outage_budget_s=None):
         self.name = name
         self.workdir = workdir
         self.longhauld = longhauld
@@ -72,6 +72,8 @@ class Gateway:
             lines.append("listen = " + wan_listen)
         if wan_peer:
             lines.append("peer = " + wan_peer)
+        if outage_budget_s:  # seconds without any WAN stream before the session fails (default 30)
+            lines.append("outage_budget_s = %d" % outage_budget_s)
         if extra_wan:
             lines.append(extra_wan)
         lines += ["", "[codec]", "store_mb = %d" % store_mb, ""]

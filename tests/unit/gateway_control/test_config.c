@@ -63,6 +63,7 @@ static void test_defaults(void)
 	CHECK(cfg.wan.sndbuf == 0 && cfg.wan.rcvbuf == 0);
 	CHECK(cfg.wan.rtt_ms == 100 && cfg.wan.bdp_mbit == 1000);
 	CHECK(cfg.wan.max_replay_mb == 256);
+	CHECK(cfg.wan.outage_budget_s == 30);
 	CHECK(cfg.codec.store_mb == 1024);
 	CHECK(cfg.codec.level == LH_CODEC_LEVEL_AUTO);
 	CHECK(cfg.codec.store_commit == 1);
@@ -87,7 +88,7 @@ static const char full_cfg[] =
 	"streams = 16\n"
 	"cert = c\nkey = k\nca = a\npeer_name = gw-b.example.net\n"
 	"congestion = cubic\n"
-	"sndbuf = 33554432\nrcvbuf = 0\nrtt_ms = 120\nbdp_mbit = 10000\nmax_replay_mb = 512\n"
+	"sndbuf = 33554432\nrcvbuf = 0\nrtt_ms = 120\nbdp_mbit = 10000\nmax_replay_mb = 512\noutage_budget_s = 5\n"
 	"[codec]\nstore_mb = 2048\nlevel = -3\n"
 	"; routes\n"
 	"[route vm1]\n"
@@ -116,13 +117,14 @@ static void test_full(void)
 	CHECK(!cfg.wan.peer.numeric);
 	CHECK_STR(lh_endpoint_fmt(&cfg.wan.peer, buf, sizeof(buf)), "gw-b.example.net:7000");
 	CHECK(cfg.wan.streams == 16 && cfg.wan.sndbuf == 33554432 && cfg.wan.max_replay_mb == 512);
+	CHECK(cfg.wan.outage_budget_s == 5);
 	CHECK(cfg.codec.store_mb == 2048 && cfg.codec.level == -3);
 	CHECK(cfg.n_routes == 2);
 	if (cfg.n_routes == 2) {
 		CHECK_STR(cfg.routes[0].name, "vm1");
 		CHECK(cfg.routes[0].n_macs == 2 && cfg.routes[0].n_ips == 2);
 		CHECK(cfg.routes[0].macs[1][5] == 0x57);
-		CHECK(cfg.routes[0].line == 27);
+		CHECK(cfg.routes[0].line == 28);
 		CHECK_STR(lh_endpoint_fmt(&cfg.routes[1].to, buf, sizeof(buf)), "dest.example:4445");
 	}
 	CHECK(cfg.n_segments == 1 && cfg.segments[0].vni == 42);
@@ -151,6 +153,7 @@ static void test_full(void)
 	lh_json_obj_end(&jb);
 	CHECK(!jb.oom);
 	CHECK_HAS(jb.buf, "\"streams\":16");
+	CHECK_HAS(jb.buf, "\"outage_budget_s\":5");
 	CHECK_HAS(jb.buf, "\"level\":-3");
 	CHECK_HAS(jb.buf, "\"log_level\":\"debug\"");
 	CHECK_HAS(jb.buf, "\"macs\":[\"52:54:00:12:34:56\",\"52:54:00:12:34:57\"]");
@@ -194,6 +197,8 @@ static const struct bad_case bad[] = {
 	{ WAN_OK "streams = 65\n", "wan.streams: `65' is not in 1..64" },
 	{ WAN_OK "streams = 8x\n", "wan.streams: `8x' is not in 1..64" },
 	{ WAN_OK "streams = 99999999999999999999\n", "is not in 1..64" },
+	{ WAN_OK "outage_budget_s = 0\n", "t.conf:7: wan.outage_budget_s: `0' is not in 1..3600" },
+	{ WAN_OK "outage_budget_s = 3601\n", "wan.outage_budget_s: `3601' is not in 1..3600" },
 	{ WAN_OK "cert = again\n", "t.conf:7: wan.cert already set at line 3" },
 	{ WAN_OK "peer = 198.18.0.2\n", "has no :PORT" },
 	{ WAN_OK "peer = 198.18.0.2:0\n", "port 0 is not allowed in the config file" },

@@ -432,6 +432,7 @@ void fw_init(struct fworld *w, unsigned nstreams)
 		gw->cfg.wan.streams = nstreams;
 		gw->cfg.codec.store_mb = 256;
 		gw->cfg.wan.max_replay_mb = 256;
+		gw->cfg.wan.outage_budget_s = 30;
 		snprintf(gw->cfg.wan.peer_name, sizeof(gw->cfg.wan.peer_name), "%s", k ? "gw-a" : "gw-b");
 		w->ev[k] = (struct wan_events){
 			.ctx = &w->rec[k], .session_new = ev_session_new, .session_closed = ev_session_closed,

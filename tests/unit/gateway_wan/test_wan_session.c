@@ -634,6 +634,27 @@ static void test_keepalive_and_loss_budget(void)
 	fw_free(&w);
 }
 
+/* [wan] outage_budget_s: the session fails that many seconds after its last stream went down, not 30. */
+static void test_outage_budget_configured(void)
+{
+	struct fworld w;
+	fw_init(&w, 2);
+	w.gw[C].cfg.wan.outage_budget_s = 3;
+	bring_up(&w);
+	for (int i = 0; i < 11; i++)
+		fw_advance(&w, 1.0);
+	CHECK(wan_links_up(&w.gw[C]) == 0);
+	w.dial_fail = 1;
+	w.rec[C].busy = 1;
+	fw_advance(&w, 2.0);
+	CHECK(w.rec[C].sessions_closed == 0);
+	fw_advance(&w, 1.5);
+	fw_advance(&w, 1.0);
+	CHECK(w.rec[C].sessions_closed == 1);
+	CHECK_HAS(w.rec[C].closed_reason, "no stream for 3 s");
+	fw_free(&w);
+}
+
 int main(void)
 {
 	log_init("test_wan_session", LH_LOG_WARN, 1);
@@ -652,5 +673,6 @@ int main(void)
 	test_bad_input();
 	test_before_bulk_and_frame_seqs();
 	test_keepalive_and_loss_budget();
+	test_outage_budget_configured();
 	return check_report("test_wan_session");
 }
