@@ -72,6 +72,11 @@ static void read_test_env(struct gw *gw)
 		snprintf(gw->test_die_at, sizeof(gw->test_die_at), "%s", v);
 		log_warnx("TEST-ONLY fault injection active: LH_TEST_DIE_AT=%s (this gateway dies there, as a crash)", v);
 	}
+	if ((v = getenv("LH_TEST_STOP_AT")) && *v) {
+		snprintf(gw->test_stop_at, sizeof(gw->test_stop_at), "%s", v);
+		log_warnx("TEST-ONLY fault injection active: LH_TEST_STOP_AT=%s (this gateway stops there, SIGSTOP, until "
+			  "a SIGCONT)", v);
+	}
 	if ((v = getenv("LH_TEST_WAN_VERSION")) && *v) {
 		char *end;
 		gw->test_wan_version = (uint32_t)strtoul(v, &end, 10);
