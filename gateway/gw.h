@@ -92,6 +92,7 @@ struct gw {
 	uint64_t test_corrupt_frame;
 	uint32_t test_corrupt_mig;     /* LH_TEST_CORRUPT_FRAME_MIG=MIG:N: the N-th DATA frame of migration MIG */
 	uint64_t test_corrupt_mig_n;
+	uint32_t test_corrupt_after;   /* MIG:N:AFTER: counted only once this gateway's migration out#AFTER ended */
 	int test_no_codec_epoch;       /* LH_TEST_NO_CODEC_EPOCH: no WAN_HELLO_CODEC_EPOCH (an older peer's behaviour) */
 	int test_kill_stream;
 	uint64_t test_kill_after;

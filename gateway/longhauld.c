@@ -44,7 +44,8 @@ static void read_test_env(struct gw *gw)
 	if ((v = getenv("LH_TEST_CORRUPT_FRAME_MIG")) && *v) {
 		char *end;
 		gw->test_corrupt_mig = (uint32_t)strtoul(v, &end, 10);
-		gw->test_corrupt_mig_n = *end == ':' ? strtoull(end + 1, NULL, 10) : 0;
+		gw->test_corrupt_mig_n = *end == ':' ? strtoull(end + 1, &end, 10) : 0;
+		gw->test_corrupt_after = *end == ':' ? (uint32_t)strtoul(end + 1, NULL, 10) : 0;
 		log_warnx("TEST-ONLY fault injection active: LH_TEST_CORRUPT_FRAME_MIG=%s", v);
 	}
 	if ((v = getenv("LH_TEST_NO_CODEC_EPOCH")) && *v && strcmp(v, "0")) {

@@ -159,6 +159,11 @@ void mig_transitioned(struct mig *m, unsigned from, unsigned ev, unsigned to, co
 	}
 	if (m->end == MIG_LIVE || m->end == MIG_INDOUBT)
 		return;
+	if (m->gw->test_corrupt_after == m->id && !strcmp(m->role->dir, "out")) {
+		m->gw->test_corrupt_after = 0;
+		log_warnx("TEST fault injection: migration out#%u ended: LH_TEST_CORRUPT_FRAME_MIG counts migration %u's "
+			  "DATA frames from now", m->id, m->gw->test_corrupt_mig);
+	}
 	m->t_end = ev_now(m->gw->loop);
 	if (m->end == MIG_DONE) {
 		st->migs_ok++;
