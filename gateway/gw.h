@@ -92,13 +92,15 @@ struct gw {
 	uint64_t test_corrupt_frame;
 	uint32_t test_corrupt_mig;     /* LH_TEST_CORRUPT_FRAME_MIG=MIG:N: the N-th DATA frame of migration MIG */
 	uint64_t test_corrupt_mig_n;
+	uint32_t test_corrupt_after;   /* MIG:N:AFTER: counted only once this gateway's migration out#AFTER ended */
 	int test_no_codec_epoch;       /* LH_TEST_NO_CODEC_EPOCH: no WAN_HELLO_CODEC_EPOCH (an older peer's behaviour) */
 	int test_kill_stream;
 	uint64_t test_kill_after;
 	int test_kill_all;             /* LH_TEST_KILL_ALL_STREAMS: once, after this many bytes on the WAN */
 	uint64_t test_kill_all_after;
 	int test_no_prio;              /* LH_TEST_NO_PRIO: no priority lane, no TCP_NOTSENT_LOWAT (measurements) */
-	char test_die_at[16];          /* LH_TEST_DIE_AT: "recorded" | "released": _exit there (destination) */
+	char test_die_at[16];          /* LH_TEST_DIE_AT: "recorded" | "released" | "eof-sent": _exit there */
+	char test_stop_at[16];         /* LH_TEST_STOP_AT: the same points: SIGSTOP there, once */
 	unsigned notsent_lowat;        /* WAN_NOTSENT_LOWAT, LH_TEST_NOTSENT_LOWAT, 0 with LH_TEST_NO_PRIO; 0 = off */
 	uint32_t test_wan_version;     /* LH_TEST_WAN_VERSION=MAX[:MIN]: WAN protocol range we claim; 0 = ours */
 	uint32_t test_wan_version_min;

@@ -44,7 +44,8 @@ static void read_test_env(struct gw *gw)
 	if ((v = getenv("LH_TEST_CORRUPT_FRAME_MIG")) && *v) {
 		char *end;
 		gw->test_corrupt_mig = (uint32_t)strtoul(v, &end, 10);
-		gw->test_corrupt_mig_n = *end == ':' ? strtoull(end + 1, NULL, 10) : 0;
+		gw->test_corrupt_mig_n = *end == ':' ? strtoull(end + 1, &end, 10) : 0;
+		gw->test_corrupt_after = *end == ':' ? (uint32_t)strtoul(end + 1, NULL, 10) : 0;
 		log_warnx("TEST-ONLY fault injection active: LH_TEST_CORRUPT_FRAME_MIG=%s", v);
 	}
 	if ((v = getenv("LH_TEST_NO_CODEC_EPOCH")) && *v && strcmp(v, "0")) {
@@ -71,6 +72,11 @@ static void read_test_env(struct gw *gw)
 	if ((v = getenv("LH_TEST_DIE_AT")) && *v) {
 		snprintf(gw->test_die_at, sizeof(gw->test_die_at), "%s", v);
 		log_warnx("TEST-ONLY fault injection active: LH_TEST_DIE_AT=%s (this gateway dies there, as a crash)", v);
+	}
+	if ((v = getenv("LH_TEST_STOP_AT")) && *v) {
+		snprintf(gw->test_stop_at, sizeof(gw->test_stop_at), "%s", v);
+		log_warnx("TEST-ONLY fault injection active: LH_TEST_STOP_AT=%s (this gateway stops there, SIGSTOP, until "
+			  "a SIGCONT)", v);
 	}
 	if ((v = getenv("LH_TEST_WAN_VERSION")) && *v) {
 		char *end;

@@ -15,20 +15,27 @@
 /*
  * The session was lost (why). Once the EOF was released, QEMU still answers: what is queued for it still goes
  * out, the channels end (FIN, as the source's close would have said), and the return path is still read:
- * QEMU's SHUT is recorded. 1: kept; 0: not released (the caller fails it).
+ * QEMU's SHUT is recorded. Accepted already: the guest runs here; the channels end the same way, so the
+ * migration is done once QEMU closed them (no source's close will come). 1: kept; 0: not released (the
+ * caller fails it).
  */
 int dst_doubt_session_lost(struct dst_mig *dm, const char *why)
 {
 	struct mig *m = &dm->m;
 
-	if (!mig_live(m) || dm->state == DST_ACCEPTED)
-		return 1; /* accepted: the guest runs here already; it ends when QEMU closes */
-	if (dm->state != DST_RELEASED && dm->state != DST_AWAITING)
+	if (!mig_live(m))
+		return 1;
+	if (dm->state != DST_RELEASED && dm->state != DST_AWAITING && dm->state != DST_ACCEPTED)
 		return 0;
-	dm->doubt_since = ev_now(m->gw->loop);
-	log_warnx("migration in#%u (%s) uid %016" PRIx64 ": %s after the EOF was released: waiting for the "
-		  "destination QEMU's answer to record it (the source gateway will ask for it)", m->id, m->route,
-		  m->uid, why);
+	if (dm->state == DST_ACCEPTED) {
+		log_info("migration in#%u (%s): %s after its QEMU accepted: the guest runs here; its channels end "
+			 "without the source's close", m->id, m->route, why);
+	} else {
+		dm->doubt_since = ev_now(m->gw->loop);
+		log_warnx("migration in#%u (%s) uid %016" PRIx64 ": %s after the EOF was released: waiting for the "
+			  "destination QEMU's answer to record it (the source gateway will ask for it)", m->id,
+			  m->route, m->uid, why);
+	}
 	if (dm->state == DST_RELEASED)
 		dst_transition(dm, DST_EV_SESSION_LOST, why);
 	for (unsigned i = 0; i < m->nch; i++) {

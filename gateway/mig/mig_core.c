@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The common parts of both migration roles: objects, byte queues, peer messages, transitions, deferred teardown. */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -158,6 +159,11 @@ void mig_transitioned(struct mig *m, unsigned from, unsigned ev, unsigned to, co
 	}
 	if (m->end == MIG_LIVE || m->end == MIG_INDOUBT)
 		return;
+	if (m->gw->test_corrupt_after == m->id && !strcmp(m->role->dir, "out")) {
+		m->gw->test_corrupt_after = 0;
+		log_warnx("TEST fault injection: migration out#%u ended: LH_TEST_CORRUPT_FRAME_MIG counts migration %u's "
+			  "DATA frames from now", m->id, m->gw->test_corrupt_mig);
+	}
 	m->t_end = ev_now(m->gw->loop);
 	if (m->end == MIG_DONE) {
 		st->migs_ok++;
@@ -219,8 +225,14 @@ int mig_send(struct mig *m, int type, const void *p1, size_t n1, const void *p2,
 	return wan_send(m->gw, type, p1, n1, p2, n2);
 }
 
-void mig_test_die_at(struct gw *gw, const char *point)
+void mig_test_at(struct gw *gw, const char *point)
 {
+	if (gw->test_stop_at[0] && !strcmp(gw->test_stop_at, point)) {
+		gw->test_stop_at[0] = 0; /* once: a point can be passed more than once */
+		log_warnx("TEST fault injection: LH_TEST_STOP_AT=%s: stopping (SIGSTOP) until a SIGCONT", point);
+		raise(SIGSTOP);
+		log_warnx("TEST fault injection: LH_TEST_STOP_AT=%s: continued", point);
+	}
 	if (!gw->test_die_at[0] || strcmp(gw->test_die_at, point))
 		return;
 	log_warnx("TEST fault injection: LH_TEST_DIE_AT=%s: exiting now, as a crash would", point);

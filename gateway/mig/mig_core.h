@@ -178,8 +178,9 @@ struct chan *mig_main_chan(const struct mig *m);
  * migration on a later session (the peer's counter starts over). wan_send's returns, -ENOTCONN then.
  */
 int mig_send(struct mig *m, int type, const void *p1, size_t n1, const void *p2, size_t n2);
-/* Test-only (LH_TEST_DIE_AT): the process ends at this point as in a crash, when asked to. */
-void mig_test_die_at(struct gw *gw, const char *point);
+/* Test-only, at a named point when asked to: LH_TEST_STOP_AT stops the process (SIGSTOP, once) until a SIGCONT;
+ * LH_TEST_DIE_AT ends it there as in a crash. */
+void mig_test_at(struct gw *gw, const char *point);
 /* "migration out#3 (vm1)" */
 void mig_tag(const struct mig *m, char *buf, size_t len);
 

@@ -147,7 +147,7 @@ static void tick(struct src_mig *sm)
 	if (!mig_live(m) || sm->state == SRC_INDOUBT || !gw->sess)
 		return;
 	if (sm->state == SRC_VERIFYING)
-		mig_test_die_at(gw, "eof-sent"); /* a tick after main's EOF went to the encoder and the WAN */
+		mig_test_at(gw, "eof-sent"); /* a tick after main's EOF went to the encoder and the WAN */
 	/* an open batch waits at most one tick (10 ms); the worker's frames go out at the next
 	 * pump once done (this one's, a LAN read's or a WAN write's), without stalling the loop */
 	cpipe_close_batch(gw);

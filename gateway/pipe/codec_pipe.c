@@ -177,8 +177,8 @@ static void test_corrupt(uint8_t *d, size_t sz, uint64_t nr, const char *what)
 		  what);
 }
 
-/* LH_TEST_CORRUPT_FRAME_MIG=MIG:N: the N-th DATA frame carrying migration MIG's bytes (its codec streams have
- * vm_id MIG, named in their OPEN frames). */
+/* LH_TEST_CORRUPT_FRAME_MIG=MIG:N[:AFTER]: the N-th DATA frame carrying migration MIG's bytes (its codec streams
+ * have vm_id MIG, named in their OPEN frames), counted from the end of migration AFTER when given. */
 static void test_corrupt_mig(struct gw *gw, struct cpipe *p, uint8_t *d, size_t sz)
 {
 	lh_wan_frame_info pk;
@@ -190,7 +190,8 @@ static void test_corrupt_mig(struct gw *gw, struct cpipe *p, uint8_t *d, size_t 
 		p->tmig_sids[p->tmig_n++ % 64] = pk.stream_id;
 		return;
 	}
-	if (pk.type != LH_WAN_FRAME_DATA || lh_wan_frame_raw_len(d, sz) <= 0 || sz <= LH_WAN_FRAME_HDR + 8)
+	if (pk.type != LH_WAN_FRAME_DATA || lh_wan_frame_raw_len(d, sz) <= 0 || sz <= LH_WAN_FRAME_HDR + 8 ||
+	    gw->test_corrupt_after)
 		return;
 	for (unsigned i = 0; i < p->tmig_n && i < 64; i++)
 		if (p->tmig_sids[i] == pk.stream_id) {

@@ -53,8 +53,14 @@ endforeach()
 # Whatever fails, the guest runs at exactly one site (real QEMU, lab "gwv"): the destination gateway dies at its
 # QEMU's recorded SHUT 0 or right after releasing the end of stream, and restarts (the source holds in doubt and
 # asks); the source gateway dies right after the end of stream left (the fd holder keeps its QEMU's sockets);
-# either gateway killed mid-precopy. Both QEMUs' STOP/RESUME events are followed from start to end.
-foreach(mode IN ITEMS die-recorded die-released die-src-eof kill-src kill-dst)
+# either gateway killed mid-precopy; the WAN cut (wan-lab cut, past [wan] outage_budget_s = 2 s) at the same two
+# moments as the destination's deaths (LH_TEST_STOP_AT holds it there while the test cuts), then healed: the source
+# holds in doubt during the cut and asks once a new session is up. Both QEMUs' STOP/RESUME events are followed
+# from start to end. corrupt-epoch: two guests on two routes, a WAN frame of the slowed first migration corrupted
+# once the second is done (codec epoch barrier): the second and a retry of the first after the barrier are done
+# with LH-MEMCHECK ok, the first fails (integrity) at both gateways and its guest stays at A.
+foreach(mode IN ITEMS die-recorded die-released die-src-eof kill-src kill-dst cut-recorded cut-released
+		corrupt-epoch)
 	string(REPLACE "-" "_" name "gateway_verdict_${mode}")
 	add_test(NAME ${name}
 		COMMAND Python3::Interpreter ${LH_GW_TESTS}/verdict-lab-test ${mode}

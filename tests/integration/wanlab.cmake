@@ -27,5 +27,6 @@ lh_wanlab_test(wanlab_loss 120 ${LH_WANLAB_TESTS}/loss.sh)
 lh_wanlab_test(wanlab_detect 60 ${LH_WANLAB_TESTS}/detect.sh)
 lh_wanlab_test(wanlab_emulator_pps 60 ${LH_WANLAB_TESTS}/pps.sh)
 lh_wanlab_test(wanlab_lifecycle 90 ${LH_WANLAB_TESTS}/lifecycle.sh)
+lh_wanlab_test(wanlab_cut 60 ${LH_WANLAB_TESTS}/cut.sh)
 # The netem branch, in a TCG guest whose kernel has sch_netem (skips without QEMU).
 lh_wanlab_test(wanlab_netem_guest 300 ${LH_WANLAB_TESTS}/netem-guest.sh)
