@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # cut.sh: `wan-lab cut` is a black hole both ways (an open TCP connection is not reset, it resumes after `heal`),
-# cut and heal are idempotent, a cut of one site isolates that site, status names the cut sites, `up` heals.
+# cut and heal are idempotent, a cut of one site isolates that site, status names the cut sites, `up` heals;
+# `cut --tcp-port P` black-holes the connections on port P only, `cut --for S` restores by itself.
 . "$(dirname "$0")/lib.sh"
 lab=wl-cut
 got=$(mktemp)
@@ -67,4 +68,70 @@ reaches b "$a" && fail "cut a: b reaches a"
 cut_is ""
 reaches a "$b" || fail "up did not heal the cut"
 echo "cut of site a isolates it both ways; up heals"
+
+# --for: restored by itself.
+"$WAN_LAB" cut --lab "$lab" --for 2
+reaches a "$b" && fail "cut --for 2: a reaches b at once"
+sleep 2.5
+cut_is ""
+reaches a "$b" && reaches b "$a" || fail "cut --for 2 was not restored after 2 s"
+echo "cut --for 2 restored itself"
+
+# --tcp-port: two connections, one on port 5301 and one on 5302; only the first is black-holed, both ways.
+in_site "$lab" b python3 -c '
+import socket, sys, threading
+def serve(port):
+    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind((sys.argv[1], port)); s.listen(1)
+    c, _ = s.accept(); c.settimeout(40)
+    while True:
+        try:
+            d = c.recv(16)
+        except OSError:
+            return
+        if not d: return
+        c.sendall(d)
+ts = [threading.Thread(target=serve, args=(p,)) for p in (5301, 5302)]
+[t.start() for t in ts]; [t.join() for t in ts]' "$b" >/dev/null 2>&1 &
+BG_PIDS+=($!)
+port_out=$(mktemp)
+exec {pc}> >(in_site "$lab" a python3 -u -c '
+import socket, sys, time
+cs = {}
+for port in (5301, 5302):
+    for _ in range(50):
+        try:
+            cs[port] = socket.create_connection((sys.argv[1], port), timeout=2); break
+        except OSError:
+            time.sleep(0.1)
+for line in sys.stdin:
+    wait = float(line)
+    for port, c in cs.items():
+        c.settimeout(wait)
+        c.sendall(b"p")
+    for port, c in cs.items():
+        try:
+            ok = c.recv(16) == b"p"
+        except OSError:
+            ok = False
+        print(port, "echo" if ok else "silent", flush=True)' "$b" >"$port_out")
+echo 2 >&$pc
+sleep 2.5
+grep -q "5301 echo" "$port_out" && grep -q "5302 echo" "$port_out" || fail "no echo before the port cut: $(cat "$port_out")"
+: >"$port_out"
+"$WAN_LAB" cut --lab "$lab" --tcp-port 5301
+cut_is "a:tcp:5301 b:tcp:5301"
+echo 2 >&$pc
+sleep 4.5
+grep -q "5301 silent" "$port_out" || fail "port 5301 echoed through its cut: $(cat "$port_out")"
+grep -q "5302 echo" "$port_out" || fail "port 5302 was cut too: $(cat "$port_out")"
+reaches a "$b" || fail "a port cut stopped pings"
+"$WAN_LAB" restore --lab "$lab"
+cut_is ""
+: >"$port_out"
+echo 15 >&$pc
+for _ in $(seq 150); do grep -q "5302" "$port_out" && break; sleep 0.1; done
+grep -q "5301 echo" "$port_out" || fail "port 5301 did not resume after restore: $(cat "$port_out")"
+exec {pc}>&-
+rm -f "$port_out"
+echo "cut --tcp-port 5301: that connection silent both ways, 5302 and ping untouched; it resumed after restore"
 echo "PASS"
