@@ -95,3 +95,20 @@ if(LH_HAVE_LIBFUZZER)
 			${CMAKE_CURRENT_BINARY_DIR}/fuzz_wan_proto_corpus ${LH_GW_TESTS}/fuzz_seed)
 	set_tests_properties(fuzz_gateway_wan_proto PROPERTIES LABELS fuzz TIMEOUT 120)
 endif()
+
+# WAN faults through the pair (issue 17's fault matrix; real QEMU 10, lab "gwf", 100 ms RTT, 100 Mbit/s): the WAN
+# black-holed (wan-lab cut) for 5, 30 and 120 s mid-precopy (completes within the time without a cut + the cut
+# + 5 s), for 30 s past a 20 s [wan] outage_budget_s (fails, guest at A, destination QEMU gone), one WAN
+# connection black-holed (detected within 2 s, no stall over 3 s), 2 % loss + 20 ms jitter, and a 30 s cut in
+# postcopy (completes). Each prints its row of the matrix (case, outcome, total time, downtime, longest stall).
+foreach(case IN ITEMS precopy-cut-5 precopy-cut-30 precopy-cut-120 precopy-overbudget blackhole-stream lossy
+		postcopy-cut-30)
+	string(REPLACE "-" "_" name "fault_${case}")
+	add_test(NAME ${name}
+		COMMAND Python3::Interpreter ${LH_GW_TESTS}/fault-lab-test ${case}
+			--longhauld $<TARGET_FILE:longhauld> --longhaulctl $<TARGET_FILE:longhaulctl>
+			--wan-lab ${PROJECT_SOURCE_DIR}/netem-scripts/wan-lab --guest-dir ${CMAKE_BINARY_DIR}/guest)
+	set_tests_properties(${name} PROPERTIES
+		FIXTURES_REQUIRED guest RESOURCE_LOCK "qemu_guest;wanlab_gwf" LABELS integration TIMEOUT 600
+		ENVIRONMENT "LH_WANEM=$<TARGET_FILE:lh-wanem>")
+endforeach()
