@@ -317,6 +317,12 @@ static void print_migrations(const struct lh_jv *root)
 			printf("migration %s (%s): IN DOUBT for %.0f s (the source QEMU is held paused): %s\n",
 			       cell(m, "id", id, sizeof(id)), lh_jv_str(m, "route", "-"),
 			       lh_jv_num(lh_jv_get(m, "doubt"), "since_s", 0), lh_jv_str(lh_jv_get(m, "doubt"), "note", ""));
+		if (lh_jv_get(m, "recover")) /* paused postcopy: the guest runs at the destination; how to go on */
+			printf("migration %s (%s): postcopy-paused: the guest runs at the destination and waits for its "
+			       "pages; recover through the pair, first at the destination QEMU (QMP):\n  %s\nthen at the "
+			       "source QEMU (QMP):\n  %s\n", cell(m, "id", id, sizeof(id)), lh_jv_str(m, "route", "-"),
+			       lh_jv_str(lh_jv_get(m, "recover"), "at_destination", "?"),
+			       lh_jv_str(lh_jv_get(m, "recover"), "at_source", "?"));
 		else if (confirmed && confirmed->type == LH_JBOOL && !confirmed->b) /* and why it is only likely */
 			printf("migration %s (%s): unconfirmed: %s\n", cell(m, "id", id, sizeof(id)),
 			       lh_jv_str(m, "route", "-"), lh_jv_str(m, "evidence", "no evidence given"));

@@ -135,6 +135,21 @@ void dst_rx_msg(struct gw *gw, const struct wan_msg *wm)
 	}
 }
 
+/*
+ * A postcopy recovery's main channel comes as an opaque channel that starts with QEMU_VM_COMMAND RECV_BITMAP
+ * (0x08, be16 10; the source gateway carries it unmodified): the guest runs here already, so a failure from
+ * now on pauses the destination QEMU again (its sockets reset), and is never a refusal.
+ */
+static void recovery_check(struct dst_mig *dm, struct dst_chan *dc, const uint8_t *data, size_t n)
+{
+	if (n < 3 || data[0] != 0x08 || data[1] != 0x00 || data[2] != LH_CMD_RECV_BITMAP || dm->state != DST_STREAMING)
+		return;
+	dm->m.postcopy = 1;
+	log_info("migration in#%u (%s): channel %u is a postcopy recovery's main channel (RECV_BITMAP): the guest runs "
+		 "here", dm->m.id, dm->m.route, dc->c.idx);
+	dst_transition(dm, DST_EV_POSTCOPY_RUN, "postcopy recovery: the guest runs here");
+}
+
 int dst_rx_item(struct gw *gw, uint32_t sid, const lh_event *ev)
 {
 	unsigned seg = 0;
@@ -156,6 +171,9 @@ void dst_rx_frame(struct gw *gw, const lh_wan_frame_info *info, const uint8_t *d
 	dm->m.wan_bytes += frame_len + WAN_HDR_LEN;
 	switch (info->type) {
 	case LH_WAN_FRAME_DATA:
+		if (dc->c.kind == LH_CHAN_OPAQUE && seg == 0 && !dc->first_seen)
+			recovery_check(dm, dc, data, n);
+		dc->first_seen = 1;
 		if (dc->c.kind == LH_CHAN_MAIN && seg > 0 && !(seg & WAN_SEG_UNGATED) && !dm->gate_open)
 			dst_gate_hold(dc, seg, data, n);
 		else

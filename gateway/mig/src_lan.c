@@ -202,6 +202,16 @@ static int can_feed(struct src_chan *sc)
 }
 
 /*
+ * A postcopy recovery's main channel (qemu-migration-format.md 5.4): after migrate-recover at the destination
+ * and migrate resume=true at the source, a new main connection starts straight with QEMU_VM_COMMAND
+ * RECV_BITMAP (0x08, be16 10), no QEVM header.
+ */
+static int is_recovery_main(const uint8_t *b)
+{
+	return b[0] == 0x08 && b[1] == 0x00 && b[2] == LH_CMD_RECV_BITMAP;
+}
+
+/*
  * Classifies a channel by its first bytes (qemu-migration-format.md 4.1).
  * force: the channel stayed silent; QEMU's postcopy-preempt channel sends
  * nothing until the first urgent page, yet the destination must see it
@@ -219,7 +229,15 @@ static int classify(struct src_chan *sc, int force)
 
 	if (sc->rlen < 4 && !c->fwd_eof && !force)
 		return 0;
-	if (sc->rlen >= 4 && !memcmp(b, "QEVM", 4)) {
+	int recovery = sc->rlen >= 4 && is_recovery_main(b) && !mig_main_chan(m);
+	if (recovery) {
+		/*
+		 * Carried as plain bytes, unmodified, as its own opaque channel (RECV_BITMAP, POSTCOPY_RESUME, then
+		 * pages; the return path's raw bitmaps and RESUME_ACK back): the RAM-block table of the stream it
+		 * resumes belongs to the session it broke with, which a restart of either gateway has forgotten.
+		 */
+		c->kind = LH_CHAN_OPAQUE;
+	} else if (sc->rlen >= 4 && !memcmp(b, "QEVM", 4)) {
 		c->kind = LH_CHAN_MAIN;
 		for (unsigned i = 0; i < m->nch; i++)
 			if (m->ch[i] != c && m->ch[i]->kind == LH_CHAN_MAIN) {
@@ -250,6 +268,15 @@ static int classify(struct src_chan *sc, int force)
 	}
 	if (src_open_segment(sc, 0, c->kind) < 0)
 		goto fail;
+	if (recovery) {
+		/* the guest runs at the destination: a failure from here pauses QEMU again, never fails it */
+		log_info("migration out#%u (%s): channel %u is a postcopy recovery's main channel (RECV_BITMAP, no QEVM "
+			 "header): carried as plain bytes, unmodified", m->id, m->route, c->idx);
+		sc->recovery = 1;
+		m->postcopy = 1;
+		src_transition(sm, SRC_EV_POSTCOPY_RUN, "a postcopy recovery main channel (RECV_BITMAP, no QEVM "
+			       "header): the guest runs at the destination");
+	}
 	chan_set_state(c, CS_OPEN, "classified");
 	if (c->kind == LH_CHAN_MULTIFD)
 		log_info("migration out#%u: channel %u is multifd channel %u", m->id, c->idx, c->mf_id);

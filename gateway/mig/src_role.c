@@ -65,7 +65,8 @@ static int keeps_return_path(const struct src_chan *sc)
 /*
  * The teardown of a failed (or paused) outgoing migration, at the end of the event that failed it: open
  * segments end as aborted, so the receiver never takes one for complete; the source QEMU's connections are
- * reset, except main when it carries a return path (src_linger); the peer learns it (CHANNEL_CLOSE how = 1).
+ * reset, except main when it carries a return path and the guest did not move to the destination yet
+ * (src_linger); the peer learns it (CHANNEL_CLOSE how = 1).
  */
 static void teardown(struct mig *m)
 {
@@ -79,7 +80,10 @@ static void teardown(struct mig *m)
 			lstream_abort(gw, sc->c.stream_id);
 		if (sc->linger)
 			continue;
-		if (keeps_return_path(sc)) {
+		/* paused postcopy: every socket must fail for the source QEMU to pause (postcopy-paused) rather than
+		 * fail; a lingering main (FIN on its return path while its writes still succeed) makes QEMU fail the
+		 * migration, and with it a guest whose RAM is half at the destination */
+		if (keeps_return_path(sc) && sm->state != SRC_PAUSED) {
 			src_linger(sc);
 		} else {
 			chan_close_fd(&sc->c, 1);
@@ -94,9 +98,34 @@ static void teardown(struct mig *m)
 
 static unsigned state_of(const struct mig *m) { return SM((struct mig *)m)->state; }
 
+/*
+ * A paused postcopy migration: the guest runs at the destination, both QEMUs are in postcopy-paused, and
+ * only the operator's recovery moves it on (README, "Postcopy recovery"): the exact QMP commands, through the
+ * pair (the route's URI here, the route's destination at the other site). migrate-recover must go
+ * out-of-band (exec-oob): the destination's main loop may be blocked on a missing page.
+ */
+static void recover_json(const struct src_mig *sm, struct lh_jbuf *b)
+{
+	char uri[300], cmd[600];
+	lh_json_obj_begin(b, "recover");
+	snprintf(cmd, sizeof(cmd), "{\"exec-oob\":\"migrate-recover\",\"arguments\":{\"uri\":\"tcp:%s\"}}",
+		 sm->m.dest);
+	lh_json_str(b, "at_destination", cmd);
+	if (sm->r) {
+		snprintf(cmd, sizeof(cmd), "{\"execute\":\"migrate\",\"arguments\":{\"uri\":\"%s\",\"resume\":true}}",
+			 route_uri(sm->r, uri, sizeof(uri)));
+		lh_json_str(b, "at_source", cmd);
+	} else {
+		lh_json_str(b, "at_source", "the route is gone: add it again, then migrate with resume=true to its URI");
+	}
+	lh_json_obj_end(b);
+}
+
 static void json(const struct mig *m, struct lh_jbuf *b)
 {
 	const struct src_mig *sm = (const struct src_mig *)m;
+	if (sm->state == SRC_PAUSED)
+		recover_json(sm, b);
 	if (sm->state != SRC_INDOUBT)
 		return;
 	lh_json_obj_begin(b, "doubt");

@@ -52,6 +52,7 @@ static const struct mig_transition dst_rows[] = {
 	{ DST_POSTCOPY, DST_EV_GATE_OPEN, DST_RELEASED },
 	{ DST_POSTCOPY, DST_EV_ACCEPTED, DST_ACCEPTED },
 	{ DST_POSTCOPY, DST_EV_PAUSE, DST_PAUSED },
+	{ DST_POSTCOPY, DST_EV_DONE, DST_DONE },           /* a postcopy recovery: its main came as plain bytes */
 	{ DST_RELEASED, DST_EV_ACCEPTED, DST_ACCEPTED },
 	{ DST_RELEASED, DST_EV_SESSION_LOST, DST_AWAITING },
 	{ DST_RELEASED, DST_EV_FAIL, DST_FAILED },

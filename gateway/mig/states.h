@@ -24,7 +24,7 @@ enum src_state {
 	SRC__COUNT
 };
 enum src_event {
-	SRC_EV_POSTCOPY_RUN,  /* main's parser saw QEMU's MIG_CMD_POSTCOPY_RUN */
+	SRC_EV_POSTCOPY_RUN,  /* main carried QEMU's MIG_CMD_POSTCOPY_RUN (the pipe's parser) */
 	SRC_EV_EOF_CUT,       /* main reached QEMU_VM_EOF: every channel's segment 0 ended */
 	SRC_EV_SESSION_LOST,  /* the WAN session ended after the EOF left, and QEMU's SHUT 0 was not relayed */
 	SRC_EV_DONE,          /* the destination's verdict ok (or the in-doubt answer accepted), every channel closed */

@@ -101,6 +101,8 @@ endif()
 # + 5 s), for 30 s past a 20 s [wan] outage_budget_s (fails, guest at A, destination QEMU gone), one WAN
 # connection black-holed (detected within 2 s, no stall over 3 s), 2 % loss + 20 ms jitter, and a 30 s cut in
 # postcopy (completes). Each prints its row of the matrix (case, outcome, total time, downtime, longest stall).
+# (fault-lab-test's postcopy-kill-dst and postcopy-overbudget, recovery through the pair, are not here yet: the
+# recovery stalls in some runs, see the script.)
 foreach(case IN ITEMS precopy-cut-5 precopy-cut-30 precopy-cut-120 precopy-overbudget blackhole-stream lossy
 		postcopy-cut-30)
 	string(REPLACE "-" "_" name "fault_${case}")

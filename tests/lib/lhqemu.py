@@ -76,7 +76,7 @@ def qemu_version(qemu=QEMU):
 class QMP:
     """Minimal QMP client on a unix socket: one command at a time, events kept in self.events."""
 
-    def __init__(self, path, timeout=30.0):
+    def __init__(self, path, timeout=30.0, oob=False):
         deadline = time.monotonic() + timeout
         while True:
             try:
@@ -101,7 +101,12 @@ class QMP:
             self.events.append(greeting)
         if "QMP" not in greeting:
             raise QMPError(f"unexpected QMP greeting {greeting}")
-        self.execute("qmp_capabilities")
+        # out-of-band execution: a postcopy destination's main loop can block on a missing page, so
+        # migrate-recover and migrate-pause must overtake the queue (exec-oob)
+        if oob and "oob" in greeting["QMP"].get("capabilities", []):
+            self.execute("qmp_capabilities", {"enable": ["oob"]})
+        else:
+            self.execute("qmp_capabilities")
 
     def close(self):
         try:
@@ -128,9 +133,10 @@ class QMP:
         line, _, self.buf = self.buf.partition(b"\n")
         return json.loads(line)
 
-    def execute(self, cmd, args=None, timeout=30.0):
-        """Run one command, return its "return" value; raise QMPError on an error reply."""
-        msg = {"execute": cmd, "id": self.next_id}
+    def execute(self, cmd, args=None, timeout=30.0, oob=False):
+        """Run one command, return its "return" value; raise QMPError on an error reply.
+        oob: as exec-oob (the monitor must have been opened with oob=True)."""
+        msg = {"exec-oob" if oob else "execute": cmd, "id": self.next_id}
         self.next_id += 1
         if args:
             msg["arguments"] = args
@@ -221,8 +227,9 @@ class Guest:
     """
 
     def __init__(self, name, workdir, info, machine="pc-q35-10.0", mem_mb=256, lh=None, incoming=None,
-                 extra_args=(), netns=None, qemu=QEMU, smp=1):
+                 extra_args=(), netns=None, qemu=QEMU, smp=1, oob=False):
         self.name = name
+        self.oob = oob
         self.workdir = workdir
         os.makedirs(workdir, exist_ok=True)
         self.serial_path = os.path.join(workdir, f"{name}.serial.log")
@@ -258,7 +265,7 @@ class Guest:
             self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=err, stderr=err,
                                          preexec_fn=_die_with_parent)
         try:
-            self.qmp = QMP(self.qmp_path, timeout)
+            self.qmp = QMP(self.qmp_path, timeout, oob=self.oob)
         except Exception:
             self.stop("qmp did not come up")
             raise
