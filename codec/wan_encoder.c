@@ -407,24 +407,33 @@ static int parser_cb(void *opaque, const lh_event *ev)
 	return 0;
 }
 
+/* The pend buffer holds at least need bytes (what is in it stays). 0, or the encoder fails (what: for what). */
+static int pend_reserve(lh_wan_enc *e, enc_stream *s, size_t need, const char *what)
+{
+	if (need <= s->pend_cap)
+		return 0;
+	size_t nc = s->pend_cap ? s->pend_cap : 16384;
+	while (nc < need)
+		nc *= 2;
+	uint8_t *p = realloc(s->pend, nc);
+	if (!p)
+		return lh__enc_fail(e, -LH_E_NOMEM, s->id, s->fed, "%s", what);
+	s->pend = p;
+	s->pend_cap = nc;
+	return 0;
+}
+
 /* Keeps the bytes the parser holds back (fed, not yet in an event) after chunk[0..n) was fed. */
 static int keep_pending(lh_wan_enc *e, enc_stream *s, const uint8_t *chunk, size_t n)
 {
 	uint64_t keep64 = s->fed - s->emitted;
+	int r;
 	if (keep64 > ENC_PEND_MAX || keep64 > s->pend_len + n)
 		return lh__enc_fail(e, -LH_E_STATE, s->id, s->fed, "parser holds back %llu bytes",
 				    (unsigned long long)keep64);
 	size_t keep = (size_t)keep64;
-	if (keep > s->pend_cap) {
-		size_t nc = s->pend_cap ? s->pend_cap : 16384;
-		while (nc < keep)
-			nc *= 2;
-		uint8_t *p = realloc(s->pend, nc);
-		if (!p)
-			return lh__enc_fail(e, -LH_E_NOMEM, s->id, s->fed, "parser look-ahead copy");
-		s->pend = p;
-		s->pend_cap = nc;
-	}
+	if ((r = pend_reserve(e, s, keep, "parser look-ahead copy")) < 0)
+		return r;
 	if (keep == 0) {
 		/* nothing held back */
 	} else if (keep <= n) {
@@ -476,18 +485,11 @@ static int fall_back(lh_wan_enc *e, enc_stream *s, bool may_stop)
 /* A stopped stream takes the caller's later bytes into its rest (they were fed after the stop). */
 static int rest_append(lh_wan_enc *e, enc_stream *s, const uint8_t *p, size_t n)
 {
+	int r;
 	if (!n)
 		return 0;
-	if (s->pend_len + n > s->pend_cap) {
-		size_t nc = s->pend_cap ? s->pend_cap : 16384;
-		while (nc < s->pend_len + n)
-			nc *= 2;
-		uint8_t *q = realloc(s->pend, nc);
-		if (!q)
-			return lh__enc_fail(e, -LH_E_NOMEM, s->id, s->fed, "a stopped stream's rest");
-		s->pend = q;
-		s->pend_cap = nc;
-	}
+	if ((r = pend_reserve(e, s, s->pend_len + n, "a stopped stream's rest")) < 0)
+		return r;
 	memcpy(s->pend + s->pend_len, p, n);
 	s->pend_len += n;
 	s->fed += n;
@@ -552,29 +554,6 @@ long lh_wan_enc_feed(lh_wan_enc *e, uint32_t stream_id, const void *buf, size_t 
 {
 	long r = feed(e, stream_id, buf, len);
 	lh_store_fence(); /* the store's streaming stores are done before the caller goes on */
-	return r;
-}
-
-static int event(lh_wan_enc *e, uint32_t stream_id, const lh_event *ev)
-{
-	enc_stream *s;
-	int r;
-	if (e->err.code < 0 && e->started)
-		return e->err.code;
-	if (!(s = find_stream(e, stream_id, NULL)) || s->state == ES_STOPPED)
-		return -LH_E_STATE;
-	account(e, s, ev->raw, ev->raw_len);
-	s->fed += ev->raw_len;
-	s->emitted += ev->raw_len;
-	if ((r = on_event(e, s, ev)) < 0)
-		return lh__enc_fail(e, r, s->id, s->emitted, "encoding: %s", lh_err_name(r));
-	return 0;
-}
-
-int lh_wan_enc_event(lh_wan_enc *e, uint32_t stream_id, const lh_event *ev)
-{
-	int r = event(e, stream_id, ev);
-	lh_store_fence();
 	return r;
 }
 

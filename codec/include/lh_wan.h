@@ -134,16 +134,11 @@ int lh_wan_enc_begin(lh_wan_enc *e);
  * which is less than len when the frame queue is full (lh_wan_enc_pending()
  * >= 4 MiB): pull frames, then push the rest. Negative lh_err on failure.
  * A stream the parser cannot follow is not an error: its remaining bytes go
- * as plain literal bytes (stats.parse_fallbacks), still byte-exact.
+ * as plain literal bytes (stats.parse_fallbacks), still byte-exact. When a
+ * watch (below) stops the stream, the call takes all len bytes: those from
+ * the stop on come back from lh_wan_enc_rest.
  */
 long lh_wan_enc_feed(lh_wan_enc *e, uint32_t stream_id, const void *buf, size_t len);
-
-/*
- * Alternative to feed for a caller that runs its own lh_parser: hand over
- * every event of the stream in order (the concatenation of ev->raw must be
- * the stream). Does not apply back-pressure: pull frames between calls.
- */
-int lh_wan_enc_event(lh_wan_enc *e, uint32_t stream_id, const lh_event *ev);
 
 /*
  * A caller that must act on what a stream carries (its end of stream, sync
