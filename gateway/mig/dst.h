@@ -25,7 +25,6 @@ struct dst_chan {
 	struct pc_watch pc;
 	int saw_orp, checked_orp;
 	int eof_held;           /* main: its gated segment 1 began with QEMU_VM_EOF (the gate's own evidence) */
-	int first_seen;         /* a DATA frame of this channel arrived (a recovery's main is known by its first bytes) */
 };
 
 struct dst_mig {

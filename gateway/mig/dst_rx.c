@@ -142,7 +142,7 @@ void dst_rx_msg(struct gw *gw, const struct wan_msg *wm)
  */
 static void recovery_check(struct dst_mig *dm, struct dst_chan *dc, const uint8_t *data, size_t n)
 {
-	if (n < 3 || data[0] != 0x08 || data[1] != 0x00 || data[2] != LH_CMD_RECV_BITMAP || dm->state != DST_STREAMING)
+	if (!mig_recovery_main(data, n) || dm->state != DST_STREAMING)
 		return;
 	dm->m.postcopy = 1;
 	log_info("migration in#%u (%s): channel %u is a postcopy recovery's main channel (RECV_BITMAP): the guest runs "
@@ -171,9 +171,9 @@ void dst_rx_frame(struct gw *gw, const lh_wan_frame_info *info, const uint8_t *d
 	dm->m.wan_bytes += frame_len + WAN_HDR_LEN;
 	switch (info->type) {
 	case LH_WAN_FRAME_DATA:
-		if (dc->c.kind == LH_CHAN_OPAQUE && seg == 0 && !dc->first_seen)
+		/* (stream_bytes counts this frame too: equal to n for the stream's first bytes) */
+		if (dc->c.kind == LH_CHAN_OPAQUE && seg == 0 && info->stream_bytes == n)
 			recovery_check(dm, dc, data, n);
-		dc->first_seen = 1;
 		if (dc->c.kind == LH_CHAN_MAIN && seg > 0 && !(seg & WAN_SEG_UNGATED) && !dm->gate_open)
 			dst_gate_hold(dc, seg, data, n);
 		else

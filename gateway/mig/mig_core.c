@@ -380,3 +380,8 @@ int pc_watch_event(struct pc_watch *w, const lh_event *ev)
 	}
 	return !w->blob_left && w->tlen == sizeof(run) && !memcmp(w->tail, run, sizeof(run));
 }
+
+int mig_recovery_main(const uint8_t *b, size_t n)
+{
+	return n >= 3 && b[0] == 0x08 && b[1] == 0x00 && b[2] == LH_CMD_RECV_BITMAP;
+}

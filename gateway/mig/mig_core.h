@@ -197,5 +197,8 @@ struct pc_watch {
 };
 /* Feeds one parser event; 1 when it completes a POSTCOPY_RUN command. */
 int pc_watch_event(struct pc_watch *w, const lh_event *ev);
+/* The first bytes of a postcopy recovery's main channel (qemu-migration-format.md 5.4: after migrate-recover
+ * and migrate resume=true, it starts straight with QEMU_VM_COMMAND RECV_BITMAP, 0x08 be16 10, no QEVM header). */
+int mig_recovery_main(const uint8_t *b, size_t n);
 
 #endif

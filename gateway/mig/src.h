@@ -39,7 +39,6 @@ struct src_chan {
 	int stopped;            /* the watch stopped segment 0 (at main's EOF, or where the parser gave up) */
 	int at_eof;             /* main: its QEMU_VM_EOF was found (segment 0 ends right before it) */
 	int unparsed;           /* the parser gave up: main goes on without the integrity gate; multifd uncounted */
-	int recovery;           /* main of a postcopy recovery (no QEVM header): an opaque channel, unmodified */
 	/* multifd: SYNC packets read so far (the EOF cut waits for them, src_sync.c) */
 	uint32_t mf_syncs;      /* SYNC packets read whole */
 	uint32_t mf_sync_pages; /* pages still due in the SYNC packet being read (7.2 SYNCs carry pages) */

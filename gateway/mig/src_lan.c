@@ -78,8 +78,8 @@ void mig_src_accept(struct gw *gw, struct route *r, int fd, const char *peer)
 /*
  * What main's segment 0 carries, item by item, from the stream's one parser
  * (the encoder's), before each item is encoded: multifd sync points,
- * POSTCOPY_RUN, and the EOF byte, where segment 0 stops (src_main_stopped
- * makes the cut). Called inside the encoder: it must not call it.
+ * POSTCOPY_RUN, and the EOF byte, where segment 0 stops (main_stopped makes
+ * the cut). Called inside the encoder: it must not call it.
  */
 static int main_item(struct src_chan *sc, const lh_event *ev)
 {
@@ -202,16 +202,6 @@ static int can_feed(struct src_chan *sc)
 }
 
 /*
- * A postcopy recovery's main channel (qemu-migration-format.md 5.4): after migrate-recover at the destination
- * and migrate resume=true at the source, a new main connection starts straight with QEMU_VM_COMMAND
- * RECV_BITMAP (0x08, be16 10), no QEVM header.
- */
-static int is_recovery_main(const uint8_t *b)
-{
-	return b[0] == 0x08 && b[1] == 0x00 && b[2] == LH_CMD_RECV_BITMAP;
-}
-
-/*
  * Classifies a channel by its first bytes (qemu-migration-format.md 4.1).
  * force: the channel stayed silent; QEMU's postcopy-preempt channel sends
  * nothing until the first urgent page, yet the destination must see it
@@ -229,7 +219,7 @@ static int classify(struct src_chan *sc, int force)
 
 	if (sc->rlen < 4 && !c->fwd_eof && !force)
 		return 0;
-	int recovery = sc->rlen >= 4 && is_recovery_main(b) && !mig_main_chan(m);
+	int recovery = sc->rlen >= 4 && mig_recovery_main(b, sc->rlen) && !mig_main_chan(m);
 	if (recovery) {
 		/*
 		 * Carried as plain bytes, unmodified, as its own opaque channel (RECV_BITMAP, POSTCOPY_RESUME, then
@@ -272,7 +262,6 @@ static int classify(struct src_chan *sc, int force)
 		/* the guest runs at the destination: a failure from here pauses QEMU again, never fails it */
 		log_info("migration out#%u (%s): channel %u is a postcopy recovery's main channel (RECV_BITMAP, no QEVM "
 			 "header): carried as plain bytes, unmodified", m->id, m->route, c->idx);
-		sc->recovery = 1;
 		m->postcopy = 1;
 		src_transition(sm, SRC_EV_POSTCOPY_RUN, "a postcopy recovery main channel (RECV_BITMAP, no QEVM "
 			       "header): the guest runs at the destination");

@@ -30,8 +30,9 @@
  * working path always carries input; a stream without input for WAN_DEAD_AFTER s is dead (a black-holed
  * path), and its unacknowledged messages go out again on the others; unless the peer's kernel acknowledged
  * our bytes in that time (the path works, the peer daemon is slow: a stalled loop, CPU starvation), which
- * buys it up to WAN_PEER_HUNG s. The kernel's TCP_USER_TIMEOUT backs this up. A client stream must be up (connect + TLS + HELLO) within WAN_DIAL_DEADLINE s of its dial; a stream slot
- * is dialed again WAN_REDIAL_S s (+-25 % jitter) after it was lost or failed to come up.
+ * buys it up to WAN_PEER_HUNG s. The kernel's TCP_USER_TIMEOUT backs this up. A client stream must be up
+ * (connect + TLS + HELLO) within WAN_DIAL_DEADLINE s of its dial; a stream slot is dialed again WAN_REDIAL_S s
+ * (+-25 % jitter) after it was lost or failed to come up.
  */
 #define WAN_PROBE_EVERY 0.5
 #define WAN_DEAD_AFTER 2.0
