@@ -158,14 +158,8 @@ static void test_watch_give_up(void)
 	synth_default(&c);
 	c.pages = 600;
 	size_t len = synth_stream(&c, &s);
-	size_t mid = 0;
-	for (size_t i = len / 2; i + 8 < len; i++)
-		if (!memcmp(s + i, "\x00\x00\x00\x00", 4) && (s[i + 7] & 0x28) == 0x28) {
-			mid = i;
-			break;
-		}
+	size_t mid = break_ram_record(s, len);
 	CHECK(mid > 0);
-	s[mid + 6] |= 0x04; /* an unknown RAM flag: a hard parser error */
 	for (int stop = 0; stop < 2; stop++) {
 		lh_wan_enc *e = test_enc_create();
 		vec frames = { 0 }, outs[8] = { 0 };

@@ -133,6 +133,16 @@ long decode_all(const vec *frames, vec outs[8], lh_wan_stats *st)
 	return r;
 }
 
+size_t break_ram_record(uint8_t *s, size_t len)
+{
+	for (size_t i = len / 2; i + 8 < len; i++)
+		if (!memcmp(s + i, "\x00\x00\x00\x00", 4) && (s[i + 7] & 0x28) == 0x28) {
+			s[i + 6] |= 0x04;
+			return i;
+		}
+	return 0;
+}
+
 void free_outs(vec outs[8])
 {
 	for (int i = 0; i < 8; i++) {

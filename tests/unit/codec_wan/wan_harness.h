@@ -42,6 +42,9 @@ long decode_all(const vec *frames, vec outs[8], lh_wan_stats *st);
  * the first error and returns it, or 0. */
 long decode_frames(const vec *frames, vec *out);
 void free_outs(vec outs[8]);
+/* Breaks a synthetic stream in its second half: a RAM record's flags get the unknown bit 0x400, a hard parser
+ * error. Returns the record's offset, 0 when none was found. */
+size_t break_ram_record(uint8_t *s, size_t len);
 /* DATA frames with a B section, their bytes after decompression, and how many zstd did not shrink. */
 void b_sections(const vec *frames, size_t *count, size_t *raw, size_t *unshrunk);
 /* Announces the frame at off, unless it is already, and up to LH_WAN_DEC_AHEAD_MAX frames in all;
