@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "gateway/base/file.h"
 #include "gateway/base/json.h"
 #include "gateway/base/log.h"
 
@@ -198,67 +199,23 @@ static void rec_json(struct lh_jbuf *out, struct lh_jbuf *line, const struct out
 	lh_jbuf_append(out, "\n", 1);
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return w < 0 ? -errno : -EIO;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-/* The whole store into a new file, fsynced, renamed over the old one, the directory fsynced. */
+/* The whole store, replacing the file durably (base/file.h). */
 static int save(struct outcome_store *s, char *err, size_t errlen)
 {
-	char tmp[4200], path[4200];
 	struct lh_jbuf b, line;
-	int fd, rc = 0;
+	int rc;
 
-	snprintf(path, sizeof(path), "%s/%s", s->dir, OUTCOME_FILE);
-	snprintf(tmp, sizeof(tmp), "%s/.%s.new", s->dir, OUTCOME_FILE);
 	lh_jbuf_init(&b);
 	lh_jbuf_init(&line);
 	for (size_t i = 0; i < s->n; i++)
 		rec_json(&b, &line, &s->v[i]);
-	bool oom = b.oom || line.oom;
-	lh_jbuf_free(&line);
-	if (oom) {
+	if (b.oom || line.oom) {
 		rc = -ENOMEM;
 		snprintf(err, errlen, "out of memory");
-		goto out;
+	} else {
+		rc = lh_file_replace(s->dir, OUTCOME_FILE, b.buf, b.len, err, errlen);
 	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		rc = -errno;
-		snprintf(err, errlen, "%s: %s", tmp, strerror(-rc));
-		goto out;
-	}
-	if ((rc = write_all(fd, b.buf, b.len)) < 0 || (fsync(fd) < 0 && (rc = -errno))) {
-		snprintf(err, errlen, "%s: %s", tmp, strerror(-rc));
-		close(fd);
-		unlink(tmp);
-		goto out;
-	}
-	close(fd);
-	if (rename(tmp, path) < 0) {
-		rc = -errno;
-		snprintf(err, errlen, "rename to %s: %s", path, strerror(-rc));
-		unlink(tmp);
-		goto out;
-	}
-	if ((fd = open(s->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
-		if (fsync(fd) < 0) {
-			rc = -errno;
-			snprintf(err, errlen, "%s: fsync: %s", s->dir, strerror(-rc));
-		}
-		close(fd);
-	}
-out:
+	lh_jbuf_free(&line);
 	lh_jbuf_free(&b);
 	return rc;
 }
@@ -279,34 +236,21 @@ int outcome_record(struct outcome_store *s, uint64_t uid, enum mig_outcome o, co
 
 struct outcome_store *outcome_open(const char *dir, char *err, size_t errlen)
 {
-	char path[4200], why[300];
+	char why[300];
 	struct outcome_store *s = outcome_new_memory();
-	struct stat st;
 	char *text = NULL;
-	FILE *f;
+	size_t len;
 
 	if (!s || !(s->dir = strdup(dir))) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
-	snprintf(path, sizeof(path), "%s/%s", dir, OUTCOME_FILE);
-	if (!(f = fopen(path, "re"))) {
-		if (errno == ENOENT)
-			return s; /* nothing recorded yet */
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		goto fail;
-	}
 	/* the file is bounded by what we write: OUTCOME_KEEP_MAX lines of at most LINE_MAX_BYTES */
-	if (fstat(fileno(f), &st) < 0 || st.st_size > (off_t)OUTCOME_KEEP_MAX * (LINE_MAX_BYTES + 1) * 2 ||
-	    !(text = malloc((size_t)st.st_size + 1)) ||
-	    fread(text, 1, (size_t)st.st_size, f) != (size_t)st.st_size) {
-		snprintf(err, errlen, "%s: cannot read it whole (or it is larger than any store this writes)", path);
-		fclose(f);
+	if (lh_file_read(dir, OUTCOME_FILE, (size_t)OUTCOME_KEEP_MAX * (LINE_MAX_BYTES + 1) * 2, &text, &len, err,
+			 errlen) < 0)
 		goto fail;
-	}
-	fclose(f);
-	if (outcome_parse(s, text, (size_t)st.st_size, time(NULL), why, sizeof(why)) < 0) {
-		snprintf(err, errlen, "%s: %s", path, why);
+	if (text && outcome_parse(s, text, len, time(NULL), why, sizeof(why)) < 0) {
+		snprintf(err, errlen, "%s/%s: %s", dir, OUTCOME_FILE, why);
 		goto fail;
 	}
 	free(text);

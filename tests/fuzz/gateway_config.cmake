@@ -9,7 +9,7 @@ if(LH_HAVE_LIBFUZZER)
 		${PROJECT_SOURCE_DIR}/netstate/announce_sched.c ${PROJECT_SOURCE_DIR}/netstate/announce_frames.c)
 	set(gw_fuzz_request_src ${gw_dir}/control/control.c ${gw_dir}/base/json.c ${gw_dir}/base/log.c)
 	set(gw_fuzz_http_src ${gw_dir}/base/json.c ${gw_dir}/base/log.c)
-	set(gw_fuzz_outcomes_src ${gw_dir}/mig/outcome.c ${gw_dir}/base/json.c ${gw_dir}/base/log.c)
+	set(gw_fuzz_outcomes_src ${gw_dir}/mig/outcome.c ${gw_dir}/base/file.c ${gw_dir}/base/json.c ${gw_dir}/base/log.c)
 	set(gw_fuzz_fdhold_src ${gw_dir}/base/fdhold.c ${gw_dir}/base/log.c)
 	foreach(f config request http outcomes fdhold)
 		add_executable(fuzz_gateway_${f} ${LH_TESTS_DIR}/fuzz/gateway_config/fuzz_${f}.c
