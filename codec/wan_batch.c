@@ -112,6 +112,16 @@ size_t lh_wan_enc_next_size(const lh_wan_enc *e)
 	return n > 0 ? (size_t)n : 0;
 }
 
+int lh_wan_enc_collect(lh_wan_enc *e)
+{
+	int r;
+	if (e->err.code < 0 && e->started)
+		return e->err.code;
+	if ((r = lh__worker_collect(e, false)) < 0)
+		return lh__enc_fail(e, r, 0, 0, "compressing a frame: %s", lh_err_name(r));
+	return 0;
+}
+
 long lh_wan_enc_pull(lh_wan_enc *e, void *dst, size_t cap)
 {
 	int r;

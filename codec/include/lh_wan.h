@@ -199,8 +199,12 @@ uint32_t lh_wan_enc_epoch(const lh_wan_enc *e);
 
 /* Bytes of complete frames waiting to be pulled. */
 size_t lh_wan_enc_pending(const lh_wan_enc *e);
-/* Size of the next frame (0 when none). */
+/* Size of the next frame (0 when none). Frames the worker thread finished count only once collected. */
 size_t lh_wan_enc_next_size(const lh_wan_enc *e);
+/* Queues the frames the worker thread has finished (never waits), for a caller that sizes its buffer with
+ * lh_wan_enc_next_size before it pulls: after the ready callback, without it a frame finished while the
+ * queue was empty would wait for the next batch. 0, or the encoder's error. */
+int lh_wan_enc_collect(lh_wan_enc *e);
 /* Copies the next whole frame into dst. Returns its size, 0 when no frame is
  * waiting, LH_E_DST_TOO_SMALL when cap < lh_wan_enc_next_size(). With a worker
  * thread (LH_WAN_P_THREADS 2) it first queues the frames the worker has

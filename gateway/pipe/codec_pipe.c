@@ -240,6 +240,12 @@ static void pump(struct gw *gw, int force)
 	struct cpipe *p = gw->pipe;
 	if (!p || !p->enc || !gw->sess)
 		return;
+	/* the worker's finished frames first: pull_frame sizes each by lh_wan_enc_next_size, which sees only
+	 * queued ones (a stream that went quiet after a burst would keep its last frames until its next bytes) */
+	if (lh_wan_enc_collect(p->enc) < 0) {
+		wan_session_fail(gw, "the encoder failed compressing a frame");
+		return;
+	}
 	while (force || wan_bulk_room(gw)) {
 		int r = pull_frame(gw, p);
 		if (r == 0)

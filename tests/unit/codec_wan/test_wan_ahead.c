@@ -9,6 +9,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "be.h"
 #include "frame.h"
 #include "synth.h"
@@ -350,6 +351,23 @@ static void test_encoder_worker(void)
 	CHECK(lh_wan_enc_close_batch(e) == 0);
 	pull_all(e, &f);
 	CHECK(lh_wan_enc_flush(e) == 0);
+	pull_all(e, &f);
+	CHECK(count_frames(&f) == st->frames && f.len == st->bytes_out);
+	/* a caller that sizes its buffer first (the gateway): once the queue is empty, a frame the worker finished
+	 * is not seen by lh_wan_enc_next_size until lh_wan_enc_collect (what the ready callback calls for) */
+	CHECK(lh_wan_enc_flush(e) == 0);
+	pull_all(e, &f);
+	CHECK(lh_wan_enc_next_size(e) == 0);
+	unsigned calls = atomic_load(&ready_calls);
+	uint64_t frames = st->frames;
+	CHECK(lh_wan_enc_feed(e, 1, s1 + part, 256u << 10) == (long)(256u << 10)); /* less than a frame */
+	CHECK(lh_wan_enc_close_batch(e) == 0); /* to the worker: more than ENC_WORKER_MIN for zstd */
+	for (int i = 0; i < 2000 && atomic_load(&ready_calls) == calls; i++)
+		usleep(1000);
+	CHECK(atomic_load(&ready_calls) > calls);
+	CHECK(lh_wan_enc_next_size(e) == 0 && st->frames == frames); /* finished, not yet queued */
+	CHECK(lh_wan_enc_collect(e) == 0);
+	CHECK(lh_wan_enc_next_size(e) > 0 && st->frames == frames + 1);
 	pull_all(e, &f);
 	CHECK(count_frames(&f) == st->frames && f.len == st->bytes_out);
 	uint64_t wf = st->worker_frames;
