@@ -96,6 +96,7 @@ static int cmd_status(void *ctx, const struct lh_json_req *req, struct lh_jbuf *
 	lh_json_uint(b, "tls_refused", gw->st.tls_refused);
 	lh_json_uint(b, "version", wan_session_version(gw));
 	lh_json_str(b, "last_error", wan_last_error(gw));
+	wan_spaces_json(gw, b);
 	lh_json_obj_end(b);
 	uint32_t rx_epoch, rx_want, tx_epoch;
 	cpipe_epochs(gw, &rx_epoch, &rx_want, &tx_epoch);

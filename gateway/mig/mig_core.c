@@ -244,6 +244,11 @@ static const char *const chan_state_names[] = {
 	[CS_CLOSED] = "closed",
 };
 
+const char *chan_state_name(enum chan_state s)
+{
+	return chan_state_names[s];
+}
+
 void chan_set_state(struct chan *c, enum chan_state s, const char *why)
 {
 	if (c->state == s)

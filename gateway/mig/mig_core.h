@@ -158,6 +158,7 @@ void mig_settle(struct gw *gw);
 int chan_init(struct chan *c, struct mig *m, int fd, void (*cb)(struct ev_loop *, ev_io *, int));
 void chan_free(struct chan *c);
 /* The only way a channel changes state: logs the transition (debug). */
+const char *chan_state_name(enum chan_state s);
 void chan_set_state(struct chan *c, enum chan_state s, const char *why);
 /* Sets the watcher to events ev (0: stopped). */
 void chan_watch(struct chan *c, int ev);

@@ -155,6 +155,27 @@ int mig_resolve(struct gw *gw, const char *name, int accepted, const char *who, 
 	return r;
 }
 
+/* Where each connection's bytes are: what an operator (or a test) needs to see a stalled channel. */
+static void channels_json(struct mig *m, struct lh_jbuf *b)
+{
+	lh_json_arr_begin(b, "channel_detail");
+	for (unsigned i = 0; i < m->nch; i++) {
+		const struct chan *c = m->ch[i];
+		lh_json_obj_begin(b, NULL);
+		lh_json_str(b, "kind", lh_channel_name(c->kind));
+		lh_json_str(b, "state", chan_state_name(c->state));
+		lh_json_uint(b, "segment", c->segment);
+		lh_json_uint(b, "bytes_forward", c->fwd_bytes);
+		lh_json_uint(b, "bytes_return", c->rev_bytes);
+		lh_json_uint(b, "queued_to_hypervisor", c->out.len);
+		lh_json_bool(b, "forward_closed", c->fwd_eof);
+		lh_json_bool(b, "return_closed", c->rev_eof);
+		lh_json_bool(b, "reading_paused", c->blocked);
+		lh_json_obj_end(b);
+	}
+	lh_json_arr_end(b);
+}
+
 void mig_list_json(struct gw *gw, struct lh_jbuf *b)
 {
 	ev_tstamp now = ev_now(gw->loop);
@@ -186,6 +207,7 @@ void mig_list_json(struct gw *gw, struct lh_jbuf *b)
 		for (unsigned i = 0; i < m->nch; i++)
 			lh_json_str(b, NULL, lh_channel_name(m->ch[i]->kind));
 		lh_json_arr_end(b);
+		channels_json(m, b);
 		lh_json_uint(b, "bytes_hypervisor", m->lan_bytes);
 		lh_json_uint(b, "bytes_wan", m->wan_bytes);
 		lh_json_double(b, "ratio", m->wan_bytes ? (double)m->lan_bytes / (double)m->wan_bytes : 0.0);

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "gateway/base/json.h"
 #include "gateway/base/log.h"
 #include "gateway/wan/wan.h"
 #include "gateway/wan/wan_session.h"
@@ -705,4 +706,27 @@ double wan_redial_delay(void)
 double wan_link_pressure(const struct gw *gw)
 {
 	return gw->sess ? gw->sess->pressure : 50;
+}
+
+void wan_spaces_json(const struct gw *gw, struct lh_jbuf *b)
+{
+	static const char *const names[] = { [WAN_SPACE_BULK] = "bulk", [WAN_SPACE_URGENT] = "urgent" };
+	const struct wan_session *s = gw->sess;
+
+	lh_json_obj_begin(b, "spaces");
+	for (int sp = WAN_SPACE_BULK; s && sp <= WAN_SPACE_URGENT; sp++) {
+		const struct tx_space *t = &s->tx[sp];
+		const struct rx_space *r = &s->rx[sp];
+		unsigned held = 0;
+		for (unsigned i = 0; r->ring && i < WAN_RING; i++)
+			held += r->ring[i] != NULL;
+		lh_json_obj_begin(b, names[sp]);
+		lh_json_uint(b, "tx_next_seq", t->next_seq);
+		lh_json_uint(b, "tx_unacked", t->replay.n);
+		lh_json_uint(b, "tx_unacked_bytes", t->replay_bytes);
+		lh_json_uint(b, "rx_next_seq", r->next);
+		lh_json_uint(b, "rx_held", held); /* arrived past a gap: waiting for rx_next_seq */
+		lh_json_obj_end(b);
+	}
+	lh_json_obj_end(b);
 }

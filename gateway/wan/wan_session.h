@@ -91,6 +91,9 @@ unsigned wan_links_up(const struct gw *gw);
 double wan_down_for(const struct gw *gw);
 /* The streams' smoothed load 0..100 (send queues and spare CPU, base/cpu_pressure.h), every 100 ms. */
 double wan_link_pressure(const struct gw *gw);
+/* Where each ordered space stands (status "wan.spaces", CONTROL.md): what is unacknowledged, what waits for a gap. */
+struct lh_jbuf;
+void wan_spaces_json(const struct gw *gw, struct lh_jbuf *b);
 /* Fails the session (decoder error, protocol error): every migration fails, streams close. */
 void wan_session_fail(struct gw *gw, const char *reason);
 
