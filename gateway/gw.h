@@ -24,6 +24,7 @@ struct lh_jbuf;
 struct gw_l2;
 struct cdata_pend;
 struct outcome_store;
+struct keep;
 struct fdhold;
 
 #define GW_FAIL_REASONS 16 /* room for enum mig_fail_reason */
@@ -85,6 +86,7 @@ struct gw {
 	struct lh_audit *audit;        /* NULL without [gateway] audit_log */
 	struct gw_recorder rec;        /* begin NULL: no trail */
 	struct outcome_store *outcomes; /* destination QEMUs' answers ([gateway] state_dir), NULL: none kept */
+	struct keep *keep;              /* the state file: dynamic routes, postcopy migrations (mig/STATEFILE.md) */
 	struct fdhold *fdhold;         /* the source sockets' holder (base/FDHOLD.md), NULL: none */
 	struct gw_l2 *l2;              /* NULL without [segment]s */
 	struct cdata_pend *cdata_pend; /* priority-lane bytes that arrived before their channel's CHANNEL_OPEN */

@@ -17,6 +17,8 @@
 #include "gateway/base/fdhold.h"
 #include "gateway/base/log.h"
 #include "gateway/mig/migration.h"
+#include "gateway/mig/keep.h"
+#include "gateway/mig/kept.h"
 #include "gateway/mig/outcome.h"
 #include "gateway/mig/route.h"
 #include "gateway/pipe/codec_pipe.h"
@@ -149,7 +151,12 @@ static int open_state(struct gw *gw)
 		log_warnx("[gateway] state_dir: outcome store: %s", err);
 		return -1;
 	}
-	log_info("state in %s: %zu recorded outcomes", dir, outcome_count(gw->outcomes));
+	if (!(gw->keep = keep_open(dir, err, sizeof(err)))) {
+		log_warnx("[gateway] state_dir: state file: %s", err);
+		return -1;
+	}
+	log_info("state in %s: %zu recorded outcomes, %zu routes added at run time, %zu postcopy migrations", dir,
+		 outcome_count(gw->outcomes), keep_count(gw->keep, KEEP_ROUTE), keep_count(gw->keep, KEEP_POSTCOPY));
 	/* the holder: longhaul-holder beside this binary */
 	char exe[4096];
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 32);
@@ -244,6 +251,8 @@ int main(int argc, char **argv)
 			fatalx("%s", err);
 	if (open_state(&gw) < 0)
 		return 1;
+	daemon_restore_routes(&gw); /* routes added at run time, on the ports QEMUs were given */
+	kept_restore(&gw);          /* postcopy migrations the restart cut off: paused, to recover */
 	mig_adopt_held(&gw); /* sockets kept through a crash or restart: in doubt, until the peer or an operator says */
 	gw_l2_open(&gw); /* before the WAN: a migration may arrive with the first stream */
 	if (wan_start(&gw) < 0)
@@ -276,6 +285,7 @@ int main(int argc, char **argv)
 	if (gw.audit)
 		lh_audit_close(gw.audit, "exiting"); /* after the last migration-end record */
 	outcome_close(gw.outcomes, "exiting");
+	keep_close(gw.keep, "exiting");
 	fdhold_close(gw.fdhold, "exiting"); /* what it keeps stays kept: a restart takes it back */
 	SSL_CTX_free(gw.ssl);
 	lh_config_free(&gw.cfg);

@@ -14,6 +14,8 @@ void gw_drain(struct gw *gw, const char *why);
 /* Opens the control socket with the daemon's command table. 0 or -1 (logged). */
 int daemon_ctl_open(struct gw *gw);
 void daemon_ctl_close(struct gw *gw, const char *reason);
+/* At start: the routes added at run time before the restart, from the state file (mig/STATEFILE.md). */
+void daemon_restore_routes(struct gw *gw);
 /* Prometheus listener when [gateway] metrics_listen is set. 0 or -1 (logged). */
 int daemon_metrics_open(struct gw *gw);
 void daemon_metrics_close(struct gw *gw, const char *reason);

@@ -8,6 +8,7 @@
 #include "gateway/control/audit.h"
 #include "gateway/control/control.h"
 #include "gateway/control/daemon.h"
+#include "gateway/mig/keep.h"
 #include "gateway/mig/l2.h"
 #include "gateway/base/log.h"
 #include "gateway/mig/migration.h"
@@ -142,6 +143,41 @@ static int cmd_migrations(void *ctx, const struct lh_json_req *req, struct lh_jb
 	return 0;
 }
 
+static int restoring; /* routes read back from the state file: already recorded there */
+
+/* A dynamic route's record in the state file: the migrate-add request that makes it again, on the same port. */
+static void keep_route(struct gw *gw, const struct route *r)
+{
+	char buf[LH_CFG_HOST_MAX + 16], err[300];
+	struct lh_jbuf line;
+
+	if (!gw->keep || restoring)
+		return;
+	lh_jbuf_init(&line);
+	lh_json_obj_begin(&line, NULL);
+	lh_json_str(&line, "cmd", "migrate-add");
+	lh_json_obj_begin(&line, "args");
+	lh_json_str(&line, "name", r->cfg.name);
+	lh_json_str(&line, "to", lh_endpoint_fmt(&r->cfg.to, buf, sizeof(buf)));
+	lh_json_str(&line, "listen", lh_endpoint_fmt(&r->cfg.listen, buf, sizeof(buf))); /* the port it got */
+	lh_json_arr_begin(&line, "macs");
+	for (unsigned i = 0; i < r->cfg.n_macs; i++)
+		lh_json_str(&line, NULL, ns_mac_fmt(r->cfg.macs[i], buf));
+	lh_json_arr_end(&line);
+	lh_json_arr_begin(&line, "ips");
+	for (unsigned i = 0; i < r->cfg.n_ips; i++)
+		lh_json_str(&line, NULL, ns_ip_fmt(&r->cfg.ips[i], buf, sizeof(buf)));
+	lh_json_arr_end(&line);
+	if (r->cfg.segment[0])
+		lh_json_str(&line, "segment", r->cfg.segment);
+	lh_json_obj_end(&line);
+	lh_json_obj_end(&line);
+	if (line.oom || keep_put(gw->keep, KEEP_ROUTE, r->cfg.name, line.buf, line.len, err, sizeof(err)) < 0)
+		log_warnx("route %s: state file: %s: a restart would forget this route", r->cfg.name,
+			  line.oom ? "out of memory" : err);
+	lh_jbuf_free(&line);
+}
+
 static int cmd_migrate_add(void *ctx, const struct lh_json_req *req, struct lh_jbuf *b)
 {
 	struct gw *gw = ctx;
@@ -196,15 +232,17 @@ static int cmd_migrate_add(void *ctx, const struct lh_json_req *req, struct lh_j
 		return lh_jbuf_fail(b, -EBUSY, "draining");
 	if (!(r = route_add(gw, &rc, 1, err, sizeof(err))))
 		return lh_jbuf_fail(b, -EEXIST, "%s", err);
+	keep_route(gw, r);
 	lh_json_str(b, "name", r->cfg.name);
 	lh_json_str(b, "uri", route_uri(r, uri, sizeof(uri)));
-	audit_action(gw, "route-add", r->cfg.name, to);
+	audit_action(gw, restoring ? "route-restore" : "route-add", r->cfg.name, to);
 	return 0;
 }
 
 static int cmd_migrate_del(void *ctx, const struct lh_json_req *req, struct lh_jbuf *b)
 {
 	struct gw *gw = ctx;
+	char err[300];
 	const char *name;
 	struct route *r;
 	if (lh_req_str(req, "name", &name) < 0)
@@ -212,6 +250,8 @@ static int cmd_migrate_del(void *ctx, const struct lh_json_req *req, struct lh_j
 	if (!(r = route_find(gw, name)))
 		return lh_jbuf_fail(b, -ENOENT, "no route %s", name);
 	audit_action(gw, "route-del", name, NULL);
+	if (r->dynamic && gw->keep && keep_del(gw->keep, KEEP_ROUTE, name, err, sizeof(err)) < 0)
+		log_warnx("route %s: state file: %s: a restart would bring this route back", name, err);
 	route_close(r, "removed through the control socket");
 	return 0;
 }
@@ -305,4 +345,27 @@ void daemon_ctl_close(struct gw *gw, const char *reason)
 {
 	lh_control_close(gw->ctl, reason);
 	gw->ctl = NULL;
+}
+
+static void restore_route(void *ctx, const struct lh_json_req *req)
+{
+	struct gw *gw = ctx;
+	struct lh_jbuf reply;
+	const char *name = "?";
+
+	lh_req_str(req, "name", &name);
+	lh_jbuf_init(&reply);
+	/* the same checks as the control socket's: a record that no longer fits the config is named, not added */
+	if (cmd_migrate_add(gw, req, &reply) < 0)
+		log_warnx("route %s: not restored from the state file: %.*s", name, (int)reply.len, reply.buf);
+	lh_jbuf_free(&reply);
+}
+
+void daemon_restore_routes(struct gw *gw)
+{
+	if (!gw->keep)
+		return;
+	restoring = 1;
+	keep_each(gw->keep, KEEP_ROUTE, restore_route, gw);
+	restoring = 0;
 }

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "gateway/base/log.h"
+#include "gateway/mig/kept.h"
 #include "gateway/mig/l2.h"
 #include "gateway/mig/mig_core.h"
 #include "gateway/wan/wan_session.h"
@@ -142,6 +143,7 @@ void mig_transitioned(struct mig *m, unsigned from, unsigned ev, unsigned to, co
 
 	m->phase = mm->states[to];
 	m->end = mm->ends[to];
+	kept_note(m); /* a postcopy migration's record, durable before anything goes on */
 	log_info("migration %s#%u (%s): %s -> %s (%s): %s", m->role->dir, m->id, m->route, mm->states[from],
 		 mm->states[to], mm->events[ev], why);
 	st->mig_states_entered[m->role->idx][to]++;
@@ -331,6 +333,12 @@ struct chan *mig_main_chan(const struct mig *m)
 		if (m->ch[i]->kind == LH_CHAN_MAIN)
 			return m->ch[i];
 	return NULL;
+}
+
+struct chan *mig_lead_chan(const struct mig *m)
+{
+	struct chan *mc = mig_main_chan(m);
+	return mc ? mc : m->recovery_main;
 }
 
 XXH3_state_t *prio_hash_new(void)

@@ -107,10 +107,13 @@ struct mig {
 	enum mig_fail_reason fail_code;  /* failed / paused: the class of why */
 	int teardown_due, tell_peer;     /* failed: mig_settle tears it down (tell_peer: the peer learns why) */
 	int postcopy;                    /* POSTCOPY_RUN went by: a failure pauses, never fails */
+	const char *kept_phase;          /* the phase its state-file record says (kept.c), NULL: no record */
+	ev_tstamp superseded_at;         /* paused: a later postcopy migration on its route began (0: not yet) */
 	int confirmed;                   /* done: the destination QEMU's SHUT 0 was seen, not only a clean close */
 	char evidence[200];              /* done: what the verdict rests on */
 	struct chan *ch[MIG_MAX_CHAN];
 	unsigned nch;
+	struct chan *recovery_main;      /* a postcopy recovery's main channel (an opaque channel, RECV_BITMAP first) */
 	ev_tstamp t_start, t_cut, t_end;
 	uint64_t lan_bytes;     /* source: from QEMU; destination: to QEMU */
 	uint64_t wan_bytes;     /* frame bytes of its streams */
@@ -173,6 +176,8 @@ static inline int mig_rp_at_boundary(const lh_rp_scanner *rp)
 }
 /* The channel carrying QEMU's main stream, NULL when none. */
 struct chan *mig_main_chan(const struct mig *m);
+/* The channel the others follow: main, or a postcopy recovery's main (its preempt partner comes after it). */
+struct chan *mig_lead_chan(const struct mig *m);
 
 /*
  * A migration's message to the peer gateway, only on the session it started on: its number means another

@@ -80,7 +80,9 @@ void mig_tick(struct gw *gw)
 {
 	ev_tstamp now = ev_now(gw->loop);
 	for (struct mig **pp = &gw->migs, *m; (m = *pp);) {
-		if (!mig_live(m) && !m->teardown_due && now - m->t_end > MIG_KEEP_S) {
+		/* a paused postcopy migration stays until superseded: its guest waits at B for someone to recover it */
+		ev_tstamp ended = m->end == MIG_PAUSED ? m->superseded_at : m->t_end;
+		if (!mig_live(m) && !m->teardown_due && ended > 0 && now - ended > MIG_KEEP_S) {
 			*pp = m->next;
 			m->role->free(m);
 			continue;

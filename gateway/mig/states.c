@@ -9,6 +9,7 @@ static const char *const src_states[SRC__COUNT] = {
 static const char *const src_events[SRC_EV__COUNT] = {
 	[SRC_EV_POSTCOPY_RUN] = "postcopy-run", [SRC_EV_EOF_CUT] = "eof-cut", [SRC_EV_SESSION_LOST] = "session-lost",
 	[SRC_EV_DONE] = "done", [SRC_EV_FAIL] = "fail", [SRC_EV_PAUSE] = "pause",
+	[SRC_EV_RESTORED] = "restored",
 };
 static const enum mig_end src_ends[SRC__COUNT] = {
 	[SRC_INDOUBT] = MIG_INDOUBT, [SRC_DONE] = MIG_DONE, [SRC_FAILED] = MIG_FAILED, [SRC_PAUSED] = MIG_PAUSED,
@@ -18,6 +19,7 @@ static const struct mig_transition src_rows[] = {
 	{ SRC_STREAMING, SRC_EV_EOF_CUT, SRC_VERIFYING },
 	{ SRC_STREAMING, SRC_EV_DONE, SRC_DONE },       /* no gate: no main channel, or main not parsable */
 	{ SRC_STREAMING, SRC_EV_FAIL, SRC_FAILED },
+	{ SRC_STREAMING, SRC_EV_RESTORED, SRC_PAUSED }, /* no channels: a record of what the restart cut off */
 	{ SRC_POSTCOPY, SRC_EV_EOF_CUT, SRC_VERIFYING },
 	{ SRC_POSTCOPY, SRC_EV_DONE, SRC_DONE },
 	{ SRC_POSTCOPY, SRC_EV_PAUSE, SRC_PAUSED },
@@ -38,7 +40,7 @@ static const char *const dst_states[DST__COUNT] = {
 static const char *const dst_events[DST_EV__COUNT] = {
 	[DST_EV_POSTCOPY_RUN] = "postcopy-run", [DST_EV_GATE_OPEN] = "gate-open", [DST_EV_ACCEPTED] = "accepted",
 	[DST_EV_SESSION_LOST] = "session-lost", [DST_EV_DONE] = "done", [DST_EV_FAIL] = "fail",
-	[DST_EV_PAUSE] = "pause",
+	[DST_EV_PAUSE] = "pause", [DST_EV_RESTORED] = "restored",
 };
 static const enum mig_end dst_ends[DST__COUNT] = {
 	[DST_DONE] = MIG_DONE, [DST_FAILED] = MIG_FAILED, [DST_PAUSED] = MIG_PAUSED,
@@ -49,6 +51,7 @@ static const struct mig_transition dst_rows[] = {
 	{ DST_STREAMING, DST_EV_ACCEPTED, DST_ACCEPTED },  /* ungated: main came as plain bytes */
 	{ DST_STREAMING, DST_EV_DONE, DST_DONE },          /* no QEMU main channel at all */
 	{ DST_STREAMING, DST_EV_FAIL, DST_FAILED },
+	{ DST_STREAMING, DST_EV_RESTORED, DST_PAUSED },
 	{ DST_POSTCOPY, DST_EV_GATE_OPEN, DST_RELEASED },
 	{ DST_POSTCOPY, DST_EV_ACCEPTED, DST_ACCEPTED },
 	{ DST_POSTCOPY, DST_EV_PAUSE, DST_PAUSED },

@@ -30,6 +30,7 @@ enum src_event {
 	SRC_EV_DONE,          /* the destination's verdict ok (or the in-doubt answer accepted), every channel closed */
 	SRC_EV_FAIL,          /* mig_fail before any POSTCOPY_RUN */
 	SRC_EV_PAUSE,         /* mig_fail after POSTCOPY_RUN */
+	SRC_EV_RESTORED,      /* a postcopy migration read back from the state file after a restart (kept.c) */
 	SRC_EV__COUNT
 };
 
@@ -53,6 +54,7 @@ enum dst_event {
 	DST_EV_DONE,          /* every channel closed after QEMU accepted (or: no QEMU main channel at all) */
 	DST_EV_FAIL,          /* mig_fail before any POSTCOPY_RUN */
 	DST_EV_PAUSE,         /* mig_fail after POSTCOPY_RUN */
+	DST_EV_RESTORED,      /* a postcopy migration read back from the state file after a restart (kept.c) */
 	DST_EV__COUNT
 };
 

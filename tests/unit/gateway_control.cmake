@@ -47,3 +47,9 @@ target_include_directories(test_gw_pressure PRIVATE ${PROJECT_SOURCE_DIR})
 target_link_libraries(test_gw_pressure PRIVATE lhcodec_lib m)
 add_test(NAME gateway_pressure COMMAND test_gw_pressure)
 set_tests_properties(gateway_pressure PROPERTIES LABELS unit TIMEOUT 60)
+
+# The state file (gateway/mig/keep.c, STATEFILE.md): files in a temporary directory.
+add_executable(test_gw_keep ${LH_TESTS_DIR}/unit/gateway_control/test_keep.c ${PROJECT_SOURCE_DIR}/gateway/mig/keep.c)
+target_link_libraries(test_gw_keep PRIVATE lhgw_base)
+add_test(NAME gateway_keep COMMAND test_gw_keep)
+set_tests_properties(gateway_keep PROPERTIES LABELS unit TIMEOUT 60)
