@@ -52,7 +52,7 @@ static void update_io(struct dst_chan *dc)
 int dst_connect_next(struct dst_mig *dm)
 {
 	struct mig *m = &dm->m;
-	struct chan *best = NULL, *mc = mig_main_chan(m);
+	struct chan *best = NULL, *mc = mig_lead_chan(m);
 	int main_up = mc && mc->state != CS_WAIT;
 	char why[300];
 

@@ -145,9 +145,11 @@ static void recovery_check(struct dst_mig *dm, struct dst_chan *dc, const uint8_
 	if (!mig_recovery_main(data, n) || dm->state != DST_STREAMING)
 		return;
 	dm->m.postcopy = 1;
+	dm->m.recovery_main = &dc->c;
 	log_info("migration in#%u (%s): channel %u is a postcopy recovery's main channel (RECV_BITMAP): the guest runs "
 		 "here", dm->m.id, dm->m.route, dc->c.idx);
 	dst_transition(dm, DST_EV_POSTCOPY_RUN, "postcopy recovery: the guest runs here");
+	dst_connect_next(dm); /* its preempt partner may be waiting for it */
 }
 
 int dst_rx_item(struct gw *gw, uint32_t sid, const lh_event *ev)

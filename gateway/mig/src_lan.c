@@ -219,7 +219,7 @@ static int classify(struct src_chan *sc, int force)
 
 	if (sc->rlen < 4 && !c->fwd_eof && !force)
 		return 0;
-	int recovery = sc->rlen >= 4 && mig_recovery_main(b, sc->rlen) && !mig_main_chan(m);
+	int recovery = sc->rlen >= 4 && mig_recovery_main(b, sc->rlen) && !mig_lead_chan(m);
 	if (recovery) {
 		/*
 		 * Carried as plain bytes, unmodified, as its own opaque channel (RECV_BITMAP, POSTCOPY_RESUME, then
@@ -227,6 +227,7 @@ static int classify(struct src_chan *sc, int force)
 		 * resumes belongs to the session it broke with, which a restart of either gateway has forgotten.
 		 */
 		c->kind = LH_CHAN_OPAQUE;
+		m->recovery_main = c;
 	} else if (sc->rlen >= 4 && !memcmp(b, "QEVM", 4)) {
 		c->kind = LH_CHAN_MAIN;
 		for (unsigned i = 0; i < m->nch; i++)
@@ -240,7 +241,8 @@ static int classify(struct src_chan *sc, int force)
 		c->kind = LH_CHAN_MULTIFD;
 		c->mf_id = sc->rlen >= 25 ? b[24] : 0xff;
 	} else {
-		c->kind = mig_main_chan(m) ? LH_CHAN_PREEMPT : LH_CHAN_OPAQUE;
+		/* silent or header-less after main (or a recovery's main): the postcopy preempt channel */
+		c->kind = mig_lead_chan(m) ? LH_CHAN_PREEMPT : LH_CHAN_OPAQUE;
 		c->prio = c->kind == LH_CHAN_PREEMPT && !gw->test_no_prio;
 	}
 	if (!sm->opened) {

@@ -151,7 +151,7 @@ static void tick(struct src_mig *sm)
 	/* an open batch waits at most one tick (10 ms); the worker's frames go out at the next
 	 * pump once done (this one's, a LAN read's or a WAN write's), without stalling the loop */
 	cpipe_close_batch(gw);
-	int has_main = mig_main_chan(m) != NULL;
+	int has_main = mig_lead_chan(m) != NULL; /* a silent channel after it is the preempt channel */
 	if (sm->cut_wait && src_cut_tick(sm) < 0)
 		return;
 	for (unsigned i = 0; i < m->nch; i++) {
