@@ -35,6 +35,7 @@ struct dst_mig {
 	int ungated;            /* main arrives as plain bytes (WAN_SEG_UNGATED): no gate to open */
 	int accepted;           /* QEMU accepted the stream (SHUT 0, or a clean close: unconfirmed) */
 	int result_sent;
+	int listen_seen;        /* main carried POSTCOPY_LISTEN: the source QEMU stopped the guest to switch */
 	ev_tstamp doubt_since;  /* waiting for QEMU without a session since */
 };
 

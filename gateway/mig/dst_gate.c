@@ -20,6 +20,8 @@ int dst_gate_item(struct dst_chan *dc, const lh_event *ev)
 		return 1;
 	if (ev->type == LH_EV_COMMAND && ev->u.command.cmd == LH_CMD_OPEN_RETURN_PATH)
 		dc->saw_orp = 1;
+	if (ev->type == LH_EV_COMMAND && ev->u.command.cmd == LH_CMD_POSTCOPY_LISTEN)
+		dm->listen_seen = 1;
 	if (ev->type == LH_EV_SECTION_HEADER && !dc->checked_orp) {
 		dc->checked_orp = 1;
 		if (!dc->saw_orp)

@@ -47,10 +47,20 @@ void dst_fail(struct dst_mig *dm, enum mig_fail_reason code, const char *reason,
 		return;
 	snprintf(m->why, sizeof(m->why), "%s", reason);
 	m->fail_code = code;
+	/* after the source began its switch to postcopy, before POSTCOPY_RUN arrived here: ours cannot pause (QEMU
+	 * pauses an incoming postcopy only once it ran the guest); the source QEMU runs the guest again if its switch
+	 * had not completed, else it holds it paused: only the source gateway knows which (README, "WAN outages") */
+	const char *where = m->postcopy ? " (postcopy: destination connections reset; the guest runs here, QEMU pauses)"
+			    : dm->listen_seen ? " (destination connections reset; the source QEMU had begun switching to "
+						"postcopy (POSTCOPY_LISTEN went by, POSTCOPY_RUN did not): the guest does not "
+						"run here; the source gateway's verdict says whether it runs at the source "
+						"(failed) or nowhere (postcopy-paused))"
+					      : " (destination connections reset; source keeps the guest)";
+	if (!m->postcopy && dm->listen_seen)
+		snprintf(m->why, sizeof(m->why), "%.110s; the source had begun switching to postcopy: see its verdict",
+			 reason);
 	log_warnx("migration in#%u (%s): %s (%s): %s%s", m->id, m->route, m->postcopy ? "PAUSED" : "FAILED",
-		  mig_fail_reason_name(code), reason,
-		  m->postcopy ? " (postcopy: destination connections reset; the guest runs here, QEMU pauses)"
-			      : " (destination connections reset; source keeps the guest)");
+		  mig_fail_reason_name(code), reason, where);
 	/* the guest cannot run at this destination: its QEMU's connections are reset before the EOF, or it refused.
 	 * Not after POSTCOPY_RUN: the guest runs here then, whatever happens to the stream. */
 	if (!m->postcopy && (!dst_eof_released(dm) || code == MFR_DEST_REFUSED) &&
