@@ -597,6 +597,16 @@ void lh_config_parse_line(struct lh_config_parser *p, const char *line, size_t l
 
 /*-*****  Whole-config checks  *****-*/
 
+bool lh_endpoint_wildcard(const struct lh_endpoint *ep)
+{
+	static const uint8_t any6[16];
+	if (!lh_endpoint_set(ep) || !ep->numeric)
+		return false;
+	if (ep->sa.ss_family == AF_INET)
+		return ((const struct sockaddr_in *)&ep->sa)->sin_addr.s_addr == htonl(INADDR_ANY);
+	return ep->sa.ss_family == AF_INET6 && !memcmp(&((const struct sockaddr_in6 *)&ep->sa)->sin6_addr, any6, 16);
+}
+
 static bool endpoint_same(const struct lh_endpoint *a, const struct lh_endpoint *b)
 {
 	return lh_endpoint_set(a) && lh_endpoint_set(b) && a->port == b->port &&
@@ -621,6 +631,10 @@ int lh_config_parse_finish(struct lh_config_parser *p)
 			cfg_error(p, r->line, "route %s: listen is required", r->name);
 		if (!lh_endpoint_set(&r->to))
 			cfg_error(p, r->line, "route %s: to is required", r->name);
+		if (lh_endpoint_wildcard(&r->listen))
+			cfg_error(p, r->line, "route %s: listen %s is every address: name the one the hypervisors reach "
+				  "(QEMU's URI must name it, and the WAN side must not reach it)", r->name,
+				  lh_endpoint_fmt(&r->listen, a, sizeof(a)));
 		for (size_t j = 0; j < i; j++)
 			if (endpoint_same(&r->listen, &cfg->routes[j].listen))
 				cfg_error(p, r->line, "route %s: listen %s is also route %s's", r->name,

@@ -45,6 +45,9 @@ int lh_endpoint_parse(const char *s, bool allow_name, struct lh_endpoint *ep, ch
 /* "198.18.0.1:7000", "[2001:db8::1]:7000", "host.example:7000"; "" when unset. */
 const char *lh_endpoint_fmt(const struct lh_endpoint *ep, char *buf, size_t len);
 static inline bool lh_endpoint_set(const struct lh_endpoint *ep) { return ep->host[0] != 0; }
+/* A numeric endpoint on every address (0.0.0.0 or ::): a route must name one address, or QEMU's URI names none
+ * of ours and the listener may face the WAN. */
+bool lh_endpoint_wildcard(const struct lh_endpoint *ep);
 
 /* One `[route NAME]`: QEMU connects to listen here; the peer connects to `to` there. */
 struct lh_route_cfg {

@@ -207,6 +207,9 @@ static int cmd_migrate_add(void *ctx, const struct lh_json_req *req, struct lh_j
 		return lh_jbuf_fail(b, -EINVAL, "to: %s", err);
 	if (lh_endpoint_parse(listen, false, &rc.listen, err, sizeof(err)) < 0)
 		return lh_jbuf_fail(b, -EINVAL, "listen: %s", err);
+	if (lh_endpoint_wildcard(&rc.listen))
+		return lh_jbuf_fail(b, -EINVAL, "listen: %s is every address: name the one the hypervisors reach (QEMU's "
+				    "URI must name it, and the WAN side must not reach it)", listen);
 	/* the guest's identity for the cutover (netstate) */
 	const char *list[LH_CFG_ROUTE_MAX_MACS > LH_CFG_ROUTE_MAX_IPS ? LH_CFG_ROUTE_MAX_MACS : LH_CFG_ROUTE_MAX_IPS];
 	int n = lh_req_strs(req, "macs", list, LH_CFG_ROUTE_MAX_MACS);

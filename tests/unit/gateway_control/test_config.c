@@ -232,6 +232,8 @@ static const struct bad_case bad[] = {
 	{ WAN_OK "[route a]\nlisten = 198.18.0.9:1\nto = h:1\n[route b]\nlisten = 198.18.0.9:1\nto = h:2\n",
 	  "t.conf:10: route b: listen 198.18.0.9:1 is also route a's" },
 	{ WAN_OK "[route a]\nlisten = 198.18.0.1:7000\nto = h:1\n", "is already used by [wan] or metrics" },
+	{ WAN_OK "[route a]\nlisten = 0.0.0.0:7001\nto = h:1\n", "t.conf:7: route a: listen 0.0.0.0:7001 is every address" },
+	{ WAN_OK "[route a]\nlisten = [::]:7001\nto = h:1\n", "route a: listen [::]:7001 is every address" },
 	{ WAN_OK "[segment s]\nvni = 0\n", "t.conf:8: segment s: vni: `0' is not in 1..16777215" },
 	{ WAN_OK "[segment s]\nbridge = br0\n", "t.conf:7: segment s: vni is not set" },
 	{ WAN_OK "[segment s]\nbridge = br0\nvni = 1\nlocal = 198.18.0.1\nremote = 198.18.0.2\n[segment s]\n",
