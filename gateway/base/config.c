@@ -36,6 +36,7 @@ enum opt_type {
 	OPT_ADDR,      /* numeric ADDR:PORT */
 	OPT_HOSTPORT,  /* HOST:PORT, DNS name allowed */
 	OPT_IP,        /* IPv4 or IPv6 literal, no port (struct ns_ip) */
+	OPT_ALLOW,     /* ADDR[/LEN] list (struct lh_allow) */
 };
 
 /*
@@ -62,6 +63,7 @@ static const struct cfg_option options[] = {
 	{ SEC_GATEWAY, "audit_log", OPT_PATH, F(audit_path), NULL, 0, 0, false, false },
 	{ SEC_GATEWAY, "state_dir", OPT_PATH, F(state_dir), "/var/lib/longhaul", 0, 0, false, false },
 	{ SEC_GATEWAY, "lan_address", OPT_IP, F(lan_address), NULL, 0, 0, true, false },
+	{ SEC_GATEWAY, "lan_allow", OPT_ALLOW, F(lan_allow), NULL, 0, 0, true, false },
 	{ SEC_WAN, "listen", OPT_ADDR, F(wan.listen), NULL, 0, 0, false, false },
 	{ SEC_WAN, "peer", OPT_HOSTPORT, F(wan.peer), NULL, 0, 0, false, false },
 	{ SEC_WAN, "streams", OPT_UINT, F(wan.streams), "8", 1, 64, false, false },
@@ -285,6 +287,8 @@ static int opt_set(const struct cfg_option *o, struct lh_config *cfg, const char
 			return -EINVAL;
 		}
 		return 0;
+	case OPT_ALLOW:
+		return lh_allow_parse(v, (struct lh_allow *)field, err, errlen);
 	}
 	return -EINVAL;
 }
@@ -319,6 +323,9 @@ static const char *opt_format(const struct cfg_option *o, const struct lh_config
 			ns_ip_fmt((const struct ns_ip *)field, buf, len);
 		else
 			buf[0] = 0;
+		break;
+	case OPT_ALLOW:
+		lh_allow_fmt((const struct lh_allow *)field, buf, len);
 		break;
 	}
 	return buf;
@@ -490,6 +497,11 @@ static void cfg_route_key(struct lh_config_parser *p, const char *key, const cha
 			cfg_error(p, p->line, "route %s: more than %d ips", r->name, LH_CFG_ROUTE_MAX_IPS);
 		else
 			r->ips[r->n_ips++] = ip;
+	} else if (strcmp(key, "allow") == 0) {
+		if (r->allow.n)
+			cfg_error(p, p->line, "route %s: allow given twice (list every address on one line)", r->name);
+		else if (lh_allow_parse(val, &r->allow, err, sizeof(err)) < 0)
+			cfg_error(p, p->line, "route %s: allow: %s", r->name, err);
 	} else if (strcmp(key, "segment") == 0) {
 		if (r->segment[0])
 			cfg_error(p, p->line, "route %s: segment given twice", r->name);
@@ -498,7 +510,7 @@ static void cfg_route_key(struct lh_config_parser *p, const char *key, const cha
 		else
 			snprintf(r->segment, sizeof(r->segment), "%s", val);
 	} else {
-		cfg_error(p, p->line, "route %s: unknown key `%s' (listen, to, mac, ip, segment)", r->name, key);
+		cfg_error(p, p->line, "route %s: unknown key `%s' (listen, to, mac, ip, segment, allow)", r->name, key);
 	}
 }
 

@@ -3,6 +3,7 @@
 #ifndef LH_GATEWAY_CONFIG_H
 #define LH_GATEWAY_CONFIG_H
 
+#include "gateway/base/allow.h"
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -59,6 +60,7 @@ struct lh_route_cfg {
 	struct ns_ip ips[LH_CFG_ROUTE_MAX_IPS];
 	unsigned n_ips;
 	char segment[32];  /* [segment NAME] the guest lives on; "" = the only one, if exactly one */
+	struct lh_allow allow;  /* who may connect to listen; unset: [gateway] lan_allow */
 	unsigned line; /* where the section starts (messages) */
 };
 
@@ -71,6 +73,7 @@ struct lh_config {
 	char audit_path[LH_CFG_PATH_MAX];   /* "" = no audit log */
 	char state_dir[LH_CFG_PATH_MAX];    /* what must outlive a restart (mig/OUTCOMES.md); "" = memory only */
 	struct ns_ip lan_address;           /* where hypervisors reach us: listen address of dynamic routes */
+	struct lh_allow lan_allow;          /* who may connect to a route without its own allow; unset: anyone */
 	/* [wan] */
 	struct {
 		struct lh_endpoint listen;  /* accept the peer here (numeric) */

@@ -23,6 +23,11 @@ static void route_json(const struct lh_route_cfg *r, struct lh_jbuf *b)
 		lh_json_str(b, NULL, ns_ip_fmt(&r->ips[i], buf, sizeof(buf)));
 	lh_json_arr_end(b);
 	lh_json_str(b, "segment", r->segment);
+	char al[LH_ALLOW_MAX * 48];
+	if (r->allow.n)
+		lh_json_str(b, "allow", lh_allow_fmt(&r->allow, al, sizeof(al)));
+	else
+		lh_json_null(b, "allow");
 	lh_json_obj_end(b);
 }
 
@@ -116,6 +121,10 @@ void lh_config_write_ini(const struct lh_config *cfg, FILE *out)
 			fprintf(out, "ip = %s\n", ns_ip_fmt(&r->ips[m], buf, sizeof(buf)));
 		if (r->segment[0])
 			fprintf(out, "segment = %s\n", r->segment);
+		if (r->allow.n) {
+			char al[LH_ALLOW_MAX * 48];
+			fprintf(out, "allow = %s\n", lh_allow_fmt(&r->allow, al, sizeof(al)));
+		}
 	}
 	for (size_t i = 0; i < cfg->n_segments; i++) {
 		const struct ns_segment_cfg *s = &cfg->segments[i];

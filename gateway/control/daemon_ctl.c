@@ -50,6 +50,7 @@ int gw_reload(struct gw *gw, char *err, size_t errlen)
 	/* the reloadable options take effect, and show-config shows them (routes keep their own copies) */
 	gw->cfg.log_level = nc.log_level;
 	gw->cfg.lan_address = nc.lan_address;
+	gw->cfg.lan_allow = nc.lan_allow;
 	struct lh_route_cfg *old_routes = gw->cfg.routes;
 	size_t old_n = gw->cfg.n_routes;
 	gw->cfg.routes = nc.routes;
@@ -125,6 +126,7 @@ static int cmd_status(void *ctx, const struct lh_json_req *req, struct lh_jbuf *
 		const struct ns_segment_cfg *sc = lh_config_route_segment(&gw->cfg, &r->cfg);
 		lh_json_str(b, "segment", sc ? sc->name : "");
 		lh_json_uint(b, "migrations", r->migrations);
+		lh_json_uint(b, "refused", r->refused);
 		lh_json_obj_end(b);
 	}
 	lh_json_arr_end(b);

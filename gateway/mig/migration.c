@@ -10,6 +10,7 @@
 #include "gateway/base/log.h"
 #include "gateway/mig/dst.h"
 #include "gateway/mig/l2.h"
+#include "gateway/mig/route.h"
 #include "gateway/mig/src.h"
 #include "gateway/wan/wan_session.h"
 
@@ -79,6 +80,7 @@ static uint64_t moved(const struct mig *m)
 void mig_tick(struct gw *gw)
 {
 	ev_tstamp now = ev_now(gw->loop);
+	routes_tick(gw);
 	for (struct mig **pp = &gw->migs, *m; (m = *pp);) {
 		/* a paused postcopy migration stays until superseded: its guest waits at B for someone to recover it */
 		ev_tstamp ended = m->end == MIG_PAUSED ? m->superseded_at : m->t_end;

@@ -68,7 +68,7 @@ void mig_kick_sources(struct gw *gw);
 void mig_tick(struct gw *gw);
 
 /* Source side: a QEMU connection accepted on a route's listener. */
-void mig_src_accept(struct gw *gw, struct route *r, int fd, const char *peer);
+void mig_src_accept(struct gw *gw, struct route *r, int fd, const char *host, const char *peer);
 
 /* Frees every migration (exit; after wan_stop failed the running ones). */
 void mig_free_all(struct gw *gw);

@@ -34,7 +34,12 @@ static void route_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 				NI_NUMERICHOST | NI_NUMERICSERV) != 0)
 			snprintf(host, sizeof(host), "?");
 		snprintf(peer, sizeof(peer), "%s:%s", host, serv);
-		mig_src_accept(r->gw, r, fd, peer);
+		/* before anything is read or allocated for it: the route's own list, else the gateway's */
+		const struct lh_allow *al = r->cfg.allow.n ? &r->cfg.allow : &r->gw->cfg.lan_allow;
+		if (al->n && !lh_allow_match(al, (struct sockaddr *)&ss))
+			route_refuse(r, fd, peer, r->cfg.allow.n ? "not in the route's allow" : "not in [gateway] lan_allow");
+		else
+			mig_src_accept(r->gw, r, fd, host, peer);
 		sl = sizeof(ss);
 	}
 }
@@ -88,6 +93,36 @@ struct route *route_add(struct gw *gw, const struct lh_route_cfg *rc, int dynami
 		 lh_endpoint_fmt(&r->cfg.to, buf + 150, 150), dynamic ? " (dynamic)" : "");
 	cpipe_prepare_encoder(gw);
 	return r;
+}
+
+void route_refuse(struct route *r, int fd, const char *peer, const char *why)
+{
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+	ev_tstamp now = ev_now(r->gw->loop);
+
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	close(fd);
+	r->refused++;
+	if (now - r->refuse_logged < 1.0) {
+		r->refuse_unlogged++;
+		snprintf(r->refuse_last, sizeof(r->refuse_last), "from %s: %s", peer, why);
+		return;
+	}
+	log_warnx("route %s: refusing QEMU connection from %s: %s", r->cfg.name, peer, why);
+	r->refuse_logged = now;
+}
+
+void routes_tick(struct gw *gw)
+{
+	ev_tstamp now = ev_now(gw->loop);
+	for (struct route *r = gw->routes; r; r = r->next) {
+		if (!r->refuse_unlogged || now - r->refuse_logged < 1.0)
+			continue;
+		log_warnx("route %s: refused %lu more QEMU connections in the last %.0f s (the last %s)", r->cfg.name,
+			  r->refuse_unlogged, now - r->refuse_logged, r->refuse_last);
+		r->refuse_logged = now;
+		r->refuse_unlogged = 0;
+	}
 }
 
 void route_close(struct route *r, const char *reason)

@@ -20,6 +20,10 @@ struct route {
 	ev_io io;
 	struct mig *cur;      /* migration new channels join */
 	unsigned long migrations;
+	unsigned long refused;          /* connections refused (not from an allowed address, ...) */
+	ev_tstamp refuse_logged;        /* refusals are logged at most once a second */
+	unsigned long refuse_unlogged;  /* refused since the last line */
+	char refuse_last[240];          /* the last of those: from where, why */
 };
 
 /* Binds and listens; NULL with the reason in err. */
@@ -31,6 +35,11 @@ struct route *route_find(struct gw *gw, const char *name);
 void routes_reload(struct gw *gw, const struct lh_config *new_cfg);
 /* "tcp:ADDR:PORT" for QEMU. */
 const char *route_uri(const struct route *r, char *buf, size_t len);
+/* Refuses a connection on the route (reset, not a clean close: QEMU fails at once): counted, logged at most
+ * once a second with the count of the others, so a flood cannot fill the log. */
+void route_refuse(struct route *r, int fd, const char *peer, const char *why);
+/* Once a second at most: the refusals not logged yet, as one line per route (from the migrations' tick). */
+void routes_tick(struct gw *gw);
 /* Stops accepting on every route (drain). */
 void routes_stop_accepting(struct gw *gw);
 

@@ -48,6 +48,7 @@ struct src_mig {
 	struct mig m;
 	enum src_state state;
 	struct route *r;
+	char from[64];          /* the first channel's address: the migration's later channels must come from it */
 	int opened;             /* MIGRATION_OPEN sent */
 	int result_seen;
 	/* main's multifd sync points before its EOF, and the EOF cut waiting for the channels' SYNCs */

@@ -33,27 +33,38 @@ struct src_chan *src_chan_adopt(struct src_mig *sm, int fd)
 	return src_chan_new(sm, fd, src_io_cb);
 }
 
-void mig_src_accept(struct gw *gw, struct route *r, int fd, const char *peer)
+void mig_src_accept(struct gw *gw, struct route *r, int fd, const char *host, const char *peer)
 {
 	struct src_mig *sm = r->cur ? SM(r->cur) : NULL;
 	struct src_chan *sc;
 	char dest[300];
 
 	if (!wan_ready(gw) || gw->draining) {
-		log_warnx("route %s: refusing QEMU connection from %s: %s", r->cfg.name, peer,
-			  gw->draining ? "draining" : "WAN session is down");
-		struct linger lg = { .l_onoff = 1, .l_linger = 0 };
-		setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-		close(fd);
+		route_refuse(r, fd, peer, gw->draining ? "draining" : "WAN session is down");
+		return;
+	}
+	if (sm && (sm->state == SRC_VERIFYING || sm->state == SRC_INDOUBT)) {
+		/* its end of stream left: no channel joins it any more, and the guest cannot start another one yet */
+		char why[160];
+		snprintf(why, sizeof(why), "migration out#%u is finishing (%s)", sm->m.id, sm->m.phase);
+		route_refuse(r, fd, peer, why);
 		return;
 	}
 	/* channels join the migration that streams on the route (postcopy's preempt channel may come late) */
+	if (sm && (sm->state == SRC_STREAMING || sm->state == SRC_POSTCOPY) && strcmp(sm->from, host)) {
+		/* one QEMU opens all of a migration's connections: another address is not part of it */
+		char why[160];
+		snprintf(why, sizeof(why), "migration out#%u's channels come from %s", sm->m.id, sm->from);
+		route_refuse(r, fd, peer, why);
+		return;
+	}
 	if (!sm || (sm->state != SRC_STREAMING && sm->state != SRC_POSTCOPY)) {
 		sm = src_mig_new(gw, r, lh_endpoint_fmt(&r->cfg.to, dest, sizeof(dest)));
 		if (!sm) {
 			close(fd);
 			return;
 		}
+		snprintf(sm->from, sizeof(sm->from), "%s", host);
 		r->cur = &sm->m;
 		r->migrations++;
 	}

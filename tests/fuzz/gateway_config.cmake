@@ -5,7 +5,7 @@
 # Each runs 30 s from the committed seeds; new inputs go to a corpus in the build tree.
 if(LH_HAVE_LIBFUZZER)
 	set(gw_dir ${PROJECT_SOURCE_DIR}/gateway)
-	set(gw_fuzz_config_src ${gw_dir}/base/config.c ${gw_dir}/base/config_show.c ${gw_dir}/base/json.c ${gw_dir}/base/log.c
+	set(gw_fuzz_config_src ${gw_dir}/base/config.c ${gw_dir}/base/config_show.c ${gw_dir}/base/allow.c ${gw_dir}/base/json.c ${gw_dir}/base/log.c
 		${PROJECT_SOURCE_DIR}/netstate/common.c ${PROJECT_SOURCE_DIR}/netstate/segment_cfg.c
 		${PROJECT_SOURCE_DIR}/netstate/announce_sched.c ${PROJECT_SOURCE_DIR}/netstate/announce_frames.c)
 	set(gw_fuzz_request_src ${gw_dir}/control/control.c ${gw_dir}/base/json.c ${gw_dir}/base/json_req.c ${gw_dir}/base/log.c)

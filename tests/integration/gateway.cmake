@@ -31,6 +31,14 @@ foreach(case IN ITEMS
 		FIXTURES_REQUIRED captures LABELS integration TIMEOUT 180)
 endforeach()
 
+# Issue 18, LAN side: a route's allow list, a migration's channels only from its first channel's address,
+# intruders (a second QEVM, silent sockets) refused without reaching the destination or disturbing the transfer
+# (byte-exact), refusals counted and logged at most once a second; a wildcard listen fails --check.
+add_test(NAME security_lan_intruder
+	COMMAND Python3::Interpreter ${LH_GW_TESTS}/loopback-test lan_intruder multifd-10.0
+		--longhauld $<TARGET_FILE:longhauld> --captures ${CMAKE_BINARY_DIR}/captures)
+set_tests_properties(security_lan_intruder PROPERTIES FIXTURES_REQUIRED captures LABELS integration TIMEOUT 180)
+
 foreach(case IN ITEMS refuse daemon opaque unparsable peer_restart version)
 	add_test(NAME gateway_loopback_${case}
 		COMMAND Python3::Interpreter ${LH_GW_TESTS}/loopback-test ${case} --longhauld $<TARGET_FILE:longhauld>)

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Config parser: good files, defaults, every error class, all errors in one run, views, reload check. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -228,7 +229,12 @@ static const struct bad_case bad[] = {
 	{ WAN_OK "[route r]\nmac = 01:00:5e:00:00:01\n", "mac: `01:00:5e:00:00:01' is not a unicast MAC" },
 	{ WAN_OK "[route r]\nmac = 52:54:00\n", "is not a unicast MAC" },
 	{ WAN_OK "[route r]\nip = 300.1.1.1\n", "ip: `300.1.1.1' is not an IP address" },
-	{ WAN_OK "[route r]\nport = 1\n", "route r: unknown key `port' (listen, to, mac, ip, segment)" },
+	{ WAN_OK "[route r]\nport = 1\n", "route r: unknown key `port' (listen, to, mac, ip, segment, allow)" },
+	{ WAN_OK "[route r]\nallow = 198.18.1.5/24\n", "route r: allow: `198.18.1.5/24' has host bits set under /24" },
+	{ WAN_OK "[route r]\nallow = 198.18.1.0/33\n", "prefix length must be 0..32" },
+	{ WAN_OK "[route r]\nallow = gw-a\n", "`gw-a' is not an IP address" },
+	{ WAN_OK "[route r]\nallow = 198.18.1.0/24\nallow = 198.18.2.1\n", "allow given twice" },
+	{ WAN_OK "[gateway]\nlan_allow = ,\n", "an empty list" },
 	{ WAN_OK "[route a]\nlisten = 198.18.0.9:1\nto = h:1\n[route b]\nlisten = 198.18.0.9:1\nto = h:2\n",
 	  "t.conf:10: route b: listen 198.18.0.9:1 is also route a's" },
 	{ WAN_OK "[route a]\nlisten = 198.18.0.1:7000\nto = h:1\n", "is already used by [wan] or metrics" },
@@ -378,8 +384,43 @@ static void test_endpoints(void)
 	CHECK(lh_endpoint_parse("host-1.example.:80", true, &ep, err, sizeof(err)) == 0 && !ep.numeric);
 }
 
+/* Allow lists: what matches, IPv4-mapped IPv6 taken as IPv4, the text form reads back. */
+static void test_allow(void)
+{
+	struct lh_allow a, b;
+	char err[200], buf[400];
+	struct sockaddr_in v4 = { .sin_family = AF_INET };
+	struct sockaddr_in6 v6 = { .sin6_family = AF_INET6 };
+
+	CHECK(lh_allow_parse("198.18.1.0/24, 198.18.5.7 2001:db8::/32", &a, err, sizeof(err)) == 0 && a.n == 3);
+	inet_pton(AF_INET, "198.18.1.200", &v4.sin_addr);
+	CHECK(lh_allow_match(&a, (struct sockaddr *)&v4));
+	inet_pton(AF_INET, "198.18.2.1", &v4.sin_addr);
+	CHECK(!lh_allow_match(&a, (struct sockaddr *)&v4));
+	inet_pton(AF_INET, "198.18.5.7", &v4.sin_addr);
+	CHECK(lh_allow_match(&a, (struct sockaddr *)&v4));
+	inet_pton(AF_INET, "198.18.5.6", &v4.sin_addr);
+	CHECK(!lh_allow_match(&a, (struct sockaddr *)&v4));
+	inet_pton(AF_INET6, "2001:db8:ffff::1", &v6.sin6_addr);
+	CHECK(lh_allow_match(&a, (struct sockaddr *)&v6));
+	inet_pton(AF_INET6, "2001:db9::1", &v6.sin6_addr);
+	CHECK(!lh_allow_match(&a, (struct sockaddr *)&v6));
+	inet_pton(AF_INET6, "::ffff:198.18.1.9", &v6.sin6_addr); /* a v4 client on a dual-stack socket */
+	CHECK(lh_allow_match(&a, (struct sockaddr *)&v6));
+	CHECK(!strcmp(lh_allow_fmt(&a, buf, sizeof(buf)), "198.18.1.0/24, 198.18.5.7/32, 2001:db8::/32"));
+	CHECK(lh_allow_parse(buf, &b, err, sizeof(err)) == 0 && !memcmp(&a, &b, sizeof(a)));
+	CHECK(lh_allow_parse("0.0.0.0/0", &b, err, sizeof(err)) == 0);
+	CHECK(lh_allow_match(&b, (struct sockaddr *)&v4));
+	CHECK(lh_allow_parse("198.18.1.1/31", &b, err, sizeof(err)) == -EINVAL && strstr(err, "host bits"));
+	CHECK(lh_allow_parse("", &b, err, sizeof(err)) == -EINVAL);
+	CHECK(lh_allow_parse("1.1.1.1 1.1.1.2 1.1.1.3 1.1.1.4 1.1.1.5 1.1.1.6 1.1.1.7 1.1.1.8 1.1.1.9 1.1.1.10 1.1.1.11 "
+			     "1.1.1.12 1.1.1.13 1.1.1.14 1.1.1.15 1.1.1.16 1.1.1.17", &b, err, sizeof(err)) == -EINVAL &&
+	      strstr(err, "more than 16"));
+}
+
 int main(void)
 {
+	test_allow();
 	log_init("test_config", LH_LOG_WARN, 1);
 	if (!mkdtemp(tmpdir)) {
 		perror("mkdtemp");
