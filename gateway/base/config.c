@@ -68,6 +68,7 @@ static const struct cfg_option options[] = {
 	{ SEC_WAN, "cert", OPT_PATH, F(wan.cert), NULL, 0, 0, false, true },
 	{ SEC_WAN, "key", OPT_PATH, F(wan.key), NULL, 0, 0, false, true },
 	{ SEC_WAN, "ca", OPT_PATH, F(wan.ca), NULL, 0, 0, false, true },
+	{ SEC_WAN, "crl", OPT_PATH, F(wan.crl), NULL, 0, 0, false, false },
 	{ SEC_WAN, "peer_name", OPT_NAME, F(wan.peer_name), NULL, 0, 0, false, true },
 	{ SEC_WAN, "congestion", OPT_WORD, F(wan.congestion), "bbr", 0, 0, false, false },
 	{ SEC_WAN, "sndbuf", OPT_UINT, F(wan.sndbuf), "0", 0, 1u << 30, false, false },

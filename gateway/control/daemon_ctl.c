@@ -14,6 +14,7 @@
 #include "gateway/mig/migration.h"
 #include "gateway/mig/route.h"
 #include "gateway/wan/wan_session.h"
+#include "gateway/wan/wan_tls.h"
 
 /* One audit record for an operator action. */
 static void audit_action(struct gw *gw, const char *event, const char *route, const char *detail)
@@ -97,6 +98,11 @@ static int cmd_status(void *ctx, const struct lh_json_req *req, struct lh_jbuf *
 	lh_json_uint(b, "tls_refused", gw->st.tls_refused);
 	lh_json_uint(b, "version", wan_session_version(gw));
 	lh_json_str(b, "last_error", wan_last_error(gw));
+	long long left;
+	if (wan_tls_expiry_s(gw->ssl, WAN_CERT_OURS, &left) == 0)
+		lh_json_int(b, "cert_expires_s", left);
+	else
+		lh_json_null(b, "cert_expires_s");
 	wan_spaces_json(gw, b);
 	lh_json_obj_end(b);
 	uint32_t rx_epoch, rx_want, tx_epoch;
