@@ -29,6 +29,31 @@ static void audit_action(struct gw *gw, const char *event, const char *route, co
 	lh_audit_commit(gw->audit);
 }
 
+/*
+ * The credentials re-read into a new context for the streams that come up from now on; a running stream's
+ * SSL holds a reference to the context it was made with, so its session goes on. A context that does not
+ * load leaves the running one in place: a half-renewed key must not take the pair down.
+ */
+static void reload_tls(struct gw *gw, const struct lh_config *nc)
+{
+	char why[400];
+	SSL_CTX *ctx = wan_tls_ctx_new(nc, why, sizeof(why));
+
+	if (!ctx) {
+		log_warnx("reload: [wan] credentials not renewed, new streams keep the running ones: %s", why);
+		return;
+	}
+	SSL_CTX_free(gw->ssl);
+	gw->ssl = ctx;
+	memcpy(gw->cfg.wan.cert, nc->wan.cert, sizeof(gw->cfg.wan.cert));
+	memcpy(gw->cfg.wan.key, nc->wan.key, sizeof(gw->cfg.wan.key));
+	memcpy(gw->cfg.wan.ca, nc->wan.ca, sizeof(gw->cfg.wan.ca));
+	memcpy(gw->cfg.wan.crl, nc->wan.crl, sizeof(gw->cfg.wan.crl));
+	log_info("reload: [wan] cert %s, key, ca%s re-read: new streams use them", nc->wan.cert,
+		 nc->wan.crl[0] ? ", crl" : "");
+	wan_tls_expiry_log(ctx);
+}
+
 int gw_reload(struct gw *gw, char *err, size_t errlen)
 {
 	struct lh_config nc;
@@ -47,6 +72,7 @@ int gw_reload(struct gw *gw, char *err, size_t errlen)
 	if (lh_config_reload_check(&gw->cfg, &nc, diff, sizeof(diff)) > 0)
 		log_warnx("reload: these options need a restart and keep their old value: %s", diff);
 	routes_reload(gw, &nc);
+	reload_tls(gw, &nc);
 	log_set_level(nc.log_level);
 	/* the reloadable options take effect, and show-config shows them (routes keep their own copies) */
 	gw->cfg.log_level = nc.log_level;
