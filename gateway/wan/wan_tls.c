@@ -251,8 +251,9 @@ void wan_tls_failure(SSL *ssl, int ret, char *out, size_t outlen)
 			hint = " (unknown CA)";
 		else if (v == X509_V_ERR_CERT_REVOKED)
 			hint = " (revoked: listed in [wan] crl)";
-		else if (v == X509_V_ERR_UNABLE_TO_GET_CRL || v == X509_V_ERR_CRL_HAS_EXPIRED)
-			hint = " (check [wan] crl: it must be the CA's, and current)";
+		else if (v == X509_V_ERR_UNABLE_TO_GET_CRL || v == X509_V_ERR_CRL_HAS_EXPIRED ||
+			 v == X509_V_ERR_KEYUSAGE_NO_CRL_SIGN || v == X509_V_ERR_CRL_SIGNATURE_FAILURE)
+			hint = " (check [wan] crl: it must be the CA's, signed by it, and current)";
 		snprintf(out, outlen, "peer certificate rejected: %s%s", X509_verify_cert_error_string(v),
 			 hint);
 		ERR_clear_error();
