@@ -230,6 +230,8 @@ int main(int argc, char **argv)
 	log_init("longhauld", LH_LOG_INFO, 1);
 	if (check_config(path, &gw.cfg) < 0)
 		return 1;
+	if (!check) /* before the TLS files are read: a key permission warning goes where the daemon logs */
+		log_init("longhauld", gw.cfg.log_level, fg);
 	gw.ssl = wan_tls_ctx_new(&gw.cfg, err, sizeof(err));
 	if (!gw.ssl) {
 		fprintf(stderr, "%s: [wan] TLS: %s\n", path, err);
@@ -243,7 +245,6 @@ int main(int argc, char **argv)
 		lh_config_free(&gw.cfg);
 		return 0;
 	}
-	log_init("longhauld", gw.cfg.log_level, fg);
 	wan_tls_expiry_log(gw.ssl); /* where the daemon logs: syslog unless -d */
 	signal(SIGPIPE, SIG_IGN);
 	/* WAN messages are up to ~1 MiB each: keep them on the heap instead of an

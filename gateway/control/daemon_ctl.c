@@ -339,7 +339,7 @@ static const struct lh_control_cmd daemon_cmds[] = {
 	{ "migrations", cmd_migrations, "migrations with phase, channels, bytes, ratio, rate, elapsed" },
 	{ "migrate-add", cmd_migrate_add, "add a route: name, to HOST:PORT, [listen ADDR:PORT], [macs], [ips], [segment]; returns uri" },
 	{ "migrate-del", cmd_migrate_del, "remove a route by name" },
-	{ "reload", cmd_reload, "re-read the config file (routes)" },
+	{ "reload", cmd_reload, "re-read the config file (routes, WAN credentials)" },
 	{ "resolve", cmd_resolve, "decide an in-doubt migration: name (route or uid), outcome accepted|refused" },
 	{ "drain", cmd_drain, "stop accepting migrations, exit when the running ones end" },
 	{ "show-config", cmd_show_config, "the running configuration (file routes; dynamic ones in status)" },
