@@ -76,6 +76,7 @@ struct gw {
 	uint32_t next_mig;
 	uint32_t next_stream;       /* codec stream ids (sender side) */
 	ev_timer tick;              /* the one housekeeping timer, 10 ms */
+	ev_timer cert_check;        /* daily: warn of the WAN certificates' expiry */
 	ev_signal sig_hup, sig_term, sig_int;
 	int draining;
 	uint64_t ticks;

@@ -110,6 +110,15 @@ static void gw_tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	}
 }
 
+/* Daily: a certificate that expires unnoticed takes the WAN down with it. */
+static void gw_cert_check_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct gw *gw = w->data;
+	(void)loop;
+	(void)revents;
+	wan_tls_expiry_log(gw->ssl);
+}
+
 static void gw_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 {
 	struct gw *gw = w->data;
@@ -221,6 +230,8 @@ int main(int argc, char **argv)
 	log_init("longhauld", LH_LOG_INFO, 1);
 	if (check_config(path, &gw.cfg) < 0)
 		return 1;
+	if (!check) /* before the TLS files are read: a key permission warning goes where the daemon logs */
+		log_init("longhauld", gw.cfg.log_level, fg);
 	gw.ssl = wan_tls_ctx_new(&gw.cfg, err, sizeof(err));
 	if (!gw.ssl) {
 		fprintf(stderr, "%s: [wan] TLS: %s\n", path, err);
@@ -228,12 +239,13 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (check) {
+		wan_tls_expiry_log(gw.ssl);
 		printf("%s: OK (%zu routes, %u WAN streams)\n", path, gw.cfg.n_routes, gw.cfg.wan.streams);
 		SSL_CTX_free(gw.ssl);
 		lh_config_free(&gw.cfg);
 		return 0;
 	}
-	log_init("longhauld", gw.cfg.log_level, fg);
+	wan_tls_expiry_log(gw.ssl); /* where the daemon logs: syslog unless -d */
 	signal(SIGPIPE, SIG_IGN);
 	/* WAN messages are up to ~1 MiB each: keep them on the heap instead of an
 	 * mmap + page faults + munmap per message */
@@ -263,6 +275,9 @@ int main(int argc, char **argv)
 	ev_timer_init(&gw.tick, gw_tick_cb, 0.01, 0.01);
 	gw.tick.data = &gw;
 	ev_timer_start(gw.loop, &gw.tick);
+	ev_timer_init(&gw.cert_check, gw_cert_check_cb, 86400., 86400.);
+	gw.cert_check.data = &gw;
+	ev_timer_start(gw.loop, &gw.cert_check);
 	ev_signal_init(&gw.sig_hup, gw_signal_cb, SIGHUP);
 	ev_signal_init(&gw.sig_term, gw_signal_cb, SIGTERM);
 	ev_signal_init(&gw.sig_int, gw_signal_cb, SIGINT);

@@ -80,6 +80,7 @@ struct lh_config {
 		struct lh_endpoint peer;    /* or connect to it (name allowed); at least one of both */
 		unsigned streams;           /* parallel TLS streams, 1..64, default 8 */
 		char cert[LH_CFG_PATH_MAX], key[LH_CFG_PATH_MAX], ca[LH_CFG_PATH_MAX];
+		char crl[LH_CFG_PATH_MAX];  /* PEM CRL of the CA; "" = no revocation check */
 		char peer_name[LH_CFG_HOST_MAX]; /* expected name in the peer certificate */
 		char congestion[16];        /* TCP_CONGESTION, default "bbr" */
 		unsigned sndbuf, rcvbuf;    /* bytes per stream; 0 = auto from bdp_mbit x rtt_ms */

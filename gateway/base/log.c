@@ -158,6 +158,15 @@ LOG_AT(log_warnx, LH_LOG_WARN)
 LOG_AT(log_info, LH_LOG_INFO)
 LOG_AT(log_debug, LH_LOG_DEBUG)
 
+void log_errx(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(LOG_SEV_ERROR, fmt, ap);
+	va_end(ap);
+}
+
 void fatal(const char *fmt, ...)
 {
 	int saved = errno;

@@ -30,6 +30,8 @@ void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* At error severity, without exiting: something an operator must fix soon (an expired certificate). */
+void log_errx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void vlog(int level, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 /* Log at error severity and exit(1); fatal appends strerror(errno). */
 _Noreturn void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

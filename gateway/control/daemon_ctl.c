@@ -14,6 +14,7 @@
 #include "gateway/mig/migration.h"
 #include "gateway/mig/route.h"
 #include "gateway/wan/wan_session.h"
+#include "gateway/wan/wan_tls.h"
 
 /* One audit record for an operator action. */
 static void audit_action(struct gw *gw, const char *event, const char *route, const char *detail)
@@ -26,6 +27,31 @@ static void audit_action(struct gw *gw, const char *event, const char *route, co
 	if (detail)
 		lh_json_str(b, "detail", detail);
 	lh_audit_commit(gw->audit);
+}
+
+/*
+ * The credentials re-read into a new context for the streams that come up from now on; a running stream's
+ * SSL holds a reference to the context it was made with, so its session goes on. A context that does not
+ * load leaves the running one in place: a half-renewed key must not take the pair down.
+ */
+static void reload_tls(struct gw *gw, const struct lh_config *nc)
+{
+	char why[400];
+	SSL_CTX *ctx = wan_tls_ctx_new(nc, why, sizeof(why));
+
+	if (!ctx) {
+		log_warnx("reload: [wan] credentials not renewed, new streams keep the running ones: %s", why);
+		return;
+	}
+	SSL_CTX_free(gw->ssl);
+	gw->ssl = ctx;
+	memcpy(gw->cfg.wan.cert, nc->wan.cert, sizeof(gw->cfg.wan.cert));
+	memcpy(gw->cfg.wan.key, nc->wan.key, sizeof(gw->cfg.wan.key));
+	memcpy(gw->cfg.wan.ca, nc->wan.ca, sizeof(gw->cfg.wan.ca));
+	memcpy(gw->cfg.wan.crl, nc->wan.crl, sizeof(gw->cfg.wan.crl));
+	log_info("reload: [wan] cert %s, key, ca%s re-read: new streams use them", nc->wan.cert,
+		 nc->wan.crl[0] ? ", crl" : "");
+	wan_tls_expiry_log(ctx);
 }
 
 int gw_reload(struct gw *gw, char *err, size_t errlen)
@@ -46,6 +72,7 @@ int gw_reload(struct gw *gw, char *err, size_t errlen)
 	if (lh_config_reload_check(&gw->cfg, &nc, diff, sizeof(diff)) > 0)
 		log_warnx("reload: these options need a restart and keep their old value: %s", diff);
 	routes_reload(gw, &nc);
+	reload_tls(gw, &nc);
 	log_set_level(nc.log_level);
 	/* the reloadable options take effect, and show-config shows them (routes keep their own copies) */
 	gw->cfg.log_level = nc.log_level;
@@ -98,6 +125,11 @@ static int cmd_status(void *ctx, const struct lh_json_req *req, struct lh_jbuf *
 	lh_json_uint(b, "tls_refused", gw->st.tls_refused);
 	lh_json_uint(b, "version", wan_session_version(gw));
 	lh_json_str(b, "last_error", wan_last_error(gw));
+	long long left;
+	if (wan_tls_expiry_s(gw->ssl, WAN_CERT_OURS, &left) == 0)
+		lh_json_int(b, "cert_expires_s", left);
+	else
+		lh_json_null(b, "cert_expires_s");
 	wan_spaces_json(gw, b);
 	lh_json_obj_end(b);
 	uint32_t rx_epoch, rx_want, tx_epoch;
@@ -312,7 +344,7 @@ static const struct lh_control_cmd daemon_cmds[] = {
 	{ "migrations", cmd_migrations, "migrations with phase, channels, bytes, ratio, rate, elapsed" },
 	{ "migrate-add", cmd_migrate_add, "add a route: name, to HOST:PORT, [listen ADDR:PORT], [macs], [ips], [segment]; returns uri" },
 	{ "migrate-del", cmd_migrate_del, "remove a route by name" },
-	{ "reload", cmd_reload, "re-read the config file (routes)" },
+	{ "reload", cmd_reload, "re-read the config file (routes, WAN credentials)" },
 	{ "resolve", cmd_resolve, "decide an in-doubt migration: name (route or uid), outcome accepted|refused" },
 	{ "drain", cmd_drain, "stop accepting migrations, exit when the running ones end" },
 	{ "show-config", cmd_show_config, "the running configuration (file routes; dynamic ones in status)" },

@@ -8,6 +8,7 @@
 #include "gateway/control/metrics.h"
 #include "gateway/mig/migration.h"
 #include "gateway/wan/wan_session.h"
+#include "gateway/wan/wan_tls.h"
 
 struct gw_metric_def {
 	enum lh_metric_type type;
@@ -60,6 +61,19 @@ static struct lh_metric *failed_fam;
 /* longhaul_migration_states_entered_total{direction,state}, longhaul_migrations_by_state{direction,state}:
  * each role's machine (mig/STATES.md), every state, so that a rate over one exists at 0 */
 static struct lh_metric *entered_fam, *by_state_fam;
+/* longhaul_cert_expiry_seconds{which="cert"|"ca"}: from the TLS context new streams use (a reload renews it) */
+static struct lh_metric *expiry_fam;
+
+static void collect_expiry(const struct gw *gw)
+{
+	static const char *const which[] = { "cert", "ca" };
+	for (int w = WAN_CERT_OURS; w <= WAN_CERT_CA; w++) {
+		long long left;
+		struct lh_series *s = lh_metric_series(expiry_fam, &which[w]);
+		if (s && wan_tls_expiry_s(gw->ssl, (enum wan_cert_which)w, &left) == 0)
+			lh_series_set(s, (double)left);
+	}
+}
 
 static void collect_states(const struct gw *gw)
 {
@@ -109,6 +123,7 @@ static void collect(void *ctx)
 	}
 	collect_failed(gw);
 	collect_states(gw);
+	collect_expiry(gw);
 }
 
 int daemon_metrics_open(struct gw *gw)
@@ -136,6 +151,13 @@ int daemon_metrics_open(struct gw *gw)
 	    !(by_state_fam = lh_metrics_family(gw->metrics, LH_METRIC_GAUGE, "longhaul_migrations_by_state",
 					       "migrations listed now, by role (direction) and state", state_labels, 2))) {
 		log_warnx("metrics: cannot declare the migration state families");
+		return -1;
+	}
+	static const char *const which_label[] = { "which" };
+	if (!(expiry_fam = lh_metrics_family(gw->metrics, LH_METRIC_GAUGE, "longhaul_cert_expiry_seconds",
+					     "seconds until the notAfter of our WAN certificate (cert) and of the first CA "
+					     "certificate to expire (ca); negative once past", which_label, 1))) {
+		log_warnx("metrics: cannot declare longhaul_cert_expiry_seconds");
 		return -1;
 	}
 	lh_metrics_set_collector(gw->metrics, collect, gw);

@@ -6,10 +6,14 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/x509v3.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "gateway/base/config.h"
 #include "gateway/wan/wan.h"
@@ -24,6 +28,81 @@ static void ssl_errstr(char *out, size_t outlen)
 	}
 	ERR_error_string_n(e, out, outlen);
 	ERR_clear_error();
+}
+
+enum wan_keyperm wan_keyperm_judge(mode_t mode, gid_t file_gid, gid_t egid, const gid_t *groups, size_t ngroups)
+{
+	if (mode & S_IROTH)
+		return WAN_KEYPERM_REFUSE;
+	if (!(mode & S_IRGRP) || file_gid == egid)
+		return WAN_KEYPERM_OK;
+	/* a group we are in was given the key on purpose (Debian's ssl-cert) */
+	for (size_t i = 0; i < ngroups; i++)
+		if (groups[i] == file_gid)
+			return WAN_KEYPERM_OK;
+	return WAN_KEYPERM_WARN_GROUP;
+}
+
+int wan_tls_key_check(const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+	gid_t groups[256];
+	int n;
+
+	if (stat(path, &st) < 0) {
+		snprintf(err, errlen, "key %s: %s", path, strerror(errno));
+		return -1;
+	}
+	n = getgroups((int)(sizeof(groups) / sizeof(groups[0])), groups);
+	switch (wan_keyperm_judge(st.st_mode, st.st_gid, getegid(), groups, n > 0 ? (size_t)n : 0)) {
+	case WAN_KEYPERM_REFUSE:
+		snprintf(err, errlen, "key %s: mode %04o is readable by others: refused (chmod o-rwx; 0600 or "
+			 "0640 with a group of this daemon)", path, (unsigned)(st.st_mode & 07777));
+		return -1;
+	case WAN_KEYPERM_WARN_GROUP:
+		log_warnx("[wan] key %s: mode %04o lets group %u read it, a group this daemon is not in",
+			  path, (unsigned)(st.st_mode & 07777), (unsigned)st.st_gid);
+		break;
+	case WAN_KEYPERM_OK:
+		break;
+	}
+	return 0;
+}
+
+/* The CRL file into the verify store, and the leaf check switched on; -1 with err if none parses. */
+static int ctx_load_crl(SSL_CTX *ctx, const char *path, char *err, size_t errlen)
+{
+	X509_STORE *store = SSL_CTX_get_cert_store(ctx);
+	BIO *in = BIO_new_file(path, "r");
+	X509_CRL *crl;
+	char why[256];
+	int n = 0;
+
+	if (!in) {
+		ssl_errstr(why, sizeof(why));
+		snprintf(err, errlen, "CRL %s: %s", path, why);
+		return -1;
+	}
+	while ((crl = PEM_read_bio_X509_CRL(in, NULL, NULL, NULL))) {
+		int ok = X509_STORE_add_crl(store, crl);
+		X509_CRL_free(crl);
+		if (ok != 1) {
+			BIO_free(in);
+			ssl_errstr(why, sizeof(why));
+			snprintf(err, errlen, "CRL %s: %s", path, why);
+			return -1;
+		}
+		n++;
+	}
+	BIO_free(in);
+	ERR_clear_error(); /* the end of the file, read as "no start line" */
+	if (!n) {
+		snprintf(err, errlen, "CRL %s: no PEM X509 CRL in it", path);
+		return -1;
+	}
+	/* the peer's certificate only: our CA is the root, and a CRL for it would need another issuer */
+	X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK);
+	return 0;
 }
 
 SSL_CTX *wan_tls_ctx_new(const struct lh_config *cfg, char *err, size_t errlen)
@@ -47,6 +126,8 @@ SSL_CTX *wan_tls_ctx_new(const struct lh_config *cfg, char *err, size_t errlen)
 		snprintf(err, errlen, "certificate %s: %s", cfg->wan.cert, why);
 		goto fail;
 	}
+	if (wan_tls_key_check(cfg->wan.key, err, errlen) < 0)
+		goto fail;
 	if (SSL_CTX_use_PrivateKey_file(ctx, cfg->wan.key, SSL_FILETYPE_PEM) != 1) {
 		ssl_errstr(why, sizeof(why));
 		snprintf(err, errlen, "key %s: %s", cfg->wan.key, why);
@@ -61,6 +142,8 @@ SSL_CTX *wan_tls_ctx_new(const struct lh_config *cfg, char *err, size_t errlen)
 		snprintf(err, errlen, "CA %s: %s", cfg->wan.ca, why);
 		goto fail;
 	}
+	if (cfg->wan.crl[0] && ctx_load_crl(ctx, cfg->wan.crl, err, errlen) < 0)
+		goto fail;
 	/* trust only the configured CA, never the system store */
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
 	SSL_CTX_set_verify_depth(ctx, 4);
@@ -68,6 +151,65 @@ SSL_CTX *wan_tls_ctx_new(const struct lh_config *cfg, char *err, size_t errlen)
 fail:
 	SSL_CTX_free(ctx);
 	return NULL;
+}
+
+/* Seconds from now to the certificate's notAfter; -1 if OpenSSL cannot tell. */
+static int cert_left_s(const X509 *c, long long *secs)
+{
+	int days, s;
+	if (ASN1_TIME_diff(&days, &s, NULL, X509_get0_notAfter(c)) != 1)
+		return -1;
+	*secs = (long long)days * 86400 + s;
+	return 0;
+}
+
+int wan_tls_expiry_s(SSL_CTX *ctx, enum wan_cert_which which, long long *secs)
+{
+	int found = 0;
+	long long left;
+
+	if (!ctx)
+		return -1;
+	if (which == WAN_CERT_OURS) {
+		X509 *c = SSL_CTX_get0_certificate(ctx);
+		return c ? cert_left_s(c, secs) : -1;
+	}
+	/* the CA file may hold several certificates: the first to expire is the one to renew */
+	STACK_OF(X509_OBJECT) *objs = X509_STORE_get0_objects(SSL_CTX_get_cert_store(ctx));
+	for (int i = 0; i < sk_X509_OBJECT_num(objs); i++) {
+		X509 *c = X509_OBJECT_get0_X509(sk_X509_OBJECT_value(objs, i));
+		if (c && cert_left_s(c, &left) == 0 && (!found || left < *secs)) {
+			*secs = left;
+			found = 1;
+		}
+	}
+	return found ? 0 : -1;
+}
+
+static void expiry_log_one(SSL_CTX *ctx, enum wan_cert_which which)
+{
+	static const char *const what[] = { "[wan] cert", "[wan] ca" };
+	long long left;
+	char when[64] = "?";
+	struct tm tm;
+
+	if (wan_tls_expiry_s(ctx, which, &left) < 0 || left > WAN_CERT_WARN_S)
+		return;
+	time_t at = time(NULL) + (time_t)left;
+	if (gmtime_r(&at, &tm))
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (left <= 0)
+		log_errx("%s: certificate expired at %s (%lld s ago): TLS handshakes fail; renew it, then SIGHUP",
+			 what[which], when, -left);
+	else
+		log_warnx("%s: certificate expires at %s, in %lld days %lld h: renew it, then SIGHUP", what[which],
+			  when, left / 86400, left % 86400 / 3600);
+}
+
+void wan_tls_expiry_log(SSL_CTX *ctx)
+{
+	expiry_log_one(ctx, WAN_CERT_OURS);
+	expiry_log_one(ctx, WAN_CERT_CA);
 }
 
 SSL *wan_tls_new(SSL_CTX *ctx, int fd, int is_client, const char *peer_name)
@@ -107,6 +249,11 @@ void wan_tls_failure(SSL *ssl, int ret, char *out, size_t outlen)
 			 v == X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN ||
 			 v == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT)
 			hint = " (unknown CA)";
+		else if (v == X509_V_ERR_CERT_REVOKED)
+			hint = " (revoked: listed in [wan] crl)";
+		else if (v == X509_V_ERR_UNABLE_TO_GET_CRL || v == X509_V_ERR_CRL_HAS_EXPIRED ||
+			 v == X509_V_ERR_KEYUSAGE_NO_CRL_SIGN || v == X509_V_ERR_CRL_SIGNATURE_FAILURE)
+			hint = " (check [wan] crl: it must be the CA's, signed by it, and current)";
 		snprintf(out, outlen, "peer certificate rejected: %s%s", X509_verify_cert_error_string(v),
 			 hint);
 		ERR_clear_error();

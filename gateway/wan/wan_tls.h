@@ -5,15 +5,44 @@
 
 #include <openssl/ssl.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 struct lh_config;
 
 /*
  * One context for both roles: our cert+key, the CA that must have signed the
- * peer's certificate, TLS 1.3 only, SSL_VERIFY_PEER|FAIL_IF_NO_PEER_CERT.
- * NULL with the reason in err (unreadable file, key/cert mismatch, ...).
+ * peer's certificate, TLS 1.3 only, SSL_VERIFY_PEER|FAIL_IF_NO_PEER_CERT, and
+ * with [wan] crl the revocation list checked for the peer's certificate.
+ * NULL with the reason in err (unreadable file, key readable by others,
+ * key/cert mismatch, CRL that does not parse, ...).
  */
 SSL_CTX *wan_tls_ctx_new(const struct lh_config *cfg, char *err, size_t errlen);
+
+/*
+ * What a private key file's mode and group allow (CONFIG.md, [wan] key):
+ * readable by others: refused; readable by a group that is neither our effective gid nor one of our
+ * supplementary groups: warned about (someone we do not know can read it); otherwise accepted, so
+ * Debian's ssl-cert convention (0640 root:ssl-cert, the daemon a member of ssl-cert) needs no change.
+ * Pure: the caller gives what stat(2) and getgroups(2) said.
+ */
+enum wan_keyperm { WAN_KEYPERM_OK, WAN_KEYPERM_WARN_GROUP, WAN_KEYPERM_REFUSE };
+enum wan_keyperm wan_keyperm_judge(mode_t mode, gid_t file_gid, gid_t egid, const gid_t *groups, size_t ngroups);
+
+/*
+ * stat(2) (symlinks followed: the file OpenSSL will read) and judge the key file; a warning is logged
+ * here, a refusal returned: -1 with the reason in err.
+ */
+int wan_tls_key_check(const char *path, char *err, size_t errlen);
+
+/* Which certificate wan_tls_expiry_s measures: ours, or the soonest-expiring one of the CA file. */
+enum wan_cert_which { WAN_CERT_OURS, WAN_CERT_CA };
+#define WAN_CERT_WARN_S (14 * 86400) /* warn this long before a notAfter */
+
+/* Seconds from now until the certificate's notAfter (negative once past) in *secs; -1 if none loaded. */
+int wan_tls_expiry_s(SSL_CTX *ctx, enum wan_cert_which which, long long *secs);
+
+/* Logs a warning for a certificate expiring within WAN_CERT_WARN_S, an error for an expired one. */
+void wan_tls_expiry_log(SSL_CTX *ctx);
 
 /* A new SSL object on fd, in client or server role, checking the peer name. */
 SSL *wan_tls_new(SSL_CTX *ctx, int fd, int is_client, const char *peer_name);

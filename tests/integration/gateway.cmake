@@ -45,6 +45,11 @@ foreach(case IN ITEMS refuse daemon opaque unparsable peer_restart version)
 	set_tests_properties(gateway_loopback_${case} PROPERTIES LABELS integration TIMEOUT 120)
 endforeach()
 
+# WAN credentials (CONFIG.md [wan]): key permissions, expiry warnings, wrong name, CRL, SIGHUP renewal. No captures.
+add_test(NAME security_credentials
+	COMMAND Python3::Interpreter ${LH_GW_TESTS}/credentials-test --longhauld $<TARGET_FILE:longhauld>)
+set_tests_properties(security_credentials PROPERTIES LABELS integration TIMEOUT 120)
+
 # Real QEMU through the pair in the wan-lab (lab "gwt", 100 ms RTT, 0.1 % loss), return-path on.
 # postcopy/preempt migrate twice (without, then with the priority lane) and print the destination's postcopy
 # blocktime for both (LATENCY lines); killall kills every WAN stream at once mid-migration.

@@ -12,3 +12,9 @@ target_include_directories(test_gw_wan_session PRIVATE ${PROJECT_SOURCE_DIR})
 target_link_libraries(test_gw_wan_session PRIVATE lhgw_base lh::ssl lhnetstate)
 add_test(NAME gateway_wan_session COMMAND test_gw_wan_session)
 set_tests_properties(gateway_wan_session PROPERTIES LABELS unit TIMEOUT 30)
+
+# The [wan] key permission rule (gateway/wan/wan_tls.c: wan_keyperm_judge): a pure function of mode and groups.
+add_executable(test_gw_keyperm ${LH_TESTS_DIR}/unit/gateway_wan/test_keyperm.c)
+target_link_libraries(test_gw_keyperm PRIVATE lhgw_wan lhgw_base lh::ssl)
+add_test(NAME gateway_wan_keyperm COMMAND test_gw_keyperm)
+set_tests_properties(gateway_wan_keyperm PROPERTIES LABELS unit TIMEOUT 30)

@@ -169,6 +169,10 @@ static void test_full(void)
 	again.log_level = LH_LOG_WARN;
 	again.n_routes = 1;
 	CHECK(lh_config_reload_check(&cfg, &again, buf, sizeof(buf)) == 0);
+	/* credentials are re-read by a reload (a new TLS context for new streams): not a restart option */
+	snprintf(again.wan.cert, sizeof(again.wan.cert), "/renewed.pem");
+	snprintf(again.wan.crl, sizeof(again.wan.crl), "/ca.crl");
+	CHECK(lh_config_reload_check(&cfg, &again, buf, sizeof(buf)) == 0);
 	again.wan.streams = 4;
 	again.segments[0].vni = 43;
 	CHECK(lh_config_reload_check(&cfg, &again, buf, sizeof(buf)) == 2);
