@@ -101,6 +101,7 @@ struct gw {
 	uint64_t test_kill_after;
 	int test_kill_all;             /* LH_TEST_KILL_ALL_STREAMS: once, after this many bytes on the WAN */
 	uint64_t test_kill_all_after;
+	int test_ignore_credit;        /* LH_TEST_IGNORE_CREDIT: send past the peer's credit (a hostile peer) */
 	int test_no_prio;              /* LH_TEST_NO_PRIO: no priority lane, no TCP_NOTSENT_LOWAT (measurements) */
 	char test_die_at[16];          /* LH_TEST_DIE_AT: "recorded" | "released" | "eof-sent": _exit there */
 	char test_stop_at[16];         /* LH_TEST_STOP_AT: the same points: SIGSTOP there, once */

@@ -89,6 +89,10 @@ static void read_test_env(struct gw *gw)
 		log_warnx("TEST-ONLY: LH_TEST_WAN_VERSION=%s: our HELLO claims WAN protocol %u..%u (we speak %u..%u)",
 			  v, lo, hi, WAN_PROTO_VERSION_MIN, WAN_PROTO_VERSION);
 	}
+	if ((v = getenv("LH_TEST_IGNORE_CREDIT")) && *v && strcmp(v, "0")) {
+		gw->test_ignore_credit = 1;
+		log_warnx("TEST-ONLY: LH_TEST_IGNORE_CREDIT=%s: outgoing migrations ignore the peer's credit", v);
+	}
 	if ((v = getenv("LH_TEST_NO_PRIO")) && *v && strcmp(v, "0")) {
 		gw->test_no_prio = 1;
 		gw->notsent_lowat = 0;

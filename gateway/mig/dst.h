@@ -69,6 +69,9 @@ void dst_io_cb(struct ev_loop *loop, ev_io *w, int revents);
 /* Starts the next connect to the destination in order (main, multifd by id, the rest). 0, or -1 failed. */
 int dst_connect_next(struct dst_mig *dm);
 void dst_send_credit(struct dst_chan *dc, int force);
+/* n more stream bytes for the channel fit in the credit we gave (WAN-PROTOCOL.md "Credit"); otherwise the
+ * migration fails (protocol) and -1. */
+int dst_credit_check(struct dst_chan *dc, size_t n);
 /* Stream bytes for the destination QEMU: written at once when nothing is queued, else queued. 0, or -1 failed. */
 int dst_deliver(struct dst_chan *dc, const uint8_t *data, size_t n);
 

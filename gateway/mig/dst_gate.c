@@ -53,6 +53,8 @@ int dst_gate_hold(struct dst_chan *mc, unsigned seg, const uint8_t *data, size_t
 		dst_fail(dm, MFR_INTEGRITY, why, 1);
 		return -1;
 	}
+	if (dst_credit_check(mc, n) < 0)
+		return -1;
 	if (bbuf_add(&mc->held, data, n) < 0) {
 		dst_fail(dm, MFR_GATEWAY, "out of memory holding the stream end", 1);
 		return -1;

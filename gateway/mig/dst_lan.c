@@ -286,6 +286,22 @@ void dst_chan_io(struct dst_chan *dc, int revents)
 		update_io(dc);
 }
 
+int dst_credit_check(struct dst_chan *dc, size_t n)
+{
+	const struct chan *c = &dc->c;
+	uint64_t got = c->fwd_bytes + c->out.len + dc->held.len + n;
+	char why[200];
+
+	if (got <= dc->credit_sent)
+		return 0;
+	/* a peer that ignores the credit would grow this channel's queue without bound: only its migration fails */
+	snprintf(why, sizeof(why), "protocol: channel %u: the source gateway sent %llu stream bytes, past the %llu its "
+		 "credit allowed (%llu written to the destination)", c->idx, (unsigned long long)got,
+		 (unsigned long long)dc->credit_sent, (unsigned long long)c->fwd_bytes);
+	dst_fail(DM(c->m), MFR_PROTOCOL, why, 1);
+	return -1;
+}
+
 int dst_deliver(struct dst_chan *dc, const uint8_t *data, size_t n)
 {
 	struct chan *c = &dc->c;
@@ -295,6 +311,8 @@ int dst_deliver(struct dst_chan *dc, const uint8_t *data, size_t n)
 
 	if (!mig_live(m))
 		return -1; /* its teardown resets the connections: nothing more goes to QEMU */
+	if (dst_credit_check(dc, n) < 0)
+		return -1;
 	if (c->kind == LH_CHAN_PREEMPT && m->rq_since > 0) {
 		/* the first preempt bytes after a return-path message: one page-request round trip */
 		double dt = ev_time() - m->rq_since;

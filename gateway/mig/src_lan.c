@@ -76,7 +76,7 @@ void mig_src_accept(struct gw *gw, struct route *r, int fd, const char *host, co
 	chan_set_state(&sc->c, CS_CLASSIFY, "accepted");
 	sc->t_accept = ev_now(gw->loop);
 	sc->rbuf = malloc(SRC_RBUF);
-	sc->credit_limit = wan_peer_window(gw);
+	sc->credit_limit = gw->test_ignore_credit ? UINT64_MAX : wan_peer_window(gw);
 	if (!sc->rbuf) {
 		src_fail(sm, MFR_GATEWAY, "out of memory", 1);
 		mig_settle(gw);

@@ -67,7 +67,7 @@ void src_rx_msg(struct gw *gw, const struct wan_msg *wm)
 	case WAN_CREDIT:
 		if (wm->u.credit.chan < m->nch) {
 			sc = src_ch(sm, wm->u.credit.chan);
-			if (wm->u.credit.limit > sc->credit_limit)
+			if (wm->u.credit.limit > sc->credit_limit && !gw->test_ignore_credit)
 				sc->credit_limit = wm->u.credit.limit;
 			if (sc->c.blocked)
 				src_chan_io(sc, 0);

@@ -39,6 +39,12 @@ add_test(NAME security_lan_intruder
 		--longhauld $<TARGET_FILE:longhauld> --captures ${CMAKE_BINARY_DIR}/captures)
 set_tests_properties(security_lan_intruder PROPERTIES FIXTURES_REQUIRED captures LABELS integration TIMEOUT 180)
 
+# Issue 18: a source gateway that ignores the credit (LH_TEST_IGNORE_CREDIT) into a destination that never reads:
+# the receiver fails that migration naming the credit; its RSS grows no more than in a well-behaved transfer.
+add_test(NAME security_credit_ignored
+	COMMAND Python3::Interpreter ${LH_GW_TESTS}/loopback-test credit_ignored --longhauld $<TARGET_FILE:longhauld>)
+set_tests_properties(security_credit_ignored PROPERTIES LABELS integration TIMEOUT 240)
+
 foreach(case IN ITEMS refuse daemon opaque unparsable peer_restart version)
 	add_test(NAME gateway_loopback_${case}
 		COMMAND Python3::Interpreter ${LH_GW_TESTS}/loopback-test ${case} --longhauld $<TARGET_FILE:longhauld>)
