@@ -267,6 +267,9 @@ int main(int argc, char **argv)
 			fatalx("%s", err);
 	if (open_state(&gw) < 0)
 		return 1;
+	if (!gw.cfg.wan.allow_dest.n)
+		log_warnx("[wan] allow_dest is not set: the peer gateway may make this one connect to any address "
+			  "(set the networks of this site's destination hypervisors)");
 	daemon_restore_routes(&gw); /* routes added at run time, on the ports QEMUs were given */
 	kept_restore(&gw);          /* postcopy migrations the restart cut off: paused, to recover */
 	mig_adopt_held(&gw); /* sockets kept through a crash or restart: in doubt, until the peer or an operator says */

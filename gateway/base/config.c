@@ -79,6 +79,8 @@ static const struct cfg_option options[] = {
 	{ SEC_WAN, "bdp_mbit", OPT_UINT, F(wan.bdp_mbit), "1000", 1, 400000, false, false },
 	{ SEC_WAN, "max_replay_mb", OPT_UINT, F(wan.max_replay_mb), "256", 1, 65536, false, false },
 	{ SEC_WAN, "outage_budget_s", OPT_UINT, F(wan.outage_budget_s), "300", 1, 3600, false, false },
+	{ SEC_WAN, "max_incoming", OPT_UINT, F(wan.max_incoming), "16", 1, 1024, true, false },
+	{ SEC_WAN, "allow_dest", OPT_ALLOW, F(wan.allow_dest), NULL, 0, 0, true, false },
 	{ SEC_CODEC, "store_mb", OPT_UINT, F(codec.store_mb), "1024", 16, 1048576, false, false },
 	{ SEC_CODEC, "level", OPT_LEVEL, F(codec.level), "auto", -7, 22, false, false },
 	{ SEC_CODEC, "store_commit", OPT_UINT, F(codec.store_commit), "1", 0, 1, false, false },

@@ -88,6 +88,8 @@ struct lh_config {
 		unsigned bdp_mbit;          /* link rate hint, default 1000 */
 		unsigned max_replay_mb;     /* replay buffer bound, default 256 */
 		unsigned outage_budget_s;   /* s without any stream before the session fails, default 300 */
+		unsigned max_incoming;      /* incoming migrations at once, default 16 */
+		struct lh_allow allow_dest; /* where the peer may make us connect; unset: anywhere (warned) */
 	} wan;
 	/* [codec] */
 	struct {

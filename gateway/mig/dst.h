@@ -97,6 +97,8 @@ void dst_rx_msg(struct gw *gw, const struct wan_msg *m);
 void dst_rx_frame(struct gw *gw, const lh_wan_frame_info *info, const uint8_t *data, size_t n, size_t frame_len);
 /* An item of a decoded main stream (the pipe's parser), before its frame: 1 when no longer wanted. */
 int dst_rx_item(struct gw *gw, uint32_t sid, const lh_event *ev);
+/* Incoming migrations running now (in doubt included), against [wan] max_incoming. */
+unsigned dst_live_count(struct gw *gw);
 /* A stream came up: every incoming channel's current credit again (a lost CREDIT is never resent). */
 void dst_resend_credits(struct gw *gw);
 void dst_tick_all(struct gw *gw);

@@ -92,6 +92,12 @@ int dst_connect_next(struct dst_mig *dm)
 		sl = ai->ai_addrlen;
 		freeaddrinfo(ai);
 	}
+	if (m->gw->cfg.wan.allow_dest.n && !lh_allow_match(&m->gw->cfg.wan.allow_dest, (struct sockaddr *)&ss)) {
+		/* the peer names where we connect: only where this site's config lets it */
+		snprintf(why, sizeof(why), "destination %s is not in [wan] allow_dest", m->dest);
+		dst_fail(dm, MFR_CONNECT, why, 1);
+		return -1;
+	}
 	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0 || (connect(fd, (struct sockaddr *)&ss, sl) < 0 && errno != EINPROGRESS)) {
 		snprintf(why, sizeof(why), "connect to destination %s: %s", m->dest, strerror(errno));

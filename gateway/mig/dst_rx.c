@@ -121,6 +121,13 @@ void dst_rx_msg(struct gw *gw, const struct wan_msg *wm)
 		if ((dm = dst_mig_new(gw, wm->u.mopen.mig, wm->u.mopen.route, wm->u.mopen.dest))) {
 			dm->m.vni = wm->u.mopen.vni;
 			dm->m.guest = wm->u.mopen.guest;
+			if (dst_live_count(gw) > gw->cfg.wan.max_incoming) {
+				/* an authenticated peer is bounded too: each incoming migration holds queues and sockets */
+				char why[120];
+				snprintf(why, sizeof(why), "too many incoming migrations at once ([wan] max_incoming = %u)",
+					 gw->cfg.wan.max_incoming);
+				dst_fail(dm, MFR_GATEWAY, why, 1);
+			}
 		}
 		break;
 	case WAN_CHANNEL_OPEN:
@@ -196,6 +203,14 @@ void dst_rx_frame(struct gw *gw, const lh_wan_frame_info *info, const uint8_t *d
 	default:
 		break;
 	}
+}
+
+unsigned dst_live_count(struct gw *gw)
+{
+	unsigned n = 0;
+	for (struct mig *m = gw->migs; m; m = m->next)
+		n += m->role == &dst_role && mig_live(m);
+	return n;
 }
 
 void dst_resend_credits(struct gw *gw)

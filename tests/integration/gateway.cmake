@@ -44,6 +44,10 @@ set_tests_properties(security_lan_intruder PROPERTIES FIXTURES_REQUIRED captures
 add_test(NAME security_credit_ignored
 	COMMAND Python3::Interpreter ${LH_GW_TESTS}/loopback-test credit_ignored --longhauld $<TARGET_FILE:longhauld>)
 set_tests_properties(security_credit_ignored PROPERTIES LABELS integration TIMEOUT 240)
+# ... and [wan] allow_dest refuses a destination outside it, [wan] max_incoming bounds incoming migrations.
+add_test(NAME security_dest_limits
+	COMMAND Python3::Interpreter ${LH_GW_TESTS}/loopback-test dest_limits --longhauld $<TARGET_FILE:longhauld>)
+set_tests_properties(security_dest_limits PROPERTIES LABELS integration TIMEOUT 120)
 
 foreach(case IN ITEMS refuse daemon opaque unparsable peer_restart version)
 	add_test(NAME gateway_loopback_${case}
