@@ -111,6 +111,7 @@ struct rx_space {
 	struct rx_msg **ring;   /* WAN_RING slots, by seq % WAN_RING */
 	uint32_t since_ack;
 	size_t bytes_since_ack;
+	size_t held_bytes;      /* of the messages in ring[] (arrived past a gap), bounded by wan_rx_held_max */
 };
 
 enum wan_sess_state { WS_UP, WS_DEGRADED, WS_DOWN };

@@ -559,11 +559,23 @@ static void sequenced(struct gw *gw, struct wan_link *l, struct rx_msg *m)
 		wan_link_close(l, err);
 		return;
 	}
+	/* a sender holds at most its replay buffer unacknowledged: a peer that sends past a gap for more than
+	 * twice ours (at least 1 GiB) is not one we keep memory for */
+	size_t held_max = s->replay_max * 2 > ((size_t)1 << 30) ? s->replay_max * 2 : (size_t)1 << 30;
+	if (m->h.seq != r->next && r->held_bytes + m->h.len > held_max) {
+		snprintf(err, sizeof(err), "protocol: %zu bytes held past a gap at seq %llu, more than %zu MiB",
+			 r->held_bytes + m->h.len, (unsigned long long)r->next, held_max >> 20);
+		free(m);
+		wan_link_close(l, err);
+		return;
+	}
 	r->ring[m->h.seq % WAN_RING] = m;
+	r->held_bytes += m->h.len;
 	while ((m = r->ring[r->next % WAN_RING])) {
 		if (m->h.type == WAN_FRAME)
 			offer_ahead(gw, s, r);
 		r->ring[r->next % WAN_RING] = NULL;
+		r->held_bytes -= m->h.len;
 		r->next++;
 		r->since_ack++;
 		r->bytes_since_ack += m->h.len;
@@ -726,6 +738,7 @@ void wan_spaces_json(const struct gw *gw, struct lh_jbuf *b)
 		lh_json_uint(b, "tx_unacked_bytes", t->replay_bytes);
 		lh_json_uint(b, "rx_next_seq", r->next);
 		lh_json_uint(b, "rx_held", held); /* arrived past a gap: waiting for rx_next_seq */
+		lh_json_uint(b, "rx_held_bytes", r->held_bytes);
 		lh_json_obj_end(b);
 	}
 	lh_json_obj_end(b);
