@@ -20,12 +20,13 @@
 static void src_io_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct src_chan *sc = w->data;
+	struct gw *gw = sc->c.m->gw; /* sc may be gone after src_chan_io (drop_unannounced) */
 	(void)loop;
 	if (sc->linger)
 		src_linger_io(sc);
 	else
 		src_chan_io(sc, revents);
-	mig_settle(sc->c.m->gw);
+	mig_settle(gw);
 }
 
 struct src_chan *src_chan_adopt(struct src_mig *sm, int fd)
@@ -219,6 +220,36 @@ static int can_feed(struct src_chan *sc)
  * connected before that, so a silent channel that joins a migration with a
  * main channel is the preempt channel. 1 classified, 0 not yet, -1 failed.
  */
+/*
+ * A connection that is not part of the migration it joined (it came from the migration's address, so only its
+ * bytes tell): reset and forgotten before the peer heard of it, the migration unharmed. Only the newest
+ * channel can go (a later one's index is on the wire already); otherwise the migration fails as before.
+ * Always -1: the caller must not touch sc any more.
+ */
+static int drop_unannounced(struct src_chan *sc, const char *why)
+{
+	struct chan *c = &sc->c;
+	struct mig *m = c->m;
+	struct src_mig *sm = SM(m);
+	struct gw *gw = m->gw;
+
+	if (c->idx != m->nch - 1 || !sm->r) {
+		src_fail(sm, MFR_PROTOCOL, why, 1);
+		return -1;
+	}
+	ev_io_stop(gw->loop, &c->io);
+	c->io_events = 0;
+	int fd = c->fd;
+	c->fd = -1;
+	m->ch[--m->nch] = NULL;
+	m->lan_bytes -= sc->rlen; /* none of its bytes were the migration's */
+	route_refuse(sm->r, fd, sm->from, why);
+	chan_free(c);
+	free(sc->rbuf);
+	free(sc);
+	return -1;
+}
+
 static int classify(struct src_chan *sc, int force)
 {
 	struct chan *c = &sc->c;
@@ -240,12 +271,10 @@ static int classify(struct src_chan *sc, int force)
 		c->kind = LH_CHAN_OPAQUE;
 		m->recovery_main = c;
 	} else if (sc->rlen >= 4 && !memcmp(b, "QEVM", 4)) {
+		if (mig_lead_chan(m))
+			return drop_unannounced(sc, "a second stream header (QEVM) on a migration that has its main "
+					       "channel: not one of its connections");
 		c->kind = LH_CHAN_MAIN;
-		for (unsigned i = 0; i < m->nch; i++)
-			if (m->ch[i] != c && m->ch[i]->kind == LH_CHAN_MAIN) {
-				src_fail(sm, MFR_PROTOCOL, "a second main channel arrived on the route", 1);
-				return -1;
-			}
 	} else if (sc->rlen >= 4 && b[0] == 0x11 && b[1] == 0x22 && b[2] == 0x33 && b[3] == 0x44) {
 		if (sc->rlen < 25 && !c->fwd_eof)
 			return 0; /* QEMU writes the 64-byte init packet whole */
