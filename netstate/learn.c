@@ -41,8 +41,9 @@ static bool unicast_v6(const uint8_t *a)
 	return a[0] != 0xff && memcmp(a, zero, 16) != 0;
 }
 
-/* ARP (RFC 826): 28 bytes for Ethernet/IPv4; the sender fields are the binding. */
-static int parse_arp(const uint8_t *p, size_t len, struct ns_binding *out)
+/* ARP (RFC 826): 28 bytes for Ethernet/IPv4; the sender fields are the binding, only when the sender hardware
+ * address is the frame's Ethernet source (a host on the segment could otherwise bind another's MAC to its IP). */
+static int parse_arp(const uint8_t *eth_src, const uint8_t *p, size_t len, struct ns_binding *out)
 {
 	uint16_t op;
 
@@ -55,6 +56,8 @@ static int parse_arp(const uint8_t *p, size_t len, struct ns_binding *out)
 		return 0;
 	if (!unicast_mac(p + 8) || !unicast_v4(p + 14))
 		return 0; /* probes (sender 0.0.0.0) bind nothing */
+	if (memcmp(p + 8, eth_src, NS_MAC_LEN))
+		return 0; /* sender hardware address is not the frame's source: not trusted to bind */
 	memcpy(out->mac, p + 8, NS_MAC_LEN);
 	memset(&out->ip, 0, sizeof(out->ip));
 	out->ip.family = AF_INET;
@@ -126,6 +129,8 @@ static int parse_nd(const uint8_t *eth_src, const uint8_t *p, size_t len, struct
 		return r;
 	if (!unicast_v6(ip) || !unicast_mac(mac))
 		return 0;
+	if (memcmp(mac, eth_src, NS_MAC_LEN))
+		return 0; /* the link-layer option is not the frame's source: not trusted to bind */
 	memcpy(out->mac, mac, NS_MAC_LEN);
 	memset(&out->ip, 0, sizeof(out->ip));
 	out->ip.family = AF_INET6;
@@ -149,7 +154,7 @@ int ns_learn_parse(const uint8_t *frame, size_t len, struct ns_binding *out)
 	}
 	off += 2;
 	if (type == 0x0806)
-		return parse_arp(frame + off, len - off, out);
+		return parse_arp(frame + 6, frame + off, len - off, out);
 	if (type == 0x86dd)
 		return parse_nd(frame + 6, frame + off, len - off, out);
 	return 0;

@@ -59,6 +59,10 @@ static void test_arp(void)
 	/* Truncated ARP body */
 	n = ns_build_garp(f, sizeof(f), NULL, mac, ip4, false);
 	CHECK(ns_learn_parse(f, 14 + 20, &b) == -EBADMSG);
+	/* a sender hardware address other than the frame's source binds nothing (someone else's MAC to an IP) */
+	n = ns_build_garp(f, sizeof(f), NULL, mac, ip4, true);
+	f[6 + 5] ^= 1;
+	CHECK(ns_learn_parse(f, n, &b) == 0);
 	/* RARP is not a binding */
 	n = ns_build_rarp(f, sizeof(f), mac);
 	CHECK(ns_learn_parse(f, n, &b) == 0);
@@ -89,6 +93,12 @@ static void test_nd(void)
 	n = build_ns(f, src, 255, 1);
 	CHECK(ns_learn_parse(f, n, &b) == 1 && b.source == NS_LEARN_ND_SOLICIT);
 	CHECK(b.mac[5] == 2 && b.ip.a[15] == 0x20);
+	/* a link-layer option other than the frame's source binds nothing */
+	f[6 + 5] ^= 1;
+	CHECK(ns_learn_parse(f, n, &b) == 0);
+	n = ns_build_unsol_na(f, sizeof(f), mac, ip6);
+	f[6 + 5] ^= 1;
+	CHECK(ns_learn_parse(f, n, &b) == 0);
 	n = build_ns(f, unspec, 255, 1);
 	CHECK(ns_learn_parse(f, n, &b) == 0); /* DAD */
 	n = build_ns(f, src, 255, 2);         /* option runs past the end */
