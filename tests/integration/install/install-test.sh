@@ -7,9 +7,11 @@
 #     Documentation= pages);
 #   - longhaul-certs makes a CA and two site certificates (SAN = the name, keys 0600) that the example
 #     config, pointed at them, passes `longhauld --check` with, for both sites; a missing key fails it;
+#   - with those certificates the two sites' longhauld (installed binaries) bring up all WAN streams to each
+#     other, i.e. each accepts the other's certificate for its peer_name (a network namespace, 198.18.0.1-2);
 #   - cpack -G DEB builds a package with the runtime dependencies, `dpkg -i` installs it, the installed
 #     unit verifies and the installed longhauld checks the config; it is purged again, always.
-# No network. The dpkg steps hold a flock on /run/lock/longhaul-install-test.lock (another worktree may run
+# Network only in its own namespace. The dpkg steps hold a flock on /run/lock/longhaul-install-test.lock (another worktree may run
 # this test at the same time); the lock file stays, as lock files do.
 #
 # usage: install-test.sh BUILD_DIR      (root)
@@ -22,7 +24,17 @@ done
 PKG=longhaul
 TMP=$(mktemp -d /tmp/lh-install-test.XXXXXX)
 installed=0
+NS=lhinst$$
+PIDS=()
 cleanup() {
+	local p
+	for p in "${PIDS[@]}"; do kill -INT "$p" 2>/dev/null || true; done
+	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+	# the fd holders longhauld started (gateway/base/FDHOLD.md) would linger until they time out
+	for p in "$TMP"/*/state/holder.sock.pid; do
+		[ -f "$p" ] && kill "$(cat "$p")" 2>/dev/null || true
+	done
+	ip netns del $NS 2>/dev/null || true
 	# installed=1 only while fd 9 holds the lock (a second flock here would wait for ourselves)
 	if [ $installed = 1 ]; then
 		dpkg --purge $PKG >/dev/null || echo "install-test: FAIL: dpkg --purge $PKG" >&2
@@ -106,6 +118,39 @@ if "$P/sbin/longhauld" --check --config "$TMP/nokey.conf" >/dev/null 2>&1; then
 	fail "longhauld --check accepted a config whose key is missing"
 fi
 ok "example config with longhaul-certs' PKI: longhauld --check OK for site-a and site-b (a missing key fails)"
+
+# --- the pair meets: each side accepts the other's certificate ---------------------------------------
+# site-a listens, site-b dials; small page stores, everything the daemon writes under $TMP
+ip netns add $NS
+ip -n $NS link set lo up
+ip -n $NS addr add 198.18.0.1/32 dev lo
+ip -n $NS addr add 198.18.0.2/32 dev lo
+for s in a b; do
+	mkdir -p "$TMP/$s"
+	sed -e "s|^lan_address = .*|lan_address = 198.18.0.$([ $s = a ] && echo 1 || echo 2)|" \
+		-e "s|^audit_log = .*|audit_log = $TMP/$s/audit.jsonl\ncontrol_socket = $TMP/$s/ctl.sock\nstate_dir = $TMP/$s/state|" \
+		-e "s|^store_mb = .*|store_mb = 16\nstore_commit = 0|" \
+		-e "s|^listen = 203.0.113.1:7000|$([ $s = a ] && echo listen || echo peer) = 198.18.0.1:7000|" \
+		"$TMP/site-$s.conf" >"$TMP/$s/longhauld.conf"
+	check "$P/sbin/longhauld" "$TMP/$s/longhauld.conf"
+	ip netns exec $NS "$P/sbin/longhauld" --config "$TMP/$s/longhauld.conf" -d 2>"$TMP/$s/log" &
+	PIDS+=($!)
+done
+up=0
+for _ in $(seq 100); do
+	up=0
+	for s in a b; do
+		"$P/bin/longhaulctl" -s "$TMP/$s/ctl.sock" status --json 2>/dev/null |
+			grep -q '"streams_up":8,"streams":8' && up=$((up + 1))
+	done
+	[ $up = 2 ] && break
+	sleep 0.1
+done
+[ $up = 2 ] || fail "the pair did not bring its 8 WAN streams up: $(cat "$TMP/a/log" "$TMP/b/log")
+$("$P/bin/longhaulctl" -s "$TMP/a/ctl.sock" status 2>&1)"
+ok "site-a and site-b (longhaul-certs' certificates) bring up 8 WAN streams to each other"
+for p in "${PIDS[@]}"; do kill -INT "$p"; wait "$p" || fail "longhauld exited $? on SIGINT"; done
+PIDS=()
 
 # --- the .deb ---------------------------------------------------------------------------------------
 (cd "$BUILD" && cpack -G DEB -B "$TMP/pkg") >"$TMP/cpack.log" 2>&1 || { cat "$TMP/cpack.log" >&2; fail "cpack -G DEB"; }
