@@ -69,7 +69,7 @@ UNIT=$P/lib/systemd/system/longhauld.service
 CONF=$P/etc/longhaul/longhauld.conf.example
 MAN="$P/share/man/man8/longhauld.8 $P/share/man/man8/longhaulctl.8 $P/share/man/man1/lhcodec.1
      $P/share/man/man5/longhauld.conf.5"
-for f in $UNIT $CONF $MAN; do [ -f "$f" ] || fail "${f#$D} not installed"; done
+for f in $UNIT $CONF $MAN; do [ -f "$f" ] || fail "${f#"$D"} not installed"; done
 for m in $MAN; do quiet "groff ${m##*/}" groff -man -Tutf8 -z -ww "$m"; done
 ok "man pages render without warnings: $(for m in $MAN; do printf '%s ' "${m##*/}"; done)"
 
