@@ -33,6 +33,7 @@ struct cdata_pend {
 	size_t bytes;
 	ev_tstamp since;
 	struct cdata_msg *head, **tail;
+	char overflow[200];  /* past the window before its CHANNEL_OPEN: its migration fails when it opens */
 };
 
 static void pend_free(struct cdata_pend *p)
@@ -61,7 +62,6 @@ static void pend_add(struct gw *gw, const struct wan_cdata *d)
 {
 	struct cdata_pend *p;
 	unsigned n = 0;
-	char why[200];
 
 	for (p = gw->cdata_pend; p; p = p->next, n++)
 		if (p->mig == d->mig && p->chan == d->chan)
@@ -78,10 +78,22 @@ static void pend_add(struct gw *gw, const struct wan_cdata *d)
 		p->next = gw->cdata_pend;
 		gw->cdata_pend = p;
 	}
+	if (p->overflow[0])
+		return; /* what it sends until it opens is dropped: its migration fails then */
 	if (p->bytes + d->len > WAN_WINDOW_KIB_BYTES) {
-		snprintf(why, sizeof(why), "protocol: migration %u channel %u sent %zu priority-lane bytes before its "
-			 "CHANNEL_OPEN, beyond the credit window", d->mig, d->chan, p->bytes + d->len);
-		wan_session_fail(gw, why);
+		/* only that migration pays: its bytes go, and it fails when (or if already) it exists */
+		snprintf(p->overflow, sizeof(p->overflow), "protocol: channel %u sent %zu priority-lane bytes before its "
+			 "CHANNEL_OPEN, beyond the credit window", d->chan, p->bytes + d->len);
+		for (struct cdata_msg *x = p->head, *nx; x; x = nx) {
+			nx = x->next;
+			free(x);
+		}
+		p->head = NULL;
+		p->tail = &p->head;
+		p->bytes = 0;
+		struct dst_mig *dm = dst_find(gw, d->mig);
+		if (dm)
+			dst_fail(dm, MFR_PROTOCOL, p->overflow, 1);
 		return;
 	}
 	struct cdata_msg *x = malloc(sizeof(*x) + d->len);
@@ -219,6 +231,11 @@ void dst_prio_open(struct gw *gw, struct dst_mig *dm, const struct wan_chan_open
 	struct dst_chan *dc;
 
 	if (!dm || !mig_live(&dm->m)) {
+		pend_free(pend);
+		return;
+	}
+	if (pend && pend->overflow[0]) {
+		dst_fail(dm, MFR_PROTOCOL, pend->overflow, 1);
 		pend_free(pend);
 		return;
 	}
