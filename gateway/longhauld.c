@@ -16,6 +16,7 @@
 #include "gateway/control/daemon.h"
 #include "gateway/base/fdhold.h"
 #include "gateway/base/log.h"
+#include "gateway/base/priv.h"
 #include "gateway/mig/migration.h"
 #include "gateway/mig/keep.h"
 #include "gateway/mig/kept.h"
@@ -184,6 +185,38 @@ static int open_state(struct gw *gw)
 	return 0;
 }
 
+/*
+ * [gateway] user: everything that needs root is done (listeners bound, control socket made, segments set up,
+ * the fd holder started); the state directory becomes the user's, so the outcome store and the state file stay
+ * writable; then only CAP_NET_ADMIN and CAP_NET_RAW remain (base/priv.h). A failure stops the start: running
+ * as root when the operator asked otherwise is not a fallback.
+ */
+static int drop_root(struct gw *gw)
+{
+	static const char *const files[] = { "", "/" OUTCOME_FILE, "/" KEEP_FILE };
+	char err[300], path[LH_CFG_PATH_MAX + 32];
+	uid_t uid;
+	gid_t gid;
+
+	if (lh_priv_lookup(gw->cfg.user, &uid, &gid, err, sizeof(err)) < 0) {
+		log_warnx("[gateway] user: %s", err);
+		return -1;
+	}
+	for (size_t i = 0; gw->cfg.state_dir[0] && i < sizeof(files) / sizeof(files[0]); i++) {
+		snprintf(path, sizeof(path), "%s%s", gw->cfg.state_dir, files[i]);
+		if (chown(path, uid, gid) < 0 && errno != ENOENT) {
+			log_warnx("[gateway] user: chown %s to %s: %s", path, gw->cfg.user, strerror(errno));
+			return -1;
+		}
+	}
+	if (lh_priv_drop(gw->cfg.user, err, sizeof(err)) < 0) {
+		log_warnx("[gateway] user: %s", err);
+		return -1;
+	}
+	log_info("running as %s (uid %u), keeping %s", gw->cfg.user, (unsigned)uid, LH_PRIV_KEPT);
+	return 0;
+}
+
 static int check_config(const char *path, struct lh_config *cfg)
 {
 	struct lh_config_errors errs;
@@ -243,6 +276,14 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (check) {
+		uid_t uid;
+		gid_t gid;
+		if (gw.cfg.user[0] && lh_priv_lookup(gw.cfg.user, &uid, &gid, err, sizeof(err)) < 0) {
+			fprintf(stderr, "%s: [gateway] user: %s\n", path, err);
+			SSL_CTX_free(gw.ssl);
+			lh_config_free(&gw.cfg);
+			return 1;
+		}
 		wan_tls_expiry_log(gw.ssl);
 		printf("%s: OK (%zu routes, %u WAN streams)\n", path, gw.cfg.n_routes, gw.cfg.wan.streams);
 		SSL_CTX_free(gw.ssl);
@@ -292,6 +333,8 @@ int main(int argc, char **argv)
 	ev_signal_start(gw.loop, &gw.sig_hup);
 	ev_signal_start(gw.loop, &gw.sig_term);
 	ev_signal_start(gw.loop, &gw.sig_int);
+	if (gw.cfg.user[0] && drop_root(&gw) < 0)
+		return 1;
 	log_info("longhauld %s started (%zu routes)", gw.cfg.name, gw.cfg.n_routes);
 
 	ev_run(gw.loop, 0);

@@ -64,6 +64,7 @@ static const struct cfg_option options[] = {
 	{ SEC_GATEWAY, "state_dir", OPT_PATH, F(state_dir), "/var/lib/longhaul", 0, 0, false, false },
 	{ SEC_GATEWAY, "lan_address", OPT_IP, F(lan_address), NULL, 0, 0, true, false },
 	{ SEC_GATEWAY, "lan_allow", OPT_ALLOW, F(lan_allow), NULL, 0, 0, true, false },
+	{ SEC_GATEWAY, "user", OPT_NAME, F(user), NULL, 0, 0, false, false },
 	{ SEC_WAN, "listen", OPT_ADDR, F(wan.listen), NULL, 0, 0, false, false },
 	{ SEC_WAN, "peer", OPT_HOSTPORT, F(wan.peer), NULL, 0, 0, false, false },
 	{ SEC_WAN, "streams", OPT_UINT, F(wan.streams), "8", 1, 64, false, false },

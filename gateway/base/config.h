@@ -72,6 +72,7 @@ struct lh_config {
 	struct lh_endpoint metrics_listen;  /* unset = no metrics listener */
 	char audit_path[LH_CFG_PATH_MAX];   /* "" = no audit log */
 	char state_dir[LH_CFG_PATH_MAX];    /* what must outlive a restart (mig/OUTCOMES.md); "" = memory only */
+	char user[LH_CFG_NAME_MAX];         /* drop to this user after start-up (base/priv.h); "" = stay root */
 	struct ns_ip lan_address;           /* where hypervisors reach us: listen address of dynamic routes */
 	struct lh_allow lan_allow;          /* who may connect to a route without its own allow; unset: anyone */
 	/* [wan] */

@@ -50,7 +50,7 @@ def make_certs(dirpath):
 class Gateway:
     def __init__(self, name, workdir, longhauld, certs, cert=None, peer_name=None, wan_listen=None,
                  wan_peer=None, streams=4, routes=(), env=None, netns=None, store_mb=256, extra_wan="",
-                 log_level="debug", metrics=None, extra_conf="", outage_budget_s=None):
+                 log_level="debug", metrics=None, extra_conf="", outage_budget_s=None, user=None):
         self.name = name
         self.workdir = workdir
         self.longhauld = longhauld
@@ -64,7 +64,8 @@ class Gateway:
         self.audit = os.path.join(workdir, name + ".audit")
         lines = ["[gateway]", "name = " + name, "control_socket = " + self.ctl, "log_level = " + log_level,
                  "audit_log = " + self.audit, "state_dir = " + os.path.join(workdir, name + ".state")] + (
-            ["metrics_listen = " + metrics] if metrics else []) + ["",
+            ["metrics_listen = " + metrics] if metrics else []) + (
+            ["user = " + user] if user else []) + ["",
                  "[wan]", "streams = %d" % streams,
                  "cert = %s/%s.pem" % (certs, cert), "key = %s/%s.key" % (certs, cert),
                  "ca = %s/ca.pem" % certs, "peer_name = " + peer_name, "rtt_ms = 100", "bdp_mbit = 1000"]

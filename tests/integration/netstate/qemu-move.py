@@ -162,12 +162,15 @@ def main():
         if via_gw:
             # The gateways make the segment exist themselves, and carry the migration.
             certs = gwpair.make_certs(os.path.join(work, "certs"))
+            # both gateways drop root after start-up ([gateway] user, issue 18): the cutover must still work
+            # with only CAP_NET_ADMIN + CAP_NET_RAW (their state directories below must be reachable)
+            os.chmod(work, 0o711)
             gw_b = gwpair.Gateway("gw-b", work, os.path.abspath(opts.longhauld), certs, peer_name="gw-a",
                                   netns=ns_b, wan_listen=f"{vtep_b}:{WAN_PORT}", streams=4, store_mb=256,
                                   log_level="info", extra_conf=segment_conf(vtep_b, vtep_a),
-                                  metrics=f"{b['lan_addr']}:9100")
+                                  metrics=f"{b['lan_addr']}:9100", user="nobody")
             gw_a = gwpair.Gateway("gw-a", work, os.path.abspath(opts.longhauld), certs, peer_name="gw-b",
-                                  netns=ns_a, wan_peer=f"{vtep_b}:{WAN_PORT}", streams=4, store_mb=256,
+                                  netns=ns_a, wan_peer=f"{vtep_b}:{WAN_PORT}", streams=4, store_mb=256, user="nobody",
                                   log_level="info", extra_conf=segment_conf(vtep_a, vtep_b) + "\n".join([
                                       "[route vm]", f"listen = {a['lan_addr']}:{ROUTE_PORT}",
                                       f"to = {b['lan_addr']}:{DST_PORT}", f"mac = {GUEST_MAC}", ""]))
@@ -175,6 +178,14 @@ def main():
             gw_a.wait_log(r"stream \d+ up", 20, count=4)
             for g in gws:
                 g.wait_log(r"segment lan: vni %d on %s via %s ready" % (VNI, BR, VX), 10)
+                g.wait_log(r"running as nobody", 10)
+                with open("/proc/%d/status" % g.proc.pid) as f:
+                    st = dict(ln.rstrip("\n").split(":\t", 1) for ln in f if ":\t" in ln)
+                uid, capeff = st.get("Uid", "").split()[1:2], st.get("CapEff", "")
+                print(f"{g.name}: running with uid {uid[0] if uid else '?'}, CapEff {capeff} "
+                      "(0x3000: CAP_NET_ADMIN + CAP_NET_RAW)", flush=True)
+                if not uid or uid[0] == "0" or int(capeff, 16) != 0x3000:
+                    raise RuntimeError(f"{g.name} did not drop root to nobody with only the two capabilities")
         sh("ip", "netns", "add", CLIENT_NS)
         sh("ip", "-n", CLIENT_NS, "link", "set", "lo", "up")
         sh("ip", "link", "add", "eth0", "netns", CLIENT_NS, "type", "veth", "peer", "name", "cport", "netns", ns_a)
