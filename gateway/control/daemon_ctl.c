@@ -78,6 +78,7 @@ int gw_reload(struct gw *gw, char *err, size_t errlen)
 	gw->cfg.log_level = nc.log_level;
 	gw->cfg.lan_address = nc.lan_address;
 	gw->cfg.lan_allow = nc.lan_allow;
+	gw->cfg.wan.allow = nc.wan.allow; /* the next accept on [wan] listen uses it */
 	struct lh_route_cfg *old_routes = gw->cfg.routes;
 	size_t old_n = gw->cfg.n_routes;
 	gw->cfg.routes = nc.routes;
