@@ -39,6 +39,14 @@ add_test(NAME security_lan_intruder
 		--longhauld $<TARGET_FILE:longhauld> --captures ${CMAKE_BINARY_DIR}/captures)
 set_tests_properties(security_lan_intruder PROPERTIES FIXTURES_REQUIRED captures LABELS integration TIMEOUT 180)
 
+# Issue 18, WAN side: idle connections and rogue-CA TLS handshakes from another address flood the destination's
+# WAN listener while a transfer runs and one stream is killed: the streams are back within 5 s, the transfer is
+# byte-exact, status answers within 1 s, the listener's refusals cost a few log lines a second at most.
+add_test(NAME security_handshake_flood
+	COMMAND Python3::Interpreter ${LH_GW_TESTS}/loopback-test handshake_flood multifd-10.0
+		--longhauld $<TARGET_FILE:longhauld> --captures ${CMAKE_BINARY_DIR}/captures)
+set_tests_properties(security_handshake_flood PROPERTIES FIXTURES_REQUIRED captures LABELS integration TIMEOUT 120)
+
 foreach(case IN ITEMS refuse daemon opaque unparsable peer_restart version)
 	add_test(NAME gateway_loopback_${case}
 		COMMAND Python3::Interpreter ${LH_GW_TESTS}/loopback-test ${case} --longhauld $<TARGET_FILE:longhauld>)
