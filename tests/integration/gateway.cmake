@@ -47,6 +47,12 @@ add_test(NAME security_handshake_flood
 		--longhauld $<TARGET_FILE:longhauld> --captures ${CMAKE_BINARY_DIR}/captures)
 set_tests_properties(security_handshake_flood PROPERTIES FIXTURES_REQUIRED captures LABELS integration TIMEOUT 120)
 
+# Issue 18, WAN side: [wan] allow resets other addresses before any TLS; out of descriptors, the WAN and control
+# listeners rest 100 ms at a time instead of spinning (gw-b's CPU time), logged at most once a second. No captures.
+add_test(NAME security_wan_listener
+	COMMAND Python3::Interpreter ${LH_GW_TESTS}/loopback-test wan_listener --longhauld $<TARGET_FILE:longhauld>)
+set_tests_properties(security_wan_listener PROPERTIES LABELS integration TIMEOUT 90)
+
 foreach(case IN ITEMS refuse daemon opaque unparsable peer_restart version)
 	add_test(NAME gateway_loopback_${case}
 		COMMAND Python3::Interpreter ${LH_GW_TESTS}/loopback-test ${case} --longhauld $<TARGET_FILE:longhauld>)
