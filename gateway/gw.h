@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "gateway/base/config.h"
+#include "gateway/base/ratelog.h"
 
 struct wan_session;
 struct wan_events;
@@ -68,7 +69,10 @@ struct gw {
 	struct cpipe *pipe;         /* the codec pipe: the session's encoder and decoder */
 	int wan_listen_fd;          /* -1 when [wan] listen is unset */
 	ev_io wan_listen_io;
-	struct wan_link *pending;   /* accepted streams waiting for their HELLO */
+	struct wan_link *pending;   /* accepted streams waiting for their HELLO (bounded: wan/wan_admit.h) */
+	ev_tstamp wan_pending_tick;  /* the last tick that looked at the pending ones (a stall is not their fault) */
+	ev_timer wan_accept_pause;  /* accept ran out of descriptors: the listener rests, then resumes */
+	struct lh_ratelog wan_refusals; /* incoming connections refused, logged at most once a second */
 	struct wan_link *dead_links; /* closed, freed by the next tick (callers may still hold them) */
 	uint64_t sess_gen;          /* bumped when a session closes */
 	struct route *routes;

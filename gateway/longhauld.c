@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -239,6 +240,30 @@ static int check_config(const char *path, struct lh_config *cfg)
 	return 0;
 }
 
+/*
+ * Descriptors up to the hard limit: the soft one (often 1024) is the first thing a connection flood exhausts,
+ * and every migration channel, WAN stream and held socket needs one (the WAN listener still rests when out).
+ */
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rlim_t was = rl.rlim_cur;
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0) {
+			log_warn("setrlimit RLIMIT_NOFILE %llu", (unsigned long long)rl.rlim_max);
+			return;
+		}
+		log_debug("descriptors: limit raised from %llu to %llu", (unsigned long long)was,
+			  (unsigned long long)rl.rlim_cur);
+		return;
+	}
+	log_debug("descriptors: limit %llu (the hard limit)", (unsigned long long)rl.rlim_cur);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -291,6 +316,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	wan_tls_expiry_log(gw.ssl); /* where the daemon logs: syslog unless -d */
+	raise_nofile();
 	signal(SIGPIPE, SIG_IGN);
 	/* WAN messages are up to ~1 MiB each: keep them on the heap instead of an
 	 * mmap + page faults + munmap per message */

@@ -66,6 +66,7 @@ static const struct cfg_option options[] = {
 	{ SEC_GATEWAY, "lan_allow", OPT_ALLOW, F(lan_allow), NULL, 0, 0, true, false },
 	{ SEC_GATEWAY, "user", OPT_NAME, F(user), NULL, 0, 0, false, false },
 	{ SEC_WAN, "listen", OPT_ADDR, F(wan.listen), NULL, 0, 0, false, false },
+	{ SEC_WAN, "allow", OPT_ALLOW, F(wan.allow), NULL, 0, 0, true, false },
 	{ SEC_WAN, "peer", OPT_HOSTPORT, F(wan.peer), NULL, 0, 0, false, false },
 	{ SEC_WAN, "streams", OPT_UINT, F(wan.streams), "8", 1, 64, false, false },
 	{ SEC_WAN, "cert", OPT_PATH, F(wan.cert), NULL, 0, 0, true, true },

@@ -78,6 +78,7 @@ struct lh_config {
 	/* [wan] */
 	struct {
 		struct lh_endpoint listen;  /* accept the peer here (numeric) */
+		struct lh_allow allow;      /* who may connect to listen; unset: anyone (warned at start) */
 		struct lh_endpoint peer;    /* or connect to it (name allowed); at least one of both */
 		unsigned streams;           /* parallel TLS streams, 1..64, default 8 */
 		char cert[LH_CFG_PATH_MAX], key[LH_CFG_PATH_MAX], ca[LH_CFG_PATH_MAX];

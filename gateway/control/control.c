@@ -128,6 +128,8 @@ struct lh_control {
 	struct ev_loop *loop;
 	int fd;
 	ev_io accept_w;
+	ev_timer accept_rest;  /* accept ran out of descriptors: the listener rests, then resumes */
+	ev_tstamp rest_logged;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	const struct lh_control_cmd *table;
 	size_t n;
@@ -271,6 +273,28 @@ static void ctl_client_write_cb(struct ev_loop *loop, ev_io *w, int revents)
 	ctl_client_flush(w->data);
 }
 
+static void ctl_rest_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct lh_control *c = w->data;
+	(void)revents;
+	ev_io_start(loop, &c->accept_w);
+}
+
+/*
+ * Out of descriptors (or kernel memory): the client stays in the backlog and the (level-triggered) listener
+ * would be readable at once again, a busy loop logging each turn. It rests 100 ms, logged at most once a second.
+ */
+static void ctl_accept_rest(struct lh_control *c, struct ev_loop *loop, int err)
+{
+	ev_io_stop(loop, &c->accept_w);
+	ev_timer_set(&c->accept_rest, 0.1, 0);
+	ev_timer_start(loop, &c->accept_rest);
+	if (ev_now(loop) - c->rest_logged >= 1.0) {
+		c->rest_logged = ev_now(loop);
+		log_warnx("control: accept: %s (the listener rests 100 ms)", strerror(err));
+	}
+}
+
 static void ctl_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct lh_control *c = w->data;
@@ -278,7 +302,9 @@ static void ctl_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 	(void)revents;
 	int fd = accept4(c->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (fd < 0) {
-		if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+			ctl_accept_rest(c, loop, errno);
+		else if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
 			log_warn("control: accept");
 		return;
 	}
@@ -402,6 +428,8 @@ struct lh_control *lh_control_open(struct ev_loop *loop, const char *path,
 	ev_io_init(&c->accept_w, ctl_accept_cb, fd, EV_READ);
 	c->accept_w.data = c;
 	ev_io_start(loop, &c->accept_w);
+	ev_timer_init(&c->accept_rest, ctl_rest_cb, 0.1, 0);
+	c->accept_rest.data = c;
 	log_info("control: listening on %s", path);
 	return c;
 fail:
@@ -417,6 +445,7 @@ void lh_control_close(struct lh_control *c, const char *reason)
 	while (c->clients)
 		ctl_client_close(c->clients, reason);
 	ev_io_stop(c->loop, &c->accept_w);
+	ev_timer_stop(c->loop, &c->accept_rest);
 	close(c->fd);
 	unlink(c->path);
 	free(c);

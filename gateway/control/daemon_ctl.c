@@ -80,6 +80,7 @@ int gw_reload(struct gw *gw, char *err, size_t errlen)
 	gw->cfg.lan_allow = nc.lan_allow;
 	gw->cfg.wan.max_incoming = nc.wan.max_incoming;
 	gw->cfg.wan.allow_dest = nc.wan.allow_dest;
+	gw->cfg.wan.allow = nc.wan.allow; /* the next accept on [wan] listen uses it */
 	struct lh_route_cfg *old_routes = gw->cfg.routes;
 	size_t old_n = gw->cfg.n_routes;
 	gw->cfg.routes = nc.routes;

@@ -40,7 +40,11 @@
 #define WAN_USER_TIMEOUT_MS 3000u
 #define WAN_DIAL_DEADLINE 3.0
 #define WAN_REDIAL_S 1.0
-#define WAN_HELLO_WAIT 10.0             /* s an incoming stream has to say HELLO */
+#define WAN_ACCEPT_DEADLINE 3.0         /* s from accept to TLS + HELLO: an unauthenticated connection's life */
+#define WAN_LISTEN_BACKLOG 1024         /* connections the kernel completes for us before we accept them */
+#define WAN_ACCEPT_BATCH 64             /* accepted per wakeup of the listener */
+#define WAN_ACCEPT_PAUSE 0.1            /* s the listener rests when accept runs out of descriptors */
+#define WAN_PRE_AUTH_BUF (64u << 10)    /* socket buffers of an accepted stream until its peer is authenticated */
 #define WAN_STALL_GRACE 1.0             /* a tick this late: the loop stalled, input may be waiting unread */
 #define WAN_NOTSENT_LOWAT (128u << 10)  /* unsent bytes the kernel may hold per stream (wan_sock_tune) */
 #define WAN_AHEAD_MAX 4                 /* frames offered ahead of the next one (events.frame_ahead) */
@@ -77,6 +81,7 @@ struct wan_link {
 	int io_events;
 	ev_tstamp last_rx, last_ping;
 	ev_tstamp t_open;               /* created (dialed or accepted) */
+	struct ns_ip src;               /* server: the address it came from (wan_admit.h) */
 	/* receive: header, then payload straight into a message buffer */
 	uint8_t hdr[WAN_HDR_LEN];
 	size_t hdr_got, body_got;
@@ -179,9 +184,16 @@ void wan_link_wrote(struct wan_link *l, size_t n);
 int wan_link_rx_hdr(struct wan_link *l, const uint8_t raw[WAN_HDR_LEN], struct wan_hdr *h);
 /* A whole message arrived (m->h set; m is taken): 0, or -1 when the stream was closed. */
 int wan_link_rx(struct wan_link *l, struct rx_msg *m);
-/* A stream was refused (TLS or HELLO): logged once per distinct reason, kept for the status. */
+/*
+ * A stream was refused (TLS or HELLO): kept for the status; logged once per distinct reason, or for an
+ * incoming one before its TLS handshake completed, at most a line a second (wan_refused_log).
+ */
 void wan_link_refused(struct wan_link *l, const char *reason);
 void wan_link_close(struct wan_link *l, const char *reason);
+/* An incoming connection refused before it was authenticated: at most a log line a second, with a count. */
+void wan_refused_log(struct gw *gw, const char *peer, const char *why);
+/* The count of refusals held back, once their second is over (the tick). */
+void wan_refused_flush(struct gw *gw);
 void wan_link_queue(struct wan_link *l, struct wan_out *o, int urgent);
 struct wan_out *wan_out_new(int type, uint8_t space, uint64_t seq, const void *p1, size_t n1,
 			    const void *p2, size_t n2);

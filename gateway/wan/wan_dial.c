@@ -8,45 +8,112 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "gateway/base/allow.h"
 #include "gateway/base/log.h"
 #include "gateway/wan/wan.h"
+#include "gateway/wan/wan_admit.h"
+#include "gateway/wan/wan_tls.h"
 #include "gateway/wan/wan_session.h"
+
+/* Refused at accept, before any TLS or buffer: a reset (no FIN handshake or TIME_WAIT kept for it). */
+static void accept_refuse(struct gw *gw, int fd, const char *peer, const char *why)
+{
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	close(fd);
+	wan_refused_log(gw, peer, why);
+}
+
+/* Room for one more pending connection from src: the one wan_admit_victim picks is dropped, if any. */
+static void accept_make_room(struct gw *gw, const struct ns_ip *src)
+{
+	struct wan_admit_ent e[WAN_ADMIT_GLOBAL];
+	struct wan_link *by[WAN_ADMIT_GLOBAL];
+	size_t n = 0;
+	int v;
+
+	for (struct wan_link *p = gw->pending; p && n < WAN_ADMIT_GLOBAL; p = p->next_pending) {
+		e[n].src = p->src;
+		e[n].t_open = p->t_open;
+		by[n++] = p;
+	}
+	v = wan_admit_victim(e, n, src, wan_admit_per_src(gw->cfg.wan.streams), WAN_ADMIT_GLOBAL);
+	if (v >= 0)
+		wan_link_refused(by[v], ns_ip_equal(&by[v]->src, src)
+						? "displaced by a newer connection from its address (too many pending)"
+						: "displaced: too many pending connections, most from its address");
+}
+
+/*
+ * accept ran out of descriptors (or kernel memory): the connection stays in the backlog and the listener
+ * would be readable at once again, a busy loop. It rests WAN_ACCEPT_PAUSE s; closing streams frees some.
+ */
+static void accept_pause(struct gw *gw, int err)
+{
+	char why[160];
+
+	ev_io_stop(gw->loop, &gw->wan_listen_io);
+	ev_timer_set(&gw->wan_accept_pause, WAN_ACCEPT_PAUSE, 0);
+	ev_timer_start(gw->loop, &gw->wan_accept_pause);
+	snprintf(why, sizeof(why), "accept: %s (the listener rests %.0f ms)", strerror(err), WAN_ACCEPT_PAUSE * 1e3);
+	wan_refused_log(gw, "the backlog", why);
+}
+
+static void accept_resume_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct gw *gw = w->data;
+	(void)revents;
+	if (gw->wan_listen_fd >= 0)
+		ev_io_start(loop, &gw->wan_listen_io);
+}
+
+/* One accepted connection: allowed? room made, a stream in handshake on the pending list. */
+static void accept_one(struct gw *gw, int fd, const struct sockaddr_storage *ss, socklen_t sl)
+{
+	char host[NI_MAXHOST], serv[NI_MAXSERV], peer[sizeof(((struct wan_link *)0)->peer)];
+	struct ns_ip src = wan_admit_src((const struct sockaddr *)ss);
+
+	if (getnameinfo((const struct sockaddr *)ss, sl, host, sizeof(host), serv, sizeof(serv),
+			NI_NUMERICHOST | NI_NUMERICSERV) != 0)
+		snprintf(host, sizeof(host), "?");
+	snprintf(peer, sizeof(peer), "%s:%s", host, serv);
+	if (gw->cfg.wan.allow.n && !lh_allow_match(&gw->cfg.wan.allow, (const struct sockaddr *)ss)) {
+		accept_refuse(gw, fd, peer, "not in [wan] allow");
+		return;
+	}
+	accept_make_room(gw, &src);
+	struct wan_link *l = wan_link_new(gw, fd, 0, -1, 0);
+	if (!l) {
+		wan_refused_log(gw, peer, "cannot set up an incoming stream (out of memory?)");
+		return;
+	}
+	l->src = src;
+	snprintf(l->peer, sizeof(l->peer), "%s", peer);
+	l->next_pending = gw->pending;
+	gw->pending = l;
+	log_debug("wan: incoming stream from %s", l->peer);
+}
 
 static void wan_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct gw *gw = w->data;
-	struct sockaddr_storage ss;
-	socklen_t sl = sizeof(ss);
-	char host[NI_MAXHOST], serv[NI_MAXSERV];
 	(void)loop;
 	(void)revents;
 
-	for (int i = 0; i < 16; i++) {
+	/* a batch, then the other watchers: a flood is refused in batches, without starving the streams */
+	for (int i = 0; i < WAN_ACCEPT_BATCH; i++) {
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
 		int fd = accept4(gw->wan_listen_fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
-			if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+				accept_pause(gw, errno);
+			else if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
 				log_warn("%s: accept", __func__);
 			return;
 		}
-		unsigned npend = 0;
-		for (struct wan_link *p = gw->pending; p; p = p->next_pending)
-			npend++;
-		if (npend >= 2 * WAN_MAX_LINKS) {
-			log_warnx("wan: too many streams in handshake, refusing one");
-			close(fd);
-			continue;
-		}
-		struct wan_link *l = wan_link_new(gw, fd, 0, -1, 0);
-		if (!l) {
-			log_warnx("wan: cannot set up an incoming stream");
-			continue;
-		}
-		if (getnameinfo((struct sockaddr *)&ss, sl, host, sizeof(host), serv, sizeof(serv),
-				NI_NUMERICHOST | NI_NUMERICSERV) == 0)
-			snprintf(l->peer, sizeof(l->peer), "%s:%s", host, serv);
-		l->next_pending = gw->pending;
-		gw->pending = l;
-		log_debug("wan: incoming stream from %s", l->peer);
+		accept_one(gw, fd, &ss, sl);
 	}
 }
 
@@ -60,7 +127,9 @@ static int listen_on(struct gw *gw)
 	if (fd < 0)
 		return -errno;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, (const struct sockaddr *)&ep->sa, ep->salen) < 0 || listen(fd, 64) < 0) {
+	wan_sock_listen_tune(fd, &gw->cfg); /* before listen: the window scale of every accepted stream */
+	/* a deep backlog (the kernel caps it at net.core.somaxconn): while it is full, the peer's SYNs are dropped */
+	if (bind(fd, (const struct sockaddr *)&ep->sa, ep->salen) < 0 || listen(fd, WAN_LISTEN_BACKLOG) < 0) {
 		int e = errno;
 		log_warn("wan: listen on %s", lh_endpoint_fmt(ep, buf, sizeof(buf)));
 		close(fd);
@@ -70,8 +139,13 @@ static int listen_on(struct gw *gw)
 	ev_io_init(&gw->wan_listen_io, wan_accept_cb, fd, EV_READ);
 	gw->wan_listen_io.data = gw;
 	ev_io_start(gw->loop, &gw->wan_listen_io);
+	ev_timer_init(&gw->wan_accept_pause, accept_resume_cb, WAN_ACCEPT_PAUSE, 0);
+	gw->wan_accept_pause.data = gw;
 	log_info("wan: listening on %s for peer %s", lh_endpoint_fmt(ep, buf, sizeof(buf)),
 		 gw->cfg.wan.peer_name);
+	if (!gw->cfg.wan.allow.n)
+		log_warnx("wan: [wan] allow is unset: any address may open connections to %s (set it to the peer "
+			  "gateway's address)", lh_endpoint_fmt(ep, buf, sizeof(buf)));
 	return 0;
 }
 
@@ -145,6 +219,7 @@ void wan_stop(struct gw *gw, const char *reason)
 		wan_link_close(gw->pending, reason);
 	if (gw->wan_listen_fd >= 0) {
 		ev_io_stop(gw->loop, &gw->wan_listen_io);
+		ev_timer_stop(gw->loop, &gw->wan_accept_pause);
 		close(gw->wan_listen_fd);
 		gw->wan_listen_fd = -1;
 	}

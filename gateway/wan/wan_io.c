@@ -185,6 +185,8 @@ static void link_handshake(struct wan_link *l)
 		wan_link_refused(l, why);
 		return;
 	}
+	if (!l->is_client) /* authenticated now: the buffers a stream needs (wan_sock_pre_auth until here) */
+		wan_sock_tune(l->fd, &l->gw->cfg, l->idx, l->gw->notsent_lowat);
 	wan_tls_peer_cn(l->ssl, cn, sizeof(cn));
 	log_debug("wan: stream %d with %s: TLS up (%s, %s), peer %s", l->idx, l->peer,
 		  SSL_get_version(l->ssl), SSL_get_cipher(l->ssl), cn);
@@ -250,7 +252,10 @@ struct wan_link *wan_link_new(struct gw *gw, int fd, int is_client, int idx, int
 	}
 	wan_link_init(l, gw, is_client, idx, connecting ? WL_CONNECTING : WL_HANDSHAKE);
 	l->fd = fd;
-	wan_sock_tune(fd, &gw->cfg, idx, gw->notsent_lowat);
+	if (is_client)
+		wan_sock_tune(fd, &gw->cfg, idx, gw->notsent_lowat); /* before connect: its SYN sets the window scale */
+	else
+		wan_sock_pre_auth(fd);
 	l->ssl = wan_tls_new(gw->ssl, fd, is_client, gw->cfg.wan.peer_name);
 	if (!l->ssl) {
 		close(fd);

@@ -102,9 +102,24 @@ void wan_link_set_state(struct wan_link *l, enum wan_link_state s, const char *w
 	l->state = s;
 }
 
+void wan_refused_log(struct gw *gw, const char *peer, const char *why)
+{
+	char line[1200];
+	if (lh_ratelog_note(&gw->wan_refusals, ev_now(gw->loop), peer, why, line, sizeof(line)))
+		log_warnx("wan: incoming connection %s", line);
+}
+
+void wan_refused_flush(struct gw *gw)
+{
+	char line[1000];
+	if (lh_ratelog_flush(&gw->wan_refusals, ev_now(gw->loop), line, sizeof(line)))
+		log_warnx("wan: incoming connections: %s", line);
+}
+
 /*
  * A refused stream: the reason is kept for the status (wan_last_error) and logged as a warning once per
  * distinct reason (a peer refused for the same reason at every redial would flood the log), at debug after.
+ * An incoming one not authenticated yet may be anyone, a flood of them too: at most a line a second.
  */
 static void note_refusal(struct wan_link *l, const char *reason)
 {
@@ -112,6 +127,10 @@ static void note_refusal(struct wan_link *l, const char *reason)
 	int again = strcmp(gw->wan_last_error, reason) == 0;
 
 	snprintf(gw->wan_last_error, sizeof(gw->wan_last_error), "%s", reason);
+	if (!l->is_client && l->state == WL_HANDSHAKE) {
+		wan_refused_log(gw, l->peer, reason);
+		return;
+	}
 	if (again)
 		log_debug("wan: %s stream %d (%s) refused again: %s", l->is_client ? "outgoing" : "incoming", l->idx,
 			  l->peer, reason);

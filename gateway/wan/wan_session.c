@@ -640,17 +640,32 @@ void wan_sess_link_msg(struct wan_link *l, struct rx_msg *m)
 	}
 }
 
+/*
+ * Pending incoming connections past WAN_ACCEPT_DEADLINE are closed: a silent client would hold its slot forever.
+ * After a stall of our own loop, the stall does not count against them (the peer's handshake sat unread).
+ */
+static void pending_deadline(struct gw *gw, ev_tstamp now)
+{
+	ev_tstamp gap = gw->wan_pending_tick ? now - gw->wan_pending_tick : 0;
+
+	gw->wan_pending_tick = now;
+	for (struct wan_link *l = gw->pending, *n; l; l = n) {
+		n = l->next_pending;
+		if (gap > WAN_STALL_GRACE)
+			l->t_open += gap;
+		else if (now - l->t_open > WAN_ACCEPT_DEADLINE)
+			wan_link_refused(l, "not authenticated within 3 s of its accept (TLS + HELLO)");
+	}
+}
+
 void wan_tick(struct gw *gw)
 {
 	struct wan_session *s = gw->sess;
 	ev_tstamp now = ev_now(gw->loop);
 
 	wan_link_reap(gw);
-	for (struct wan_link *l = gw->pending, *n; l; l = n) {
-		n = l->next_pending;
-		if (now - l->t_open > WAN_HELLO_WAIT)
-			wan_link_close(l, "no HELLO within 10 s");
-	}
+	pending_deadline(gw, now);
+	wan_refused_flush(gw);
 	if (!s)
 		return;
 	if (s->last_tick && now - s->last_tick > WAN_STALL_GRACE) {

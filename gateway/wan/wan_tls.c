@@ -300,22 +300,47 @@ static void set_buf(int fd, int force_opt, int opt, const char *name, unsigned b
 		log_warn("%s: %s %u", __func__, name, bytes);
 }
 
+/* A stream's SO_SNDBUF and SO_RCVBUF: from the config, or 2 x BDP / streams (1 MiB..256 MiB). */
+static void sock_buf_sizes(const struct lh_config *cfg, unsigned *snd, unsigned *rcv, unsigned long long *bdp)
+{
+	unsigned n = cfg->wan.streams ? cfg->wan.streams : 1;
+	unsigned long long per;
+
+	*bdp = (unsigned long long)cfg->wan.bdp_mbit * 1000000ull / 8 * cfg->wan.rtt_ms / 1000;
+	per = 2 * *bdp / n;
+	if (per < (1u << 20))
+		per = 1u << 20;
+	if (per > (256u << 20))
+		per = 256u << 20;
+	*snd = cfg->wan.sndbuf ? cfg->wan.sndbuf : (unsigned)per;
+	*rcv = cfg->wan.rcvbuf ? cfg->wan.rcvbuf : (unsigned)per;
+}
+
+void wan_sock_listen_tune(int fd, const struct lh_config *cfg)
+{
+	unsigned snd, rcv;
+	unsigned long long bdp;
+
+	sock_buf_sizes(cfg, &snd, &rcv, &bdp);
+	set_buf(fd, SO_RCVBUFFORCE, SO_RCVBUF, "SO_RCVBUF", rcv);
+}
+
+void wan_sock_pre_auth(int fd)
+{
+	set_buf(fd, SO_RCVBUFFORCE, SO_RCVBUF, "SO_RCVBUF", WAN_PRE_AUTH_BUF);
+	set_buf(fd, SO_SNDBUFFORCE, SO_SNDBUF, "SO_SNDBUF", WAN_PRE_AUTH_BUF);
+}
+
 void wan_sock_tune(int fd, const struct lh_config *cfg, int stream_index, unsigned notsent_lowat)
 {
 	int one = 1;
 	char cur[16] = "";
 	socklen_t cl = sizeof(cur);
 	unsigned n = cfg->wan.streams ? cfg->wan.streams : 1;
-	unsigned long long bdp = (unsigned long long)cfg->wan.bdp_mbit * 1000000ull / 8 * cfg->wan.rtt_ms / 1000;
-	unsigned long long per = 2 * bdp / n;
+	unsigned long long bdp;
 	unsigned snd, rcv;
 
-	if (per < (1u << 20))
-		per = 1u << 20;
-	if (per > (256u << 20))
-		per = 256u << 20;
-	snd = cfg->wan.sndbuf ? cfg->wan.sndbuf : (unsigned)per;
-	rcv = cfg->wan.rcvbuf ? cfg->wan.rcvbuf : (unsigned)per;
+	sock_buf_sizes(cfg, &snd, &rcv, &bdp);
 	unsigned user_timeout = WAN_USER_TIMEOUT_MS;
 	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0)
 		log_warn("%s: TCP_NODELAY", __func__);

@@ -70,5 +70,17 @@ void wan_tls_peer_cn(SSL *ssl, char *out, size_t outlen);
  * Logs what it could not set; never fails the stream.
  */
 void wan_sock_tune(int fd, const struct lh_config *cfg, int stream_index, unsigned notsent_lowat);
+/*
+ * The listening socket, before listen(): SO_RCVBUF as a stream will have it. Linux fixes a connection's TCP
+ * window scale in its SYN-ACK, from the listener's receive buffer (and tcp_rmem[2], rmem_max), so a buffer
+ * raised only after authentication could not be used in full without this. It is a limit, not memory.
+ */
+void wan_sock_listen_tune(int fd, const struct lh_config *cfg);
+/*
+ * An accepted socket until its peer is authenticated (the TLS handshake verified its certificate): small
+ * buffers (WAN_PRE_AUTH_BUF; they would otherwise be the listener's), so unauthenticated connections hold
+ * little kernel memory. wan_sock_tune sizes them at the end of the handshake.
+ */
+void wan_sock_pre_auth(int fd);
 
 #endif

@@ -48,6 +48,19 @@ set_tests_properties(security_credit_ignored PROPERTIES LABELS integration TIMEO
 add_test(NAME security_dest_limits
 	COMMAND Python3::Interpreter ${LH_GW_TESTS}/loopback-test dest_limits --longhauld $<TARGET_FILE:longhauld>)
 set_tests_properties(security_dest_limits PROPERTIES LABELS integration TIMEOUT 120)
+# Issue 18, WAN side: idle connections and rogue-CA TLS handshakes from another address flood the destination's
+# WAN listener while a transfer runs and one stream is killed: the streams are back within 5 s, the transfer is
+# byte-exact, status answers within 1 s, the listener's refusals cost a few log lines a second at most.
+add_test(NAME security_handshake_flood
+	COMMAND Python3::Interpreter ${LH_GW_TESTS}/loopback-test handshake_flood multifd-10.0
+		--longhauld $<TARGET_FILE:longhauld> --captures ${CMAKE_BINARY_DIR}/captures)
+set_tests_properties(security_handshake_flood PROPERTIES FIXTURES_REQUIRED captures LABELS integration TIMEOUT 120)
+
+# Issue 18, WAN side: [wan] allow resets other addresses before any TLS; out of descriptors, the WAN and control
+# listeners rest 100 ms at a time instead of spinning (gw-b's CPU time), logged at most once a second. No captures.
+add_test(NAME security_wan_listener
+	COMMAND Python3::Interpreter ${LH_GW_TESTS}/loopback-test wan_listener --longhauld $<TARGET_FILE:longhauld>)
+set_tests_properties(security_wan_listener PROPERTIES LABELS integration TIMEOUT 90)
 
 foreach(case IN ITEMS refuse daemon opaque unparsable peer_restart version)
 	add_test(NAME gateway_loopback_${case}

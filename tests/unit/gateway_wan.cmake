@@ -18,3 +18,10 @@ add_executable(test_gw_keyperm ${LH_TESTS_DIR}/unit/gateway_wan/test_keyperm.c)
 target_link_libraries(test_gw_keyperm PRIVATE lhgw_wan lhgw_base lh::ssl)
 add_test(NAME gateway_wan_keyperm COMMAND test_gw_keyperm)
 set_tests_properties(gateway_wan_keyperm PROPERTIES LABELS unit TIMEOUT 30)
+
+# Admission of incoming WAN connections (gateway/wan/wan_admit.c: per-source and global caps on pending
+# handshakes) and the refusal log's once-a-second rule (gateway/base/ratelog.c): pure.
+add_executable(test_gw_wan_admit ${LH_TESTS_DIR}/unit/gateway_wan/test_admit.c)
+target_link_libraries(test_gw_wan_admit PRIVATE lhgw_wan lhgw_base lhnetstate)
+add_test(NAME gateway_wan_admit COMMAND test_gw_wan_admit)
+set_tests_properties(gateway_wan_admit PROPERTIES LABELS unit TIMEOUT 30)
