@@ -126,11 +126,11 @@ static void gw_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	(void)revents;
 	switch (w->signum) {
 	case SIGHUP:
-		if (gw_reload(gw, err, sizeof(err)) < 0)
+		if (gw_reload(gw, NULL, err, sizeof(err)) < 0)
 			log_warnx("reload refused, keeping the running config: %s", err);
 		break;
 	case SIGTERM:
-		gw_drain(gw, "SIGTERM");
+		gw_drain(gw, NULL, "SIGTERM");
 		break;
 	default:
 		log_info("SIGINT: leaving now (%u migrations fail)", mig_count_active(gw));
