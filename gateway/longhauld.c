@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "gateway/base/resolve.h"
 #include "gateway/control/audit.h"
 #include "gateway/mig/l2.h"
 #include "gateway/control/daemon.h"
@@ -267,6 +268,8 @@ int main(int argc, char **argv)
 	kept_restore(&gw);          /* postcopy migrations the restart cut off: paused, to recover */
 	mig_adopt_held(&gw); /* sockets kept through a crash or restart: in doubt, until the peer or an operator says */
 	gw_l2_open(&gw); /* before the WAN: a migration may arrive with the first stream */
+	if (!(gw.resolver = lh_resolver_new(gw.loop, err, sizeof(err))))
+		fatalx("%s", err);
 	if (wan_start(&gw) < 0)
 		fatalx("cannot start the WAN side");
 	daemon_ctl_open(&gw);
@@ -295,6 +298,7 @@ int main(int argc, char **argv)
 		route_close(gw.routes, "exiting");
 	wan_stop(&gw, "daemon exiting");
 	mig_free_all(&gw);
+	lh_resolver_free(gw.resolver, "exiting"); /* after the WAN and the migrations cancelled their requests */
 	cpipe_free(&gw, "exiting");
 	gw_l2_close(&gw, "exiting");
 	if (gw.audit)

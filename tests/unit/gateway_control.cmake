@@ -60,3 +60,9 @@ add_executable(test_gw_audit_full ${LH_TESTS_DIR}/unit/gateway_control/test_audi
 target_link_libraries(test_gw_audit_full PRIVATE lhgateway_control)
 add_test(NAME security_audit_full COMMAND test_gw_audit_full)
 set_tests_properties(security_audit_full PROPERTIES LABELS unit TIMEOUT 60 SKIP_RETURN_CODE 77)
+
+# The resolver off the event loop (gateway/base/resolve.c): answers by ev_async, failures, cancel, free.
+add_executable(test_gw_resolve ${LH_TESTS_DIR}/unit/gateway_control/test_resolve.c)
+target_link_libraries(test_gw_resolve PRIVATE lhgw_base)
+add_test(NAME gateway_resolve COMMAND test_gw_resolve)
+set_tests_properties(gateway_resolve PROPERTIES LABELS unit TIMEOUT 60)
