@@ -66,3 +66,11 @@ add_executable(test_gw_resolve ${LH_TESTS_DIR}/unit/gateway_control/test_resolve
 target_link_libraries(test_gw_resolve PRIVATE lhgw_base)
 add_test(NAME gateway_resolve COMMAND test_gw_resolve)
 set_tests_properties(gateway_resolve PROPERTIES LABELS unit TIMEOUT 60)
+
+# [wan] peer as a name (private network and mount namespaces, root): dialed, last good address on a failure.
+if(TARGET longhauld)
+	add_test(NAME gateway_dns_peer
+		COMMAND bash ${LH_TESTS_DIR}/unit/gateway_control/test_dns_peer.sh
+			$<TARGET_FILE:longhauld> $<TARGET_FILE:longhaulctl>)
+	set_tests_properties(gateway_dns_peer PROPERTIES LABELS integration TIMEOUT 120)
+endif()
