@@ -69,6 +69,9 @@ int gw_reload(struct gw *gw, const struct lh_json_req *by, char *err, size_t err
 	char diff[256];
 	int r;
 
+	/* logrotate renames the file, then sends SIGHUP: reopened whatever the config file says */
+	if (gw->audit)
+		lh_audit_reopen(gw->audit);
 	memset(&errs, 0, sizeof(errs));
 	r = lh_config_load(gw->config_path, &nc, &errs);
 	if (r < 0) {
@@ -94,8 +97,6 @@ int gw_reload(struct gw *gw, const struct lh_json_req *by, char *err, size_t err
 	nc.n_routes = old_n;
 	lh_config_free(&nc);
 	log_info("reload: routes re-read from %s", gw->config_path);
-	if (gw->audit)
-		lh_audit_reopen(gw->audit); /* logrotate renames the file, then sends SIGHUP */
 	audit_action(gw, by, "reload", NULL, gw->config_path);
 	return 0;
 }

@@ -78,6 +78,12 @@ if ! grep -q 'unknown command "show-config"' <<<"$out"; then
 	check "show-config" grep -q '^name = site-a$' <<<"$out"
 fi
 
+# logrotate sends SIGHUP: the audit log is reopened even though the config file now has an error
+mv "$D/audit.jsonl" "$D/audit.jsonl.2"
+lhd=$(pgrep -P "$pid" -x longhauld)
+check "SIGHUP to longhauld ($lhd)" kill -HUP "$lhd"
+for _ in $(seq 50); do [ -e "$D/audit.jsonl" ] && break; sleep 0.1; done
+check "SIGHUP reopened the audit log" test -e "$D/audit.jsonl"
 out=$(ctl drain); rc=$?
 check "drain" test $rc -eq 0
 for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
@@ -96,7 +102,7 @@ PY
 }
 check "audit: route-add of vm2 with uid and pid (rotated file)" audit_has "$D/audit.jsonl.1" route-add vm2
 check "audit: route-del of vm3 with uid and pid" audit_has "$D/audit.jsonl.1" route-del vm3
-check "audit: reload went to the reopened file" audit_has "$D/audit.jsonl" reload ""
+check "audit: reload went to the reopened file" audit_has "$D/audit.jsonl.2" reload ""
 check "audit: drain written at exit" audit_has "$D/audit.jsonl" drain ""
 err=$(ctl status 2>&1); rc=$?
 check "no daemon: exit 3" test $rc -eq 3
