@@ -27,6 +27,8 @@ struct cdata_pend;
 struct outcome_store;
 struct keep;
 struct fdhold;
+struct lh_resolver;
+struct wan_dns;
 
 #define GW_FAIL_REASONS 16 /* room for enum mig_fail_reason */
 #define GW_MIG_STATES 16   /* room for each migration role's states (mig/states.h) */
@@ -93,6 +95,8 @@ struct gw {
 	struct outcome_store *outcomes; /* destination QEMUs' answers ([gateway] state_dir), NULL: none kept */
 	struct keep *keep;              /* the state file: dynamic routes, postcopy migrations (mig/STATEFILE.md) */
 	struct fdhold *fdhold;         /* the source sockets' holder (base/FDHOLD.md), NULL: none */
+	struct lh_resolver *resolver;  /* names off the loop (base/resolve.h): the WAN peer, destinations */
+	struct wan_dns *wan_dns;       /* [wan] peer as a name: its answer and last good address (wan_dial.c) */
 	struct gw_l2 *l2;              /* NULL without [segment]s */
 	struct cdata_pend *cdata_pend; /* priority-lane bytes that arrived before their channel's CHANNEL_OPEN */
 	/* test-only fault injection (WAN-PROTOCOL.md), from the environment */

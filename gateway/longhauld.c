@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "gateway/base/resolve.h"
 #include "gateway/control/audit.h"
 #include "gateway/mig/l2.h"
 #include "gateway/control/daemon.h"
@@ -132,11 +133,11 @@ static void gw_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	(void)revents;
 	switch (w->signum) {
 	case SIGHUP:
-		if (gw_reload(gw, err, sizeof(err)) < 0)
+		if (gw_reload(gw, NULL, err, sizeof(err)) < 0)
 			log_warnx("reload refused, keeping the running config: %s", err);
 		break;
 	case SIGTERM:
-		gw_drain(gw, "SIGTERM");
+		gw_drain(gw, NULL, "SIGTERM");
 		break;
 	default:
 		log_info("SIGINT: leaving now (%u migrations fail)", mig_count_active(gw));
@@ -341,6 +342,8 @@ int main(int argc, char **argv)
 	kept_restore(&gw);          /* postcopy migrations the restart cut off: paused, to recover */
 	mig_adopt_held(&gw); /* sockets kept through a crash or restart: in doubt, until the peer or an operator says */
 	gw_l2_open(&gw); /* before the WAN: a migration may arrive with the first stream */
+	if (!(gw.resolver = lh_resolver_new(gw.loop, err, sizeof(err))))
+		fatalx("%s", err);
 	if (wan_start(&gw) < 0)
 		fatalx("cannot start the WAN side");
 	daemon_ctl_open(&gw);
@@ -371,6 +374,7 @@ int main(int argc, char **argv)
 		route_close(gw.routes, "exiting");
 	wan_stop(&gw, "daemon exiting");
 	mig_free_all(&gw);
+	lh_resolver_free(gw.resolver, "exiting"); /* after the WAN and the migrations cancelled their requests */
 	cpipe_free(&gw, "exiting");
 	gw_l2_close(&gw, "exiting");
 	if (gw.audit)

@@ -7,10 +7,15 @@
 
 #include "gateway/gw.h"
 
-/* SIGHUP / "reload": re-reads the config, replaces the static routes. 0 or -errno (err says why). */
-int gw_reload(struct gw *gw, char *err, size_t errlen);
+struct lh_json_req;
+
+/*
+ * SIGHUP / "reload": re-reads the config, replaces the static routes, reopens the audit log. by: the control
+ * request (audited with its uid, pid), NULL for the signal. 0 or -errno (err says why).
+ */
+int gw_reload(struct gw *gw, const struct lh_json_req *by, char *err, size_t errlen);
 /* SIGTERM / "drain": stop accepting, let running migrations finish, then leave the loop. */
-void gw_drain(struct gw *gw, const char *why);
+void gw_drain(struct gw *gw, const struct lh_json_req *by, const char *why);
 /* Opens the control socket with the daemon's command table. 0 or -1 (logged). */
 int daemon_ctl_open(struct gw *gw);
 void daemon_ctl_close(struct gw *gw, const char *reason);

@@ -16,12 +16,20 @@
 #include "gateway/wan/wan_session.h"
 #include "gateway/wan/wan_tls.h"
 
-/* One audit record for an operator action. */
-static void audit_action(struct gw *gw, const char *event, const char *route, const char *detail)
+/*
+ * One audit record for an operator action. by: the control request (its client's uid and pid, SO_PEERCRED, go
+ * into the record), or NULL for what no client asked (a signal, a route restored from the state file).
+ */
+static void audit_action(struct gw *gw, const struct lh_json_req *by, const char *event, const char *route,
+			 const char *detail)
 {
 	struct lh_jbuf *b;
 	if (!gw->audit || !(b = lh_audit_begin(gw->audit, event)))
 		return;
+	if (by && by->peer_uid >= 0) {
+		lh_json_int(b, "uid", by->peer_uid);
+		lh_json_int(b, "pid", by->peer_pid);
+	}
 	if (route)
 		lh_json_str(b, "route", route);
 	if (detail)
@@ -54,13 +62,16 @@ static void reload_tls(struct gw *gw, const struct lh_config *nc)
 	wan_tls_expiry_log(ctx);
 }
 
-int gw_reload(struct gw *gw, char *err, size_t errlen)
+int gw_reload(struct gw *gw, const struct lh_json_req *by, char *err, size_t errlen)
 {
 	struct lh_config nc;
 	struct lh_config_errors errs;
 	char diff[256];
 	int r;
 
+	/* logrotate renames the file, then sends SIGHUP: reopened whatever the config file says */
+	if (gw->audit)
+		lh_audit_reopen(gw->audit);
 	memset(&errs, 0, sizeof(errs));
 	r = lh_config_load(gw->config_path, &nc, &errs);
 	if (r < 0) {
@@ -89,17 +100,17 @@ int gw_reload(struct gw *gw, char *err, size_t errlen)
 	nc.n_routes = old_n;
 	lh_config_free(&nc);
 	log_info("reload: routes re-read from %s", gw->config_path);
-	audit_action(gw, "reload", NULL, gw->config_path);
+	audit_action(gw, by, "reload", NULL, gw->config_path);
 	return 0;
 }
 
-void gw_drain(struct gw *gw, const char *why)
+void gw_drain(struct gw *gw, const struct lh_json_req *by, const char *why)
 {
 	if (gw->draining)
 		return;
 	gw->draining = 1;
 	log_info("drain (%s): no new migrations; %u running", why, mig_count_active(gw));
-	audit_action(gw, "drain", NULL, why);
+	audit_action(gw, by, "drain", NULL, why);
 	routes_stop_accepting(gw);
 }
 
@@ -148,6 +159,8 @@ static int cmd_status(void *ctx, const struct lh_json_req *req, struct lh_jbuf *
 	lh_json_uint(b, "migrations_active", mig_count_active(gw));
 	lh_json_uint(b, "migrations_ok", gw->st.migs_ok);
 	lh_json_uint(b, "migrations_failed", gw->st.migs_failed);
+	/* records the audit writer could not take (queue full) or write (disk full, I/O error); 0 without a log */
+	lh_json_uint(b, "audit_lost", gw->audit ? lh_audit_lost(gw->audit) : 0);
 	lh_json_arr_begin(b, "routes");
 	for (struct route *r = gw->routes; r; r = r->next) {
 		char uri[320], to[300];
@@ -275,7 +288,7 @@ static int cmd_migrate_add(void *ctx, const struct lh_json_req *req, struct lh_j
 	keep_route(gw, r);
 	lh_json_str(b, "name", r->cfg.name);
 	lh_json_str(b, "uri", route_uri(r, uri, sizeof(uri)));
-	audit_action(gw, restoring ? "route-restore" : "route-add", r->cfg.name, to);
+	audit_action(gw, restoring ? NULL : req, restoring ? "route-restore" : "route-add", r->cfg.name, to);
 	return 0;
 }
 
@@ -289,7 +302,7 @@ static int cmd_migrate_del(void *ctx, const struct lh_json_req *req, struct lh_j
 		return lh_jbuf_fail(b, -EINVAL, "migrate-del needs name");
 	if (!(r = route_find(gw, name)))
 		return lh_jbuf_fail(b, -ENOENT, "no route %s", name);
-	audit_action(gw, "route-del", name, NULL);
+	audit_action(gw, req, "route-del", name, NULL);
 	if (r->dynamic && gw->keep && keep_del(gw->keep, KEEP_ROUTE, name, err, sizeof(err)) < 0)
 		log_warnx("route %s: state file: %s: a restart would bring this route back", name, err);
 	route_close(r, "removed through the control socket");
@@ -311,7 +324,7 @@ static int cmd_resolve(void *ctx, const struct lh_json_req *req, struct lh_jbuf 
 	if (r < 0)
 		return lh_jbuf_fail(b, r, "%s", err);
 	snprintf(detail, sizeof(detail), "%s (%s)", outcome, who);
-	audit_action(gw, "resolve", name, detail);
+	audit_action(gw, req, "resolve", name, detail);
 	lh_json_str(b, "resolved", outcome);
 	return 0;
 }
@@ -319,8 +332,7 @@ static int cmd_resolve(void *ctx, const struct lh_json_req *req, struct lh_jbuf 
 static int cmd_reload(void *ctx, const struct lh_json_req *req, struct lh_jbuf *b)
 {
 	char err[400];
-	(void)req;
-	if (gw_reload(ctx, err, sizeof(err)) < 0)
+	if (gw_reload(ctx, req, err, sizeof(err)) < 0)
 		return lh_jbuf_fail(b, -EINVAL, "%s", err);
 	return 0;
 }
@@ -328,8 +340,7 @@ static int cmd_reload(void *ctx, const struct lh_json_req *req, struct lh_jbuf *
 static int cmd_drain(void *ctx, const struct lh_json_req *req, struct lh_jbuf *b)
 {
 	struct gw *gw = ctx;
-	(void)req;
-	gw_drain(gw, "control socket");
+	gw_drain(gw, req, "control socket");
 	lh_json_uint(b, "migrations_active", mig_count_active(gw));
 	return 0;
 }

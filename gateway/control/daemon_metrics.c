@@ -3,6 +3,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "gateway/control/audit.h"
 #include "gateway/control/daemon.h"
 #include "gateway/base/log.h"
 #include "gateway/control/metrics.h"
@@ -50,6 +51,8 @@ static const struct gw_metric_def defs[] = {
 	{ LH_METRIC_GAUGE, "longhaul_migrations_in_doubt",
 	  "source migrations whose session was lost after the EOF left, not decided yet", (size_t)-5 },
 	{ LH_METRIC_GAUGE, "longhaul_codec_zstd_level", "zstd level of the encoder's last frame (0: none)", (size_t)-3 },
+	{ LH_METRIC_COUNTER, "longhaul_audit_records_lost_total",
+	  "audit records not written: writer queue full, disk full or I/O error (0 without [gateway] audit_log)", (size_t)-7 },
 	{ LH_METRIC_COUNTER, "longhaul_codec_boosted_bytes_total",
 	  "migration bytes whose auto zstd level the literal share raised (this WAN session)", (size_t)-4 },
 };
@@ -113,6 +116,8 @@ static void collect(void *ctx)
 			v = mig_count_in_doubt(gw);
 		else if (defs[i].off == (size_t)-6)
 			v = wan_down_for(gw);
+		else if (defs[i].off == (size_t)-7)
+			v = gw->audit ? (double)lh_audit_lost(gw->audit) : 0;
 		else if (defs[i].off == (size_t)-3 || defs[i].off == (size_t)-4) {
 			const lh_wan_stats *es = cpipe_enc_stats(gw);
 			v = !es ? 0 : defs[i].off == (size_t)-3 ? es->zstd_level : (double)es->boosted_bytes;

@@ -30,7 +30,10 @@ struct dst_chan {
 struct dst_mig {
 	struct mig m;
 	enum dst_state state;
-	int connecting;         /* a connect is in progress */
+	int connecting;         /* a connect is in progress (or the destination's name is being resolved) */
+	struct lh_resolve_req *dns_q;       /* the destination's name on the resolver (base/resolve.h), or NULL */
+	struct sockaddr_storage dest_ss;    /* the destination's address once resolved: the later channels use it */
+	socklen_t dest_sl;                  /* 0: not resolved (yet) */
 	int gate_open;
 	int ungated;            /* main arrives as plain bytes (WAN_SEG_UNGATED): no gate to open */
 	int accepted;           /* QEMU accepted the stream (SHUT 0, or a clean close: unconfirmed) */
@@ -68,6 +71,8 @@ void dst_chan_io(struct dst_chan *dc, int revents);
 void dst_io_cb(struct ev_loop *loop, ev_io *w, int revents);
 /* Starts the next connect to the destination in order (main, multifd by id, the rest). 0, or -1 failed. */
 int dst_connect_next(struct dst_mig *dm);
+/* The migration goes away: an answer for its destination's name is not waited for. */
+void dst_dns_cancel(struct dst_mig *dm);
 void dst_send_credit(struct dst_chan *dc, int force);
 /* n more stream bytes for the channel fit in the credit we gave (WAN-PROTOCOL.md "Credit"); otherwise the
  * migration fails (protocol) and -1. */

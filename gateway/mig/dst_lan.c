@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "gateway/base/log.h"
+#include "gateway/base/resolve.h"
 #include "gateway/mig/dst.h"
 #include "gateway/wan/wan.h"
 #include "gateway/wan/wan_session.h"
@@ -49,6 +50,55 @@ static void update_io(struct dst_chan *dc)
 	chan_watch(c, ev);
 }
 
+/* The destination's name answered (on the loop): connect the channel whose turn it is, or fail as before. */
+static void dest_resolved(void *ctx, int rc, const struct sockaddr_storage *ss, socklen_t sl, const char *err)
+{
+	struct dst_mig *dm = ctx;
+	struct gw *gw = dm->m.gw;
+	char why[300], host[256];
+
+	dm->dns_q = NULL;
+	dm->connecting = 0;
+	if (!mig_live(&dm->m))
+		return;
+	if (rc != 0) {
+		struct lh_endpoint ep;
+		snprintf(host, sizeof(host), "%s", dm->m.dest);
+		if (lh_endpoint_parse(dm->m.dest, true, &ep, why, sizeof(why)) == 0)
+			snprintf(host, sizeof(host), "%s", ep.host);
+		log_debug("migration in#%u: %s: %s", dm->m.id, host, err);
+		snprintf(why, sizeof(why), "cannot resolve destination %s", host);
+		dst_fail(dm, MFR_CONNECT, why, 1);
+	} else {
+		dm->dest_ss = *ss;
+		dm->dest_sl = sl;
+		dst_connect_next(dm);
+	}
+	mig_settle(gw); /* an event that entered mig/: the teardown of a failure runs here */
+}
+
+/* The destination is a name: asked off the loop; 0 (the connect starts with the answer) or -1 (failed). */
+static int dest_resolve(struct dst_mig *dm, const struct lh_endpoint *ep)
+{
+	struct gw *gw = dm->m.gw;
+	char why[300];
+
+	if (!gw->resolver || !(dm->dns_q = lh_resolve_start(gw->resolver, ep->host, ep->port, dest_resolved, dm))) {
+		snprintf(why, sizeof(why), "cannot resolve destination %s", ep->host);
+		dst_fail(dm, MFR_CONNECT, why, 1);
+		return -1;
+	}
+	dm->connecting = 1; /* no other channel connects before the answer */
+	return 0;
+}
+
+void dst_dns_cancel(struct dst_mig *dm)
+{
+	if (dm->dns_q)
+		lh_resolve_cancel(dm->m.gw->resolver, dm->dns_q);
+	dm->dns_q = NULL;
+}
+
 int dst_connect_next(struct dst_mig *dm)
 {
 	struct mig *m = &dm->m;
@@ -79,18 +129,11 @@ int dst_connect_next(struct dst_mig *dm)
 	}
 	struct sockaddr_storage ss = ep.sa;
 	socklen_t sl = ep.salen;
+	if (!ep.numeric && !dm->dest_sl)
+		return dest_resolve(dm, &ep); /* a name: never getaddrinfo on the loop */
 	if (!ep.numeric) {
-		struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai;
-		char port[8];
-		snprintf(port, sizeof(port), "%u", ep.port);
-		if (getaddrinfo(ep.host, port, &hints, &ai) != 0) {
-			snprintf(why, sizeof(why), "cannot resolve destination %s", ep.host);
-			dst_fail(dm, MFR_CONNECT, why, 1);
-			return -1;
-		}
-		memcpy(&ss, ai->ai_addr, ai->ai_addrlen);
-		sl = ai->ai_addrlen;
-		freeaddrinfo(ai);
+		ss = dm->dest_ss;
+		sl = dm->dest_sl;
 	}
 	if (m->gw->cfg.wan.allow_dest.n && !lh_allow_match(&m->gw->cfg.wan.allow_dest, (struct sockaddr *)&ss)) {
 		/* the peer names where we connect: only where this site's config lets it */

@@ -86,6 +86,7 @@ static void teardown(struct mig *m)
 	struct gw *gw = m->gw;
 	uint8_t p[300];
 
+	dst_dns_cancel(dm);
 	for (unsigned i = 0; i < m->nch; i++) {
 		struct dst_chan *dc = dst_ch(dm, i);
 		chan_close_fd(&dc->c, 1);
@@ -111,6 +112,7 @@ static void json(const struct mig *m, struct lh_jbuf *b)
 static void free_mig(struct mig *m)
 {
 	struct dst_mig *dm = DM(m);
+	dst_dns_cancel(dm);
 	for (unsigned i = 0; i < m->nch; i++) {
 		struct dst_chan *dc = dst_ch(dm, i);
 		chan_free(&dc->c);

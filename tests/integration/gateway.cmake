@@ -20,7 +20,9 @@ foreach(case IN ITEMS
 		"section_abort:section_abort:multifd-10.0"
 		"indoubt_recorded:indoubt:rp-10.0:--die-at:recorded"
 		"indoubt_released:indoubt:rp-10.0:--die-at:released"
-		"srccrash:srccrash:rp-10.0")
+		"srccrash:srccrash:rp-10.0"
+		"dest_name:transfer:multifd-10.0:--dest-name:lhdest.test"
+		"dest_unresolved:dest_unresolved:rp-10.0")
 	string(REPLACE ":" ";" case "${case}")
 	list(GET case 0 name)
 	list(SUBLIST case 1 -1 args)

@@ -53,3 +53,24 @@ add_executable(test_gw_keep ${LH_TESTS_DIR}/unit/gateway_control/test_keep.c ${P
 target_link_libraries(test_gw_keep PRIVATE lhgw_base)
 add_test(NAME gateway_keep COMMAND test_gw_keep)
 set_tests_properties(gateway_keep PROPERTIES LABELS unit TIMEOUT 60)
+
+# The audit writer on a full 64 KiB tmpfs (root: mount; 77 = skipped): lost records counted, no partial line,
+# writes resume when space is freed, reopen after a logrotate rename, a burst bounded by the queue.
+add_executable(test_gw_audit_full ${LH_TESTS_DIR}/unit/gateway_control/test_audit_full.c)
+target_link_libraries(test_gw_audit_full PRIVATE lhgateway_control)
+add_test(NAME security_audit_full COMMAND test_gw_audit_full)
+set_tests_properties(security_audit_full PROPERTIES LABELS unit TIMEOUT 60 SKIP_RETURN_CODE 77)
+
+# The resolver off the event loop (gateway/base/resolve.c): answers by ev_async, failures, cancel, free.
+add_executable(test_gw_resolve ${LH_TESTS_DIR}/unit/gateway_control/test_resolve.c)
+target_link_libraries(test_gw_resolve PRIVATE lhgw_base)
+add_test(NAME gateway_resolve COMMAND test_gw_resolve)
+set_tests_properties(gateway_resolve PROPERTIES LABELS unit TIMEOUT 60)
+
+# [wan] peer as a name (private network and mount namespaces, root): dialed, last good address on a failure.
+if(TARGET longhauld)
+	add_test(NAME gateway_dns_peer
+		COMMAND bash ${LH_TESTS_DIR}/unit/gateway_control/test_dns_peer.sh
+			$<TARGET_FILE:longhauld> $<TARGET_FILE:longhaulctl>)
+	set_tests_properties(gateway_dns_peer PROPERTIES LABELS integration TIMEOUT 120)
+endif()

@@ -19,10 +19,13 @@ IN_NETNS = os.path.join(HERE, "..", "..", "lib", "in-netns")
 HOST = os.environ.get("LH_TEST_HOST", "")
 
 
-def require_private_netns():
-    """Re-exec the running script under tests/lib/in-netns unless it already runs there."""
+def require_private_netns(names=()):
+    """Re-exec the running script under tests/lib/in-netns unless it already runs there. names: DNS names that
+    resolve to HOST in there (its own /etc/hosts)."""
     if not os.environ.get("LH_TEST_HOST"):
         import sys
+        if names:
+            os.environ["LH_TEST_HOST_NAMES"] = " ".join(names)
         os.execv(IN_NETNS, [IN_NETNS, sys.executable] + sys.argv)
 
 
