@@ -504,9 +504,11 @@ static int cmd_migrate_add(struct ctl *c, int argc, char **argv)
 		{ "name", required_argument, NULL, 'n' }, { "to", required_argument, NULL, 't' },
 		{ "listen", required_argument, NULL, 'l' }, { "mac", required_argument, NULL, 'm' },
 		{ "ip", required_argument, NULL, 'i' }, { "json", no_argument, NULL, 'j' },
-		{ "segment", required_argument, NULL, 's' }, { 0 },
+		{ "segment", required_argument, NULL, 's' }, { "from", required_argument, NULL, 'f' },
+		{ "allow", required_argument, NULL, 'a' }, { 0 },
 	};
 	const char *name = NULL, *to = NULL, *listen = NULL, *segment = NULL, *macs[LH_REQ_MAX_ARRAY], *ips[LH_REQ_MAX_ARRAY];
+	const char *from = NULL, *allow = NULL;
 	size_t n_macs = 0, n_ips = 0;
 	struct lh_endpoint ep;
 	uint8_t mac[NS_MAC_LEN];
@@ -522,6 +524,8 @@ static int cmd_migrate_add(struct ctl *c, int argc, char **argv)
 		case 't': to = optarg; break;
 		case 'l': listen = optarg; break;
 		case 's': segment = optarg; break;
+		case 'f': from = optarg; break;
+		case 'a': allow = optarg; break;
 		case 'j': c->json = true; break;
 		case 'm':
 			if (ns_mac_parse(optarg, mac) < 0 || n_macs >= LH_CFG_ROUTE_MAX_MACS)
@@ -559,6 +563,10 @@ static int cmd_migrate_add(struct ctl *c, int argc, char **argv)
 		lh_json_str(&req, "listen", listen);
 	if (segment)
 		lh_json_str(&req, "segment", segment);
+	if (from)
+		lh_json_str(&req, "from", from);
+	if (allow)
+		lh_json_str(&req, "allow", allow);
 	lh_json_arr_begin(&req, "macs");
 	for (size_t i = 0; i < n_macs; i++)
 		lh_json_str(&req, NULL, macs[i]);
@@ -693,8 +701,9 @@ static const struct ctl_cmd commands[] = {
 	{ "migrations", cmd_migrations, "migrations [--json]              one line per migration" },
 	{ "migrate", cmd_migrate,
 	  "migrate add --name NAME --to HOST:PORT [--listen ADDR:PORT] [--mac MAC]... [--ip IP]...\n"
-	  "                [--segment NAME] [--json]\n"
-	  "                                   add a route; prints the tcp: URI for QEMU\n"
+	  "                [--segment NAME] [--from IP | --allow LIST] [--json]\n"
+	  "                                   add a route; prints the tcp: URI for QEMU (--from: only that\n"
+	  "                                   hypervisor, and the route goes once its migration ended)\n"
 	  "  migrate del NAME                 remove a dynamic route" },
 	{ "reload", cmd_plain, "reload [--json]                  re-read the config file (like SIGHUP)" },
 	{ "drain", cmd_plain, "drain [--json]                   finish running migrations, accept no new ones" },

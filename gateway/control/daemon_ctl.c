@@ -175,6 +175,7 @@ static int cmd_status(void *ctx, const struct lh_json_req *req, struct lh_jbuf *
 		lh_json_str(b, "segment", sc ? sc->name : "");
 		lh_json_uint(b, "migrations", r->migrations);
 		lh_json_uint(b, "refused", r->refused);
+		lh_json_bool(b, "oneshot", r->oneshot);
 		lh_json_obj_end(b);
 	}
 	lh_json_arr_end(b);
@@ -220,6 +221,9 @@ static void keep_route(struct gw *gw, const struct route *r)
 	lh_json_arr_end(&line);
 	if (r->cfg.segment[0])
 		lh_json_str(&line, "segment", r->cfg.segment);
+	char al[LH_ALLOW_MAX * 48];
+	if (r->cfg.allow.n)
+		lh_json_str(&line, r->oneshot ? "from" : "allow", lh_allow_fmt(&r->cfg.allow, al, sizeof(al)));
 	lh_json_obj_end(&line);
 	lh_json_obj_end(&line);
 	if (line.oom || keep_put(gw->keep, KEEP_ROUTE, r->cfg.name, line.buf, line.len, err, sizeof(err)) < 0)
@@ -281,10 +285,21 @@ static int cmd_migrate_add(void *ctx, const struct lh_json_req *req, struct lh_j
 		return lh_jbuf_fail(b, -ENOENT, "segment %s is not configured", seg);
 	if (seg)
 		snprintf(rc.segment, sizeof(rc.segment), "%s", seg);
+	/* who may connect: allow (a list, as [route] allow), or from (one host: a one-shot route) */
+	const char *allow = NULL, *from = NULL;
+	if (lh_req_str(req, "allow", &allow) == -EINVAL || lh_req_str(req, "from", &from) == -EINVAL)
+		return lh_jbuf_fail(b, -EINVAL, "allow and from must be strings");
+	if (allow && from)
+		return lh_jbuf_fail(b, -EINVAL, "give allow or from, not both");
+	if ((allow || from) && lh_allow_parse(allow ? allow : from, &rc.allow, err, sizeof(err)) < 0)
+		return lh_jbuf_fail(b, -EINVAL, "%s: %s", allow ? "allow" : "from", err);
+	if (from && (rc.allow.n != 1 || rc.allow.p[0].len != (rc.allow.p[0].ip.family == AF_INET ? 32 : 128)))
+		return lh_jbuf_fail(b, -EINVAL, "from: one host address, not `%s'", from);
 	if (gw->draining)
 		return lh_jbuf_fail(b, -EBUSY, "draining");
 	if (!(r = route_add(gw, &rc, 1, err, sizeof(err))))
 		return lh_jbuf_fail(b, -EEXIST, "%s", err);
+	r->oneshot = from != NULL;
 	keep_route(gw, r);
 	lh_json_str(b, "name", r->cfg.name);
 	lh_json_str(b, "uri", route_uri(r, uri, sizeof(uri)));

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "gateway/base/log.h"
+#include "gateway/mig/keep.h"
 #include "gateway/mig/migration.h"
 #include "gateway/wan/wan_session.h"
 
@@ -115,7 +116,16 @@ void route_refuse(struct route *r, int fd, const char *peer, const char *why)
 void routes_tick(struct gw *gw)
 {
 	ev_tstamp now = ev_now(gw->loop);
-	for (struct route *r = gw->routes; r; r = r->next) {
+	char err[300];
+	for (struct route *r = gw->routes, *next; r; r = next) {
+		next = r->next;
+		if (r->expired) {
+			/* a one-shot route served its migration: it goes, and so does its state-file record */
+			if (gw->keep && keep_del(gw->keep, KEEP_ROUTE, r->cfg.name, err, sizeof(err)) < 0)
+				log_warnx("route %s: state file: %s: a restart would bring this route back", r->cfg.name, err);
+			route_close(r, "one-shot route: its migration ended");
+			continue;
+		}
 		if (!r->refuse_unlogged || now - r->refuse_logged < 1.0)
 			continue;
 		log_warnx("route %s: refused %lu more QEMU connections in the last %.0f s (the last %s)", r->cfg.name,

@@ -16,6 +16,8 @@ struct route {
 	struct route *next;
 	struct lh_route_cfg cfg;
 	int dynamic;          /* added through the control socket (kept across reloads) */
+	int oneshot;          /* migrate-add with from: closed once its migration ended done or failed */
+	int expired;          /* oneshot, its migration ended: routes_tick closes it */
 	int fd;
 	ev_io io;
 	struct mig *cur;      /* migration new channels join */

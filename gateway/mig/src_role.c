@@ -31,6 +31,8 @@ int src_transition(struct src_mig *sm, enum src_event ev, const char *why)
 		shold_drop(sm); /* decided: the sockets may close (the teardown comes later, at mig_settle) */
 	if (src_machine.ends[to] != MIG_LIVE && src_machine.ends[to] != MIG_INDOUBT && sm->r && sm->r->cur == &sm->m)
 		sm->r->cur = NULL; /* new connections on the route start a new migration */
+	if ((src_machine.ends[to] == MIG_DONE || src_machine.ends[to] == MIG_FAILED) && sm->r && sm->r->oneshot)
+		sm->r->expired = 1; /* paused keeps it: the recovery goes through it */
 	mig_transitioned(&sm->m, from, ev, (unsigned)to, why);
 	return 0;
 }

@@ -41,6 +41,11 @@ add_test(NAME security_lan_intruder
 		--longhauld $<TARGET_FILE:longhauld> --captures ${CMAKE_BINARY_DIR}/captures)
 set_tests_properties(security_lan_intruder PROPERTIES FIXTURES_REQUIRED captures LABELS integration TIMEOUT 180)
 
+# Issue 18: migrate add --from IP: only that hypervisor connects, and the route goes once its migration ended.
+add_test(NAME security_oneshot_route
+	COMMAND Python3::Interpreter ${LH_GW_TESTS}/loopback-test oneshot --longhauld $<TARGET_FILE:longhauld>)
+set_tests_properties(security_oneshot_route PROPERTIES LABELS integration TIMEOUT 60)
+
 # Issue 18: a source gateway that ignores the credit (LH_TEST_IGNORE_CREDIT) into a destination that never reads:
 # the receiver fails that migration naming the credit; its RSS grows no more than in a well-behaved transfer.
 add_test(NAME security_credit_ignored
